@@ -1,0 +1,38 @@
+# frontdoor: two commands do everything. `make run` starts the whole stack; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install lint bench clean help
+
+help:
+	@echo "make run    - create .venv, install, start Temporal dev server + worker + web app (Ctrl-C stops)"
+	@echo "make test   - create .venv, install, run the whole test suite on real servers"
+	@echo "make lint   - ruff"
+	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (python3.11 or python3 on PATH)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[web,test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/frontdoor run
+
+test: install
+	FRONTDOOR_TEST_POSTGRES_URL="$${FRONTDOOR_TEST_POSTGRES_URL:-$$(./scripts/ensure_postgres.sh)}" $(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/stuck.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Every side effect the workflows cause: the case record, documents, messages."""

@@ -1,0 +1,248 @@
+"""Activities of the contact workflow. Each is idempotent: keyed by workflow id + step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from temporalio import activity
+
+from activities.documents import render
+from activities.history import search_history
+from activities.outbox import OutboundMessage, Outbox
+from activities.records import append_action, save_contact, update_case
+from activities.store import session
+from models.codes import AGENCY_NAMES, OUTCOME_NAMES
+from models.contact import Contact
+from models.messages import (
+    ActionEntry,
+    CaseUpdate,
+    DocumentRequest,
+    HandoffRequest,
+    HandoffResult,
+    MapDispatch,
+    Notification,
+)
+from models.state import HistoryResult
+from models.tables import AgencyRequestRecord, ContactRecord, DocumentRecord, HandoffRecord
+from models.thresholds import ThresholdRules
+
+
+class ContactActivities:
+    """Holds the addresses the activities need; the worker makes one and registers its methods."""
+
+    def __init__(self, database_url: str, templates_dir: Path, rules_path: Path, outbox: Outbox) -> None:
+        self.database_url = database_url
+        self.templates_dir = templates_dir
+        self.rules_path = rules_path
+        self.outbox = outbox
+
+    # -- the case record -------------------------------------------------------
+    @activity.defn
+    def record_contact(self, contact: Contact) -> bool:
+        with session(self.database_url) as s:
+            return save_contact(s, contact)
+
+    @activity.defn
+    def record_action(self, entry: ActionEntry) -> bool:
+        with session(self.database_url) as s:
+            return append_action(s, entry)
+
+    @activity.defn
+    def update_case_record(self, update: CaseUpdate) -> None:
+        with session(self.database_url) as s:
+            update_case(s, update)
+
+    # -- history and threshold ---------------------------------------------------
+    @activity.defn
+    def check_history(self, contact_id: str) -> HistoryResult:
+        rules = ThresholdRules.load(self.rules_path)
+        with session(self.database_url) as s:
+            record = s.get(ContactRecord, contact_id)
+            if record is None:
+                raise LookupError(f"contact {contact_id} has not been recorded")
+            contact = Contact.model_validate(record.payload)
+            result = search_history(s, contact_id, contact.children)
+        result.suggestion = rules.suggest(
+            contact.concerns.factors,
+            [p.theme for p in result.recurring],
+            len({m.earlier_contact_id for m in result.matches}),
+        )
+        return result
+
+    # -- documents -----------------------------------------------------------------
+    def _store_document(self, request: DocumentRequest) -> str:
+        with session(self.database_url) as s:
+            if s.get(DocumentRecord, request.document_id) is not None:
+                return request.document_id
+            record = s.get(ContactRecord, request.subject_id)
+            context = dict(request.context)
+            if record is not None:
+                context.setdefault("contact", record.payload)
+            content = render(self.templates_dir, f"documents/{request.kind}.html", **context)
+            s.add(
+                DocumentRecord(
+                    id=request.document_id,
+                    subject_id=request.subject_id,
+                    kind=request.kind,
+                    title=request.title,
+                    content=content,
+                    created_at=datetime.now(UTC),
+                )
+            )
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+        return request.document_id
+
+    @activity.defn
+    def render_document(self, request: DocumentRequest) -> str:
+        return self._store_document(request)
+
+    # -- MAP checks ------------------------------------------------------------------
+    @activity.defn
+    def send_map_request(self, dispatch: MapDispatch) -> str:
+        step = "chase" if dispatch.chase else "request"
+        doc_id = f"{dispatch.workflow_id}/map-{step}/{dispatch.agency.value}"
+        agency_name = AGENCY_NAMES[dispatch.agency]
+        self._store_document(
+            DocumentRequest(
+                document_id=doc_id,
+                subject_id=dispatch.contact_id,
+                kind="map_request",
+                title=f"MAP {'chase' if dispatch.chase else 'request'}: {agency_name}",
+                context={"dispatch": dispatch.model_dump(mode="json"), "agency_name": agency_name},
+            )
+        )
+        with session(self.database_url) as s:
+            doc = s.get(DocumentRecord, doc_id)
+            body = doc.content if doc else ""
+            row = s.exec(
+                select(AgencyRequestRecord).where(
+                    AgencyRequestRecord.contact_id == dispatch.contact_id,
+                    AgencyRequestRecord.agency == dispatch.agency.value,
+                )
+            ).first()
+            if row is None:
+                s.add(
+                    AgencyRequestRecord(
+                        contact_id=dispatch.contact_id,
+                        agency=dispatch.agency.value,
+                        requested_at=dispatch.requested_at,
+                        due_at=dispatch.due_at,
+                        document_id=doc_id,
+                    )
+                )
+            elif dispatch.chase:
+                row.chased_at = datetime.now(UTC)
+                s.add(row)
+            s.commit()
+        self.outbox.send(
+            OutboundMessage(
+                idempotency_key=doc_id,
+                channel=f"agency:{dispatch.agency.value}",
+                recipient=agency_name,
+                subject=f"{'Reminder: ' if dispatch.chase else ''}MAP information request {dispatch.contact_id}",
+                body=body,
+                subject_id=dispatch.contact_id,
+            )
+        )
+        return doc_id
+
+    @activity.defn
+    def record_agency_answer(self, contact_id: str, agency: str, response: str | None, waived_reason: str | None) -> None:
+        with session(self.database_url) as s:
+            row = s.exec(
+                select(AgencyRequestRecord).where(
+                    AgencyRequestRecord.contact_id == contact_id, AgencyRequestRecord.agency == agency
+                )
+            ).first()
+            if row is None:
+                return
+            if response is not None:
+                row.response, row.responded_at = response, row.responded_at or datetime.now(UTC)
+            if waived_reason is not None:
+                row.waived_reason = waived_reason
+            s.add(row)
+            s.commit()
+
+    # -- notifications and handoff ------------------------------------------------------
+    @activity.defn
+    def notify(self, note: Notification) -> None:
+        for role in note.roles:
+            self.outbox.send(
+                OutboundMessage(
+                    idempotency_key=f"{note.idempotency_key}/{role}",
+                    channel=f"role:{role}",
+                    recipient=role,
+                    subject=note.subject,
+                    body=note.body,
+                    subject_id=note.subject_id,
+                )
+            )
+
+    @activity.defn
+    def hand_off(self, request: HandoffRequest) -> HandoffResult:
+        """Pass the case to its team and tell the referrer, exactly once.
+
+        The handoff row (unique per contact) is written first; the team's message and
+        the referrer's letter are keyed on the handoff id, so a retry after any failure
+        completes what is missing and repeats nothing.
+        """
+        handoff_id = f"{request.workflow_id}/handoff"
+        already = False
+        with session(self.database_url) as s:
+            if s.get(HandoffRecord, handoff_id) is not None:
+                already = True
+            else:
+                s.add(
+                    HandoffRecord(
+                        id=handoff_id, contact_id=request.contact_id, team=request.team,
+                        outcome=request.outcome.value, at=request.at,
+                    )
+                )
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+                    already = True
+        outcome_name = OUTCOME_NAMES[request.outcome]
+        if request.team:
+            self.outbox.send(
+                OutboundMessage(
+                    idempotency_key=f"{handoff_id}/team",
+                    channel=f"team:{request.team}",
+                    recipient=request.team,
+                    subject=f"New case {request.contact_id}: {outcome_name}",
+                    body=request.summary or outcome_name,
+                    subject_id=request.contact_id,
+                )
+            )
+        feedback_id = f"{handoff_id}/referrer-feedback"
+        self._store_document(
+            DocumentRequest(
+                document_id=feedback_id,
+                subject_id=request.contact_id,
+                kind="referrer_feedback",
+                title="Feedback to the referrer",
+                context={"outcome": request.outcome.value, "outcome_name": outcome_name, "team": request.team},
+            )
+        )
+        with session(self.database_url) as s:
+            record = s.get(ContactRecord, request.contact_id)
+            doc = s.get(DocumentRecord, feedback_id)
+            referrer = (record.payload.get("referrer") or {}) if record else {}
+        self.outbox.send(
+            OutboundMessage(
+                idempotency_key=f"{handoff_id}/referrer",
+                channel="referrer",
+                recipient=referrer.get("email") or referrer.get("name") or "referrer",
+                subject=f"Your referral {request.contact_id}: {outcome_name}",
+                body=doc.content if doc else outcome_name,
+                subject_id=request.contact_id,
+            )
+        )
+        return HandoffResult(handoff_id=handoff_id, already_done=already, feedback_document_id=feedback_id)

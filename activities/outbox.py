@@ -1,0 +1,54 @@
+"""Outbound messages: the one true external edge (agencies' mailboxes, team inboxes).
+
+`Outbox` is the interface; `StoredOutbox` keeps every message in the database where
+staff can read it. A mail or API adapter implements the same `send` and replaces it.
+Every message has an idempotency key, so an activity retry never sends twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from activities.store import session
+from models.tables import OutboxMessage
+
+
+class OutboundMessage(BaseModel):
+    idempotency_key: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    subject_id: str
+
+
+class Outbox(Protocol):
+    def send(self, message: OutboundMessage) -> bool:
+        """Deliver once. Returns False when this key was already delivered."""
+        ...
+
+
+class StoredOutbox:
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+
+    def send(self, message: OutboundMessage) -> bool:
+        with session(self.database_url) as s:
+            existing = s.exec(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key == message.idempotency_key)
+            ).first()
+            if existing:
+                return False
+            now = datetime.now(UTC)
+            s.add(OutboxMessage(**message.model_dump(), created_at=now, delivered_at=now))
+            try:
+                s.commit()
+            except IntegrityError:  # a concurrent retry won the race
+                s.rollback()
+                return False
+            return True

@@ -1,0 +1,36 @@
+"""Errors the interfaces show to people. Each says what was wrong and what to do next."""
+
+from __future__ import annotations
+
+from models import errors as kinds
+
+
+class FrontdoorError(Exception):
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(FrontdoorError):
+    status = 404
+
+
+class Duplicate(FrontdoorError):
+    status = 409
+
+
+class Unauthenticated(FrontdoorError):
+    status = 401
+
+
+class Refused(FrontdoorError):
+    """A workflow refused an action: wrong role (403), wrong stage (409) or invalid (422)."""
+
+    STATUS = {kinds.PERMISSION_DENIED: 403, kinds.WRONG_STAGE: 409, kinds.INVALID: 422}
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = self.STATUS.get(kind, 422)

@@ -1,0 +1,81 @@
+"""Connecting to Temporal: the data converter with its codec, TLS, search attributes."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError
+
+from frontdoor.codec import EncryptionCodec, decode_key, ensure_key_file, parse_old_keys
+from frontdoor.config import Settings
+from workflows import search_attributes as sa
+
+log = logging.getLogger("frontdoor")
+
+
+def codec_from_settings(settings: Settings) -> EncryptionCodec:
+    key_text = settings.encryption_key or ensure_key_file(settings.encryption_key_file)
+    return EncryptionCodec(settings.encryption_key_id, decode_key(key_text), parse_old_keys(settings.encryption_old_keys))
+
+
+def data_converter(codec: EncryptionCodec | None) -> DataConverter:
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+
+
+async def connect(settings: Settings, *, codec: EncryptionCodec | None = None) -> Client:
+    t = settings.temporal
+    tls: TLSConfig | bool = False
+    if t.tls:
+        tls = TLSConfig(
+            server_root_ca_cert=t.tls_ca_cert.read_bytes() if t.tls_ca_cert else None,
+            client_cert=t.tls_client_cert.read_bytes() if t.tls_client_cert else None,
+            client_private_key=t.tls_client_key.read_bytes() if t.tls_client_key else None,
+            domain=t.tls_server_name,
+        )
+    try:
+        return await Client.connect(
+            t.address,
+            namespace=t.namespace,
+            tls=tls,
+            api_key=t.api_key,
+            data_converter=data_converter(codec or codec_from_settings(settings)),
+        )
+    except RuntimeError as exc:
+        raise ConnectionError(
+            f"cannot reach Temporal at {t.address} (namespace {t.namespace}): {exc}. "
+            "Start the stack with `make run`, or set TEMPORAL_ADDRESS to your cluster."
+        ) from exc
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register missing custom search attributes. Returns the names added.
+
+    On a cluster that does not allow this (Temporal Cloud, a locked-down namespace),
+    raises PermissionError saying which attributes to register and how.
+    """
+    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL}
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {k: v for k, v in wanted.items() if k not in existing.custom_attributes}
+    if not missing:
+        return []
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    except RPCError as exc:
+        if "already exists" in str(exc).lower():
+            return []
+        names = " ".join(f"--name {k} --type {IndexedValueType.Name(v).removeprefix('INDEXED_VALUE_TYPE_')}" for k, v in missing.items())
+        raise PermissionError(
+            f"search attributes {', '.join(missing)} are missing and could not be registered ({exc}). "
+            f"Ask the cluster's operator to run: temporal operator search-attribute create {names}"
+        ) from exc
+    return sorted(missing)

@@ -1,0 +1,1 @@
+"""Domain types: the data that crosses workflow, activity, API and database boundaries."""

@@ -1,0 +1,8 @@
+"""Names of the errors a workflow gives when it refuses an action.
+
+Interfaces map them: PERMISSION_DENIED -> 403, WRONG_STAGE -> 409, INVALID -> 422.
+"""
+
+PERMISSION_DENIED = "PermissionDenied"
+WRONG_STAGE = "WrongStage"
+INVALID = "InvalidAction"

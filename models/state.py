@@ -1,0 +1,190 @@
+"""A contact's state as the workflow holds it; returned by queries and updates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.actions import (
+    ConsentOverride,
+    Extension,
+    ManagementDecision,
+    Recommendation,
+    Review,
+    Triage,
+)
+from models.codes import Agency, ConsentStatus, LevelOfNeed, Outcome
+from models.contact import Contact
+from models.timescales import Timescales
+
+
+class Stage(StrEnum):
+    INTAKE = "intake"
+    HISTORY_CHECK = "history_check"
+    AWAITING_TRIAGE = "awaiting_triage"
+    AWAITING_PICKUP = "awaiting_pickup"
+    AWAITING_CONSENT = "awaiting_consent"
+    MAP_CHECKS = "map_checks"
+    AWAITING_RECOMMENDATION = "awaiting_recommendation"
+    AWAITING_DECISION = "awaiting_decision"
+    HANDOFF = "handoff"
+    CLOSED = "closed"
+
+
+class Flag(StrEnum):
+    """Stuck states, kept in the FdFlags search attribute so each is one visibility query."""
+
+    UNREVIEWED = "unreviewed"
+    REVIEW_LATE = "review_late"
+    DECISION_OVERDUE = "decision_overdue"
+    AGENCY_LATE = "agency_late"
+    AWAITING_PICKUP = "awaiting_pickup"
+    PICKUP_LATE = "pickup_late"
+    FAULTED = "faulted"
+    POLICE_DELAY = "police_delay"
+    RECURRING_PATTERN = "recurring_pattern"
+
+
+class ContactWorkflowInput(BaseModel):
+    contact: Contact
+    submitted_by: str
+    timescales: Timescales = Field(default_factory=Timescales)
+    review_due_at: datetime  # end of the arrival day in the service's time zone
+
+
+class HistoryMatch(BaseModel):
+    child_index: int
+    earlier_contact_id: str
+    received_at: datetime
+    matched_on: str  # e.g. "nhs_number", "local_id", "name + date of birth"
+    confidence: str  # "exact" or "probable"
+    themes: list[str] = Field(default_factory=list)
+    outcome: str | None = None
+    kind: str = "contact"
+
+
+class RecurringPattern(BaseModel):
+    theme: str
+    occurrences: int
+    contact_ids: list[str]
+
+
+class ThresholdSuggestion(BaseModel):
+    level: LevelOfNeed
+    reasons: list[str]
+    rule_ids: list[str] = Field(default_factory=list)
+
+
+class HistoryResult(BaseModel):
+    matches: list[HistoryMatch] = Field(default_factory=list)
+    recurring: list[RecurringPattern] = Field(default_factory=list)
+    suggestion: ThresholdSuggestion | None = None
+    checked_at: datetime | None = None
+
+
+class MapCheck(BaseModel):
+    agency: Agency
+    requested_at: datetime
+    requested_by: str
+    due_at: datetime
+    document_id: str | None = None
+    chased_at: datetime | None = None
+    responded_at: datetime | None = None
+    response: str | None = None
+    known_to_agency: bool | None = None
+    waived_reason: str | None = None
+    waived_by: str | None = None
+
+    @property
+    def outstanding(self) -> bool:
+        return self.responded_at is None and self.waived_reason is None
+
+
+class ConsentEvent(BaseModel):
+    at: datetime
+    by: str
+    status: ConsentStatus
+    note: str | None = None
+
+
+class ConsentState(BaseModel):
+    status: ConsentStatus
+    from_referrer: bool
+    events: list[ConsentEvent] = Field(default_factory=list)
+    override: ConsentOverride | None = None
+
+    @property
+    def cleared_for_map(self) -> bool:
+        return self.status in (ConsentStatus.GIVEN, ConsentStatus.OVERRIDDEN)
+
+
+class ExtensionRecord(BaseModel):
+    extension: Extension
+    previous_deadline: datetime
+    at: datetime
+
+
+class Fault(BaseModel):
+    activity: str
+    error: str
+    since: datetime
+    attempts: int
+
+
+class Handoff(BaseModel):
+    team: str | None
+    outcome: Outcome
+    at: datetime
+    handoff_id: str
+    feedback_document_id: str | None = None
+
+
+class ContactState(BaseModel):
+    contact_id: str
+    stage: Stage
+    stage_since: datetime
+    holder: str
+    received_at: datetime
+    source: str
+    children: list[str]  # display names, for screens
+    police_delay: timedelta | None = None
+    police_delay_flagged: bool = False
+    history: HistoryResult | None = None
+    history_considered_by: list[str] = Field(default_factory=list)
+    triage: Triage | None = None
+    triaged_at: datetime | None = None
+    suggested_level: LevelOfNeed | None = None
+    review: Review | None = None
+    reviewed_at: datetime | None = None
+    review_due_at: datetime
+    review_late: bool = False
+    pickup_due_at: datetime | None = None
+    picked_up_by: str | None = None
+    picked_up_at: datetime | None = None
+    pickup_escalated: bool = False
+    consent: ConsentState
+    map_checks: list[MapCheck] = Field(default_factory=list)
+    recommendation: Recommendation | None = None
+    recommendation_document_id: str | None = None
+    spa_entered_at: datetime | None = None
+    decision_due_at: datetime | None = None
+    decision_overdue: bool = False
+    overdue_notified: bool = False
+    extensions: list[ExtensionRecord] = Field(default_factory=list)
+    decision: ManagementDecision | None = None
+    decided_at: datetime | None = None
+    handoff: Handoff | None = None
+    outcome: Outcome | None = None
+    closed_at: datetime | None = None
+    fault: Fault | None = None
+    flags: list[str] = Field(default_factory=list)
+
+    @property
+    def outstanding_agencies(self) -> list[MapCheck]:
+        return [m for m in self.map_checks if m.outstanding]
+
+    @property
+    def recurring_themes(self) -> list[str]:
+        return [p.theme for p in self.history.recurring] if self.history else []

@@ -1,0 +1,134 @@
+"""The case record: sqlmodel tables (SQLite by default, PostgreSQL in production).
+
+The action trail is append-only: the store offers no update or delete for it, and
+database triggers refuse both.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    username: str = Field(primary_key=True, max_length=80)
+    display_name: str = ""
+    role: str = Field(index=True)
+    token_hash: str | None = Field(default=None, index=True)
+    password_hash: str | None = None
+    active: bool = True
+    created_at: datetime = _ts(nullable=False)
+
+
+class ContactRecord(SQLModel, table=True):
+    __tablename__ = "contacts"
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(default="contact", index=True)  # contact | prior (imported earlier involvement)
+    received_at: datetime = _ts(nullable=False, index=True)
+    source: str = Field(index=True)
+    referrer_agency: str | None = None
+    factors: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    themes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    police_attendance_at: datetime | None = _ts(nullable=True)
+    police_delay_hours: float | None = None
+    consultation_ref: str | None = Field(default=None, index=True)
+    stage: str = "intake"
+    level: int | None = None
+    route: str | None = Field(default=None, index=True)
+    outcome: str | None = None
+    decided_at: datetime | None = _ts(nullable=True)
+    closed_at: datetime | None = _ts(nullable=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class ChildRecord(SQLModel, table=True):
+    __tablename__ = "children"
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: str = Field(foreign_key="contacts.id", index=True)
+    position: int = 0
+    local_id: str | None = Field(default=None, index=True)
+    nhs_number: str | None = Field(default=None, index=True)
+    first_name: str | None = None
+    last_name: str | None = Field(default=None, index=True)
+    first_name_key: str | None = Field(default=None, index=True)
+    last_name_key: str | None = Field(default=None, index=True)
+    date_of_birth: date | None = Field(default=None, index=True)
+    sex: str | None = None
+    ethnicity: str | None = None
+    postcode: str | None = None
+
+
+class ActionRecord(SQLModel, table=True):
+    """Who did what, when and why. Append-only."""
+
+    __tablename__ = "actions"
+    __table_args__ = (UniqueConstraint("idempotency_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200)
+    subject_id: str = Field(index=True)  # contact id (or consultation / episode id)
+    workflow_id: str = Field(index=True)
+    actor: str = Field(index=True)
+    role: str
+    at: datetime = _ts(nullable=False, index=True)
+    action: str = Field(index=True)
+    reasons: str | None = Field(default=None, sa_column=Column(Text))
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class DocumentRecord(SQLModel, table=True):
+    __tablename__ = "documents"
+    id: str = Field(primary_key=True, max_length=200)  # workflow id + step: idempotent
+    subject_id: str = Field(index=True)
+    kind: str = Field(index=True)
+    title: str
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _ts(nullable=False)
+
+
+class AgencyRequestRecord(SQLModel, table=True):
+    __tablename__ = "agency_requests"
+    __table_args__ = (UniqueConstraint("contact_id", "agency"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: str = Field(index=True)
+    agency: str
+    requested_at: datetime = _ts(nullable=False)
+    due_at: datetime = _ts(nullable=False)
+    document_id: str | None = None
+    chased_at: datetime | None = _ts(nullable=True)
+    responded_at: datetime | None = _ts(nullable=True)
+    response: str | None = Field(default=None, sa_column=Column(Text))
+    waived_reason: str | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Messages to agencies, teams and staff. The stored outbox is the default adapter."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    channel: str = Field(index=True)  # agency:police, team:assessment_team, role:team_manager, referrer
+    recipient: str
+    subject: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    subject_id: str = Field(index=True)
+    created_at: datetime = _ts(nullable=False)
+    delivered_at: datetime | None = _ts(nullable=True)
+
+
+class HandoffRecord(SQLModel, table=True):
+    """One row per handoff; the unique contact id makes a second handoff impossible."""
+
+    __tablename__ = "handoffs"
+    id: str = Field(primary_key=True, max_length=200)
+    contact_id: str = Field(unique=True)
+    team: str | None = None
+    outcome: str
+    at: datetime = _ts(nullable=False)

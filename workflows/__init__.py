@@ -1,0 +1,1 @@
+"""Deterministic workflow classes, one process per module."""
