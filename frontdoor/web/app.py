@@ -1,0 +1,128 @@
+"""The FastAPI application: pages for people, a JSON API for systems, one set of workflows.
+
+`create_app(settings, client=None)`: with no client it connects to Temporal in the
+lifespan (frontdoor.temporal.connect); tests pass the dev server's client instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.middleware.sessions import SessionMiddleware
+from temporalio.client import Client
+
+from activities.store import init_db
+from frontdoor.config import Settings
+from frontdoor.errors import FrontdoorError
+from frontdoor.web import api, pages, views
+from frontdoor.web.auth import SESSION_COOKIE, SignInRequired, secret_key
+from models import codes
+from models.roles import ROLE_NAMES
+
+STATIC = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def templates(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(settings.templates_dir)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    tz = settings.timezone
+    env.filters["london"] = lambda m, fmt="%a %d %b %Y %H:%M": views.london(m, tz, fmt)
+    env.filters["left"] = views.time_left
+    env.filters["age"] = views.age
+    env.globals.update(
+        sources=codes.CIN_SOURCES, factors=codes.CIN_FACTORS, themes=codes.THEMES,
+        agencies={a.value: n for a, n in codes.AGENCY_NAMES.items()},
+        outcomes={o.value: n for o, n in codes.OUTCOME_NAMES.items()},
+        decision_outcomes=[o.value for o in codes.DECISION_OUTCOMES],
+        levels=codes.LEVEL_NAMES, routes={r.value: n for r, n in codes.ROUTE_NAMES.items()},
+        extension_reasons={r.value: n for r, n in codes.EXTENSION_REASON_NAMES.items()},
+        override_reasons=[r.value for r in codes.ConsentOverrideReason],
+        quadrants=[q.value for q in codes.Quadrant], rags=[r.value for r in codes.Rag],
+        ethnicities=codes.ETHNICITIES, role_names={r.value: n for r, n in ROLE_NAMES.items()},
+        timezone=tz,
+    )
+    return env
+
+
+def create_app(settings: Settings, client: Client | None = None, *, poll_seconds: float = 10.0,
+               secure_cookies: bool = False) -> FastAPI:
+    init_db(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.client is None:
+            from frontdoor.temporal import connect
+
+            app.state.client = await connect(settings)
+        yield
+
+    app = FastAPI(
+        title="frontdoor",
+        summary="Children's services front door: contacts from intake to handoff on durable workflows",
+        description=(api.__doc__ or "") + "\n\nSee docs/web.md for curl examples.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI would load scripts from a CDN: everything here is served locally
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.client = client
+    app.state.templates = templates(settings)
+    app.state.poll_seconds = poll_seconds
+    app.add_middleware(
+        SessionMiddleware, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
+        max_age=12 * 3600, same_site="lax", https_only=secure_cookies,
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(FrontdoorError)
+    async def frontdoor_error(request: Request, exc: FrontdoorError) -> Response:
+        if request.url.path.startswith("/api"):
+            return api.error_response(exc)
+        return pages.error_page(request, exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if str(p) != "body"]
+            errors.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "")).removeprefix("Value error, ")})
+        detail = "the input is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if request.url.path.startswith("/api"):
+            return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+        return pages.error_page(request, 422, detail)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
