@@ -1,0 +1,316 @@
+"""The JSON API on the real dev server and database: every action, every error code,
+and which role may do what (checked by the server before the workflow checks again)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from frontdoor import stuck, users
+from frontdoor.contacts import ACTIONS, workflow_id
+from frontdoor.web.views import ACTION_PATHS, ACTION_PERMISSIONS
+from models.roles import PERMISSIONS, Role
+from tests.web_support import WebEnv, add_people, app_settings, contact_body, wait_for, web_env
+
+RFS, SW, TM, SM, EHA = Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SERVICE_MANAGER, Role.EARLY_HELP_ADVISER
+
+
+@pytest.fixture(scope="module")
+def people(database_url):
+    return add_people(database_url)
+
+
+@pytest_asyncio.fixture
+async def web(dev_env, settings, task_queue) -> AsyncIterator[WebEnv]:
+    async with web_env(dev_env.client, app_settings(settings, task_queue), task_queue) as env:
+        yield env
+
+
+def later(hours: float) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+async def to_spa(web: WebEnv, people, **overrides) -> str:
+    cid = await web.submit(people[RFS], **overrides)
+    state = await web.wait_stage(people[RFS], cid, "awaiting_triage")
+    assert state["suggested_level"] == 3
+    await web.act(people[RFS], cid, "triage", {
+        "level": 4, "route": "spa", "rationale": "Neglect over months: SPA decision needed",
+        "departure_reason": "Hunger reported daily by the school", "history_considered": True,
+    })
+    return cid
+
+
+# ---------------------------------------------------------------------- the whole flow
+async def test_every_spa_action_from_intake_to_handoff(web: WebEnv, people) -> None:
+    cid = await web.submit(people[RFS], consent={"status": "not_sought"})
+    state = await web.wait_stage(people[SW], cid, "awaiting_triage")
+    assert state["contact_id"] == cid and state["history"]["matches"] == [] and "unreviewed" in state["flags"]
+
+    state = await web.act(people[SW], cid, "review", {"rag": "amber", "note": "Seen on the day"})
+    assert state["review"]["rag"] == "amber" and state["review"]["actor"]["username"] == people[SW].username
+    state = await web.act(people[RFS], cid, "triage", {
+        "level": 4, "route": "spa", "rationale": "Needs an SPA decision",
+        "departure_reason": "Officer's judgement", "history_considered": True,
+    })
+    assert state["stage"] == "awaiting_consent" and state["triage"]["actor"]["role"] == "rfs_officer"
+    state = await web.act(people[SW], cid, "consent", {"status": "sought", "note": "Rang mother"})
+    assert state["consent"]["status"] == "sought"
+    state = await web.act(people[SW], cid, "consent", {"status": "given"})
+    assert state["stage"] == "map_checks"
+    state = await web.act(people[SW], cid, "map-requests", {"agencies": ["police", "school"], "questions": "Known?"})
+    assert [m["agency"] for m in state["map_checks"]] == ["police", "school"]
+    assert all(m["document_id"] for m in state["map_checks"])
+    state = await web.act(people[SW], cid, "map-responses", {"agency": "police", "information": "One call-out in 2025"})
+    state = await web.act(people[SW], cid, "proceed-without", {"agency": "school", "reason": "School closed for half term"})
+    assert state["stage"] == "awaiting_recommendation"
+    state = await web.act(people[SW], cid, "recommendation", {
+        "summary": "Police know of one call-out; neglect reported daily.", "recommended_outcome": "assessment_s17",
+    })
+    assert state["stage"] == "awaiting_decision" and state["recommendation_document_id"]
+
+    listed = await wait_for(lambda: _listed(web, people[TM], "stage=awaiting_decision&route=spa", cid), what="listed")
+    assert listed["route"] == "spa" and listed["due_at"]
+
+    new_deadline = later(30)
+    state = await web.act(people[TM], cid, "extensions", {"reason": "interpreter_awaited", "new_deadline": new_deadline})
+    assert len(state["extensions"]) == 1
+    assert datetime.fromisoformat(state["decision_due_at"]) == datetime.fromisoformat(new_deadline)
+    state = await web.act(people[TM], cid, "decision", {"outcome": "assessment_s17", "rationale": "Assessment needed"})
+    assert state["decision"]["actor"]["username"] == people[TM].username
+
+    closed = await web.wait_stage(people[SM], cid, "closed")
+    assert closed["handoff"]["team"] == "assessment_team" and closed["outcome"] == "assessment_s17"
+
+    trail = (await web.http.get(f"/api/contacts/{cid}/trail", headers=people[SM].auth)).json()["actions"]
+    actions = [a["action"] for a in trail]
+    for expected in ("contact_received", "daily_review", "triage", "consent_sought", "consent_given", "map_requested",
+                     "map_response", "map_proceed_without", "recommendation", "deadline_extended",
+                     "management_decision", "handed_off", "closed"):
+        assert expected in actions
+    assert {a["actor"] for a in trail if a["action"] == "management_decision"} == {people[TM].username}
+    docs = (await web.http.get(f"/api/contacts/{cid}/documents", headers=people[SW].auth)).json()["documents"]
+    assert {"map_request", "recommendation", "decision_record"} <= {d["kind"] for d in docs}
+
+
+async def _listed(web: WebEnv, person, query: str, cid: str):
+    r = await web.http.get(f"/api/contacts?{query}", headers=person.auth)
+    assert r.status_code == 200, r.text
+    return next((c for c in r.json()["contacts"] if c["id"] == cid), None)
+
+
+async def test_consent_override_then_map_and_urgent_pickup(web: WebEnv, people) -> None:
+    cid = await to_spa(web, people, consent={"status": "not_sought"})
+    refused = await web.act(people[SW], cid, "map-requests", {"agencies": ["gp"]}, status=409)
+    assert "consent is not_sought" in refused["detail"] and refused["kind"] == "WrongStage"
+    state = await web.act(people[TM], cid, "override-consent", {
+        "reason": "risk_of_significant_harm", "explanation": "Asking the father would put the child at risk",
+    })
+    assert state["consent"]["status"] == "overridden" and state["stage"] == "map_checks"
+    state = await web.act(people[SW], cid, "map-requests", {"agencies": ["gp"]})
+    assert state["map_checks"][0]["agency"] == "gp"
+
+    urgent = await web.submit(people[RFS], concerns={"factors": ["18C"], "summary": "Bruising"})
+    await web.wait_stage(people[RFS], urgent, "awaiting_triage")
+    await web.act(people[RFS], urgent, "triage", {"level": 4, "route": "urgent", "rationale": "Injury to a baby"})
+    await web.wait_stage(people[SW], urgent, "awaiting_pickup")
+    state = await web.act(people[SW], urgent, "pickup", {"note": "Allocated to the duty team"})
+    assert state["picked_up_by"] == people[SW].username
+    await web.wait_stage(people[SW], urgent, "closed")
+
+
+async def test_retry_after_a_technical_fault(dev_env, settings, task_queue, people) -> None:
+    app_cfg = app_settings(settings, task_queue)
+    async with web_env(dev_env.client, app_cfg, task_queue, threshold_rules=Path("/nonexistent/rules.json")) as broken:
+        cid = await broken.submit(people[RFS])
+        state = await wait_for(lambda: _faulted(broken, people[TM], cid), what="the fault to show")
+        assert state["fault"]["activity"] == "check_history"
+        refused = await broken.act(people[SW], cid, "retry", {"note": "try again"}, status=403)
+        assert "may not retry fault" in refused["detail"]
+        broken.started.clear()  # keep it running for the mended worker below
+    async with web_env(dev_env.client, app_cfg, task_queue) as mended:
+        mended.started.append(workflow_id(cid))
+        state = await mended.act(people[TM], cid, "retry", {"note": "rules file restored"})
+        assert state["fault"] is None
+        await mended.wait_stage(people[TM], cid, "awaiting_triage")
+        again = await mended.act(people[TM], cid, "retry", {}, status=409)
+        assert "no technical fault" in again["detail"]
+
+
+async def _faulted(web: WebEnv, person, cid: str):
+    state = await web.state(person, cid)
+    return state if state["fault"] else None
+
+
+# ---------------------------------------------------------------------- errors
+async def test_submit_errors_401_403_409_422(web: WebEnv, people, database_url) -> None:
+    body = contact_body()
+    r = await web.http.post("/api/contacts", json=body)
+    assert r.status_code == 401 and "Authorization: Bearer" in r.json()["detail"]
+    r = await web.http.post("/api/contacts", json=body, headers={"Authorization": "Bearer fd_not-a-token"})
+    assert r.status_code == 401 and "not valid" in r.json()["detail"]
+
+    name = f"revoked-{body['id']}"
+    token = users.add_user(database_url, name, Role.RFS_OFFICER)
+    users.revoke_token(database_url, name)
+    r = await web.http.post("/api/contacts", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+
+    r = await web.http.post("/api/contacts", json=body, headers=people[SM].auth)
+    assert r.status_code == 403 and "may not submit contact" in r.json()["detail"]
+
+    bad = contact_body(source="99", children=[], received_at="2026-11-26T09:14:00")
+    r = await web.http.post("/api/contacts", json=bad, headers=people[RFS].auth)
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert {"source", "children", "received_at"} <= fields, r.json()
+    assert "unknown CIN source code" in r.json()["detail"]
+    r = await web.http.post("/api/contacts", json=contact_body(source="6"), headers=people[RFS].auth)
+    assert r.status_code == 422 and "police_attendance_at is required" in r.json()["detail"]
+
+    r = await web.http.post("/api/contacts", json=body, headers=people[RFS].auth)
+    assert r.status_code == 201 and r.json() == {"id": body["id"], "workflow_id": f"contact-{body['id']}",
+                                                 "url": f"/api/contacts/{body['id']}"}
+    web.started.append(r.json()["workflow_id"])
+    r = await web.http.post("/api/contacts", json=body, headers=people[RFS].auth)
+    assert r.status_code == 409 and "already been received" in r.json()["detail"]
+
+
+async def test_action_errors_404_409_422(web: WebEnv, people) -> None:
+    r = await web.http.get("/api/contacts/NOPE-123", headers=people[SW].auth)
+    assert r.status_code == 404 and "no contact NOPE-123" in r.json()["detail"]
+    r = await web.http.post("/api/contacts/NOPE-123/review", json={"rag": "red"}, headers=people[SW].auth)
+    assert r.status_code == 404
+
+    cid = await web.submit(people[RFS])
+    await web.wait_stage(people[RFS], cid, "awaiting_triage")
+    # the stage does not allow it
+    r = await web.act(people[TM], cid, "decision", {"outcome": "nfa", "rationale": "Nothing to do"}, status=409)
+    assert "recommendation first" in r["detail"]
+    # body shape: missing and unknown fields, a bad enum value, and `actor` is the server's to fill
+    r = await web.act(people[RFS], cid, "triage", {"level": 9, "route": "spa"}, status=422)
+    assert {"level", "rationale"} <= {e["field"] for e in r["errors"]}
+    r = await web.act(people[RFS], cid, "triage", {
+        "level": 4, "route": "spa", "rationale": "x" * 5, "actor": {"username": "tom", "role": "team_manager"},
+    }, status=422)
+    assert "actor" in {e["field"] for e in r["errors"]}
+    # the workflow refuses what the guidance does not allow
+    r = await web.act(people[RFS], cid, "triage", {"level": 1, "route": "urgent", "rationale": "Quick"}, status=422)
+    assert "route urgent is for level(s) 4" in r["detail"] and r["kind"] == "InvalidAction"
+
+    spa = await to_spa(web, people)
+    r = await web.act(people[TM], spa, "extensions", {"reason": "other", "new_deadline": later(30)}, status=422)
+    assert "needs an explanation" in r["detail"]
+    r = await web.act(people[TM], spa, "extensions", {"reason": "parent_carer_unavailable",
+                                                      "new_deadline": "2026-11-27T17:00:00"}, status=422)
+    assert "time zone" in r["detail"]
+    r = await web.act(people[TM], spa, "extensions", {"reason": "parent_carer_unavailable",
+                                                      "new_deadline": later(1)}, status=422)
+    assert "must be after the current one" in r["detail"]
+    r = await web.act(people[SW], spa, "map-requests", {"agencies": ["the_moon"]}, status=422)
+    assert r["errors"][0]["field"].startswith("agencies")
+    r = await web.act(people[SW], spa, "recommendation", {"summary": "Too soon to say anything", "recommended_outcome": "nfa"})
+    r = await web.act(people[SW], spa, "consent", {"status": "given"}, status=409)
+    assert "consent is handled in the SPA before the recommendation" in r["detail"]
+    r = await web.act(people[TM], spa, "decision", {"outcome": "targeted_early_help", "rationale": "Early help"}, status=422)
+    assert "quadrant" in r["detail"]
+
+
+async def test_list_and_stuck_queries(dev_env, settings, task_queue, people) -> None:
+    short = app_settings(settings, task_queue, decision_deadline=timedelta(seconds=1))
+    async with web_env(dev_env.client, short, task_queue) as web:
+        cid = await to_spa(web, people)
+        row = await wait_for(lambda: _stuck_row(web, people[SM], "overdue", cid), what="overdue in /api/stuck")
+        assert row["stage"] == "awaiting_consent" or row["stage"] == "map_checks"
+        assert "decision_overdue" in row["flags"] and row["holder"] == people[RFS].username
+        listed = await _listed(web, people[SM], "overdue=true", cid)
+        assert listed is not None and listed["overdue"] is True
+        assert await _listed(web, people[SM], "overdue=false", cid) is None
+
+        r = await web.http.get("/api/stuck", headers=people[EHA].auth)
+        assert r.status_code == 200 and set(r.json()["counts"]) == set(stuck.KINDS)
+        assert r.json()["counts"]["overdue"] >= 1
+        r = await web.http.get("/api/stuck?kind=due_soon&within=90m", headers=people[SM].auth)
+        assert r.status_code == 200 and r.json()["within"] == "90m"
+        r = await web.http.get("/api/stuck?kind=bogus", headers=people[SM].auth)
+        assert r.status_code == 422 and "unknown stuck list 'bogus'" in r.json()["detail"]
+        r = await web.http.get("/api/stuck?kind=overdue&within=soon", headers=people[SM].auth)
+        assert r.status_code == 422 and "not a duration" in r.json()["detail"]
+        r = await web.http.get("/api/stuck?kind=overdue")
+        assert r.status_code == 401
+        r = await web.http.get("/api/contacts?stage=nowhere", headers=people[SM].auth)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.stage"
+
+
+async def _stuck_row(web: WebEnv, person, kind: str, cid: str):
+    r = await web.http.get(f"/api/stuck?kind={kind}&limit=500", headers=person.auth)
+    assert r.status_code == 200, r.text
+    return next((row for row in r.json()["rows"] if row["id"] == cid), None)
+
+
+# ---------------------------------------------------------------------- who may do what
+SAMPLE_BODIES = {
+    "triage": {"level": 4, "route": "spa", "rationale": "Because of the concerns"},
+    "review": {"rag": "red"},
+    "pickup": {},
+    "consent": {"status": "given"},
+    "override_consent": {"reason": "other", "explanation": "Risk outweighs"},
+    "map_requests": {"agencies": ["police"]},
+    "map_responses": {"agency": "police", "information": "Known"},
+    "proceed_without": {"agency": "police", "reason": "No answer"},
+    "recommendation": {"summary": "A balanced summary here", "recommended_outcome": "nfa"},
+    "decision": {"outcome": "nfa", "rationale": "Nothing further"},
+    "extension": {"reason": "interpreter_awaited", "new_deadline": "2099-01-01T09:00:00Z"},
+    "retry": {},
+}
+
+
+async def test_permission_matrix_role_by_action(web: WebEnv, people) -> None:
+    """On a closed contact: a role the server refuses gets 403; a role it lets through
+    reaches the workflow, which answers 404 (no open contact)."""
+    assert set(SAMPLE_BODIES) == set(ACTIONS)
+    cid = await web.submit(people[RFS])
+    await web.wait_stage(people[RFS], cid, "awaiting_triage")
+    await web.act(people[RFS], cid, "triage", {"level": 1, "route": "advice_nfa", "rationale": "Advice given",
+                                              "departure_reason": "Referrer only needed advice"})
+    await web.wait_stage(people[RFS], cid, "closed")
+    await wait_for(lambda: _completed(web, cid), what="the workflow to complete")
+
+    seen: dict[tuple[str, str], int] = {}
+    for action, body in SAMPLE_BODIES.items():
+        allowed = PERMISSIONS[ACTION_PERMISSIONS[action]]
+        for role, person in people.items():
+            r = await web.http.post(f"/api/contacts/{cid}/{ACTION_PATHS[action]}", json=body, headers=person.auth)
+            seen[(action, role.value)] = r.status_code
+            expected = 404 if role in allowed else 403
+            assert r.status_code == expected, f"{role.value} {action}: {r.status_code} {r.text}"
+            if expected == 403:
+                assert f"may not {ACTION_PERMISSIONS[action].replace('_', ' ')}" in r.json()["detail"]
+    assert len(seen) == len(ACTIONS) * len(Role)
+
+    for role, person in people.items():  # submitting: allowed roles reach body validation
+        r = await web.http.post("/api/contacts", json={"id": "x"}, headers=person.auth)
+        assert r.status_code == (422 if role in PERMISSIONS["submit_contact"] else 403), role
+        for path in (f"/api/contacts/{cid}", f"/api/contacts/{cid}/trail", "/api/contacts", "/api/stuck?kind=overdue"):
+            assert (await web.http.get(path, headers=person.auth)).status_code == 200, (role, path)
+
+
+async def _completed(web: WebEnv, cid: str) -> bool:
+    desc = await web.client.get_workflow_handle(workflow_id(cid)).describe()
+    return desc.status is not None and desc.status.name == "COMPLETED"
+
+
+async def test_openapi_documents_every_endpoint_without_actor(web: WebEnv) -> None:
+    r = await web.http.get("/openapi.json")
+    assert r.status_code == 200
+    spec = r.json()
+    for action in ACTIONS:
+        op = spec["paths"][f"/api/contacts/{{contact_id}}/{ACTION_PATHS[action]}"]["post"]
+        ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert "actor" not in spec["components"]["schemas"][ref]["properties"]
+        assert {"200", "401", "403", "409", "422"} <= set(op["responses"])
+    assert "/api/stuck" in spec["paths"] and "/api/contacts" in spec["paths"]

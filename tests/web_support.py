@@ -1,0 +1,135 @@
+"""Shared pieces of the web tests: people with real tokens and passwords in the test
+database, an app on the real dev server with a worker on the test's own task queue,
+and clean-up of the workflows a test started."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from frontdoor import users
+from frontdoor.config import Settings
+from frontdoor.contacts import workflow_id
+from frontdoor.web.app import create_app
+from models.roles import Role
+from tests.conftest import running_worker
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Person:
+    username: str
+    role: Role
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def add_people(database_url: str) -> dict[Role, Person]:
+    """One person per role, with a unique name (the test database is shared by the session)."""
+    suffix = uuid.uuid4().hex[:6]
+    people = {}
+    for role in Role:
+        name = f"{role.value.split('_')[0]}-{suffix}"
+        people[role] = Person(name, role, users.add_user(database_url, name, role, name, PASSWORD))
+    return people
+
+
+def app_settings(settings: Settings, task_queue: str, **timescales: Any) -> Settings:
+    s = replace(settings, temporal=replace(settings.temporal, task_queue=task_queue))
+    if timescales:
+        s = replace(s, timescales=s.timescales.model_copy(update=timescales))
+    return s
+
+
+@dataclass
+class WebEnv:
+    http: httpx.AsyncClient
+    settings: Settings
+    client: Client
+    task_queue: str
+    started: list[str] = field(default_factory=list)
+
+    async def submit(self, person: Person, **overrides: Any) -> str:
+        body = contact_body(**overrides)
+        r = await self.http.post("/api/contacts", json=body, headers=person.auth)
+        assert r.status_code == 201, r.text
+        self.started.append(workflow_id(body["id"]))
+        return body["id"]
+
+    async def state(self, person: Person, contact_id: str) -> dict[str, Any]:
+        r = await self.http.get(f"/api/contacts/{contact_id}", headers=person.auth)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def wait_stage(self, person: Person, contact_id: str, stage: str) -> dict[str, Any]:
+        async def check() -> dict[str, Any] | None:
+            s = await self.state(person, contact_id)
+            return s if s["stage"] == stage else None
+
+        return await wait_for(check, what=f"{contact_id} to reach {stage}")
+
+    async def act(self, person: Person, contact_id: str, path: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        r = await self.http.post(f"/api/contacts/{contact_id}/{path}", json=body, headers=person.auth)
+        assert r.status_code == status, f"{path}: {r.status_code} {r.text}"
+        return r.json()
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll until the predicate is truthy; visibility and workflow progress are asynchronous."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def contact_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": f"W-{uuid.uuid4().hex[:10]}",
+        "received_at": datetime.now(UTC).isoformat(),
+        "source": "2A",
+        "referrer": {"name": "Ms K Patel", "agency": "Stoke Primary School"},
+        "children": [{"first_name": "Wyn", "last_name": f"Web{uuid.uuid4().hex[:8]}", "date_of_birth": "2016-04-01"}],
+        "concerns": {"factors": ["16A"], "summary": "Arrives hungry most days"},
+        "consent": {"status": "given"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def terminate(client: Client, workflow_ids: list[str]) -> None:
+    """Leave nothing running that could show up in another test's stuck lists."""
+    for wid in workflow_ids:
+        try:
+            await client.get_workflow_handle(wid).terminate("web test finished")
+        except Exception:  # noqa: BLE001 (already closed)
+            pass
+
+
+@asynccontextmanager
+async def web_env(client: Client, settings: Settings, task_queue: str, **worker_overrides: Any) -> AsyncIterator[WebEnv]:
+    app = create_app(settings, client=client)
+    async with running_worker(client, settings, task_queue, **worker_overrides):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://frontdoor.test") as http:
+            env = WebEnv(http, settings, client, task_queue)
+            try:
+                yield env
+            finally:
+                await terminate(client, env.started)
