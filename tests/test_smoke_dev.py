@@ -1,6 +1,6 @@
-from tests.conftest import running_worker, make_contact
-from tests.helpers import submit, wait_stage
 from models.state import Stage
+from tests.conftest import make_contact, running_worker
+from tests.helpers import submit, wait_stage
 
 
 async def test_contact_reaches_triage_with_history_checked(dev_env, settings, task_queue):

@@ -1,0 +1,130 @@
+"""The case record on real databases: SQLite always, PostgreSQL when one is available
+(`make test` starts the machine's PostgreSQL 15 and sets FRONTDOOR_TEST_POSTGRES_URL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import select
+
+from activities.history import name_key, search_history
+from activities.outbox import OutboundMessage, StoredOutbox
+from activities.records import action_trail, append_action, save_contact
+from activities.store import init_db, session
+from models.messages import ActionEntry
+from models.tables import ActionRecord, OutboxMessage
+from tests.conftest import make_contact
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}"
+    else:
+        url = os.environ.get("FRONTDOOR_TEST_POSTGRES_URL")
+        if not url:
+            pytest.skip("no PostgreSQL: set FRONTDOOR_TEST_POSTGRES_URL (make test does it when PostgreSQL 15 is installed)")
+    init_db(url)
+    return url
+
+
+def child(**kw):
+    base = {"first_name": "Amy", "last_name": f"Jones{uuid.uuid4().hex[:6]}", "date_of_birth": "2018-03-02"}
+    return base | kw
+
+
+def test_a_contact_is_saved_once(store_url):
+    c = make_contact()
+    with session(store_url) as s:
+        assert save_contact(s, c) is True
+        assert save_contact(s, c) is False
+
+
+def test_history_matches_on_identifiers_and_on_name_with_date_of_birth(store_url):
+    nhs = "9434765919"
+    local = f"CH-{uuid.uuid4().hex[:8]}"
+    kid = child()
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    earlier = [
+        make_contact(received_at=t0.isoformat(), children=[kid | {"nhs_number": nhs}], concerns={"factors": ["3B"]}),
+        make_contact(received_at=(t0 + timedelta(days=30)).isoformat(), children=[{"local_id": local, "first_name": "A"}], concerns={"factors": ["16A", "3C"]}),
+        # same child, name written differently: accents, case and hyphen folded
+        make_contact(
+            received_at=(t0 + timedelta(days=60)).isoformat(),
+            children=[{"first_name": "AMY", "last_name": kid["last_name"].upper(), "date_of_birth": "2018-03-02"}],
+            concerns={"factors": ["16A"]},
+        ),
+        # same name, different date of birth: not a match
+        make_contact(children=[{"first_name": "Amy", "last_name": kid["last_name"], "date_of_birth": "2019-03-02"}]),
+    ]
+    now = make_contact(children=[kid | {"local_id": local, "nhs_number": nhs}], concerns={"factors": ["3B", "16A"]})
+    with session(store_url) as s:
+        for c in [*earlier, now]:
+            save_contact(s, c)
+        result = search_history(s, now.id, now.children)
+    how = {m.earlier_contact_id: (m.matched_on, m.confidence) for m in result.matches}
+    assert how == {
+        earlier[0].id: ("nhs_number", "exact"),
+        earlier[1].id: ("local_id", "exact"),
+        earlier[2].id: ("name + date of birth", "probable"),
+    }
+    themes = {p.theme: p.occurrences for p in result.recurring}
+    assert themes == {"domestic_abuse": 2, "neglect": 2}
+
+
+def test_one_earlier_contact_is_not_a_pattern(store_url):
+    kid = child()
+    first = make_contact(children=[kid], concerns={"factors": ["16A"]})
+    now = make_contact(children=[kid], concerns={"factors": ["16A"]})
+    with session(store_url) as s:
+        save_contact(s, first)
+        save_contact(s, now)
+        result = search_history(s, now.id, now.children)
+    assert [m.earlier_contact_id for m in result.matches] == [first.id]
+    assert result.recurring == []
+
+
+def test_name_keys_fold_case_accents_and_punctuation():
+    assert name_key("O'Brien-Smith") == name_key("obrien smith") == "obriensmith"
+    assert name_key("Zoë") == name_key("ZOE")
+    assert name_key("  ") is None
+
+
+def _entry(subject: str, key: str) -> ActionEntry:
+    return ActionEntry(
+        idempotency_key=key, subject_id=subject, workflow_id=f"contact-{subject}", actor="sam",
+        role="social_worker", at=datetime.now(UTC), action="daily_review", reasons="looked", details={"rag": "red"},
+    )
+
+
+def test_the_action_trail_is_append_only(store_url):
+    subject = f"T-{uuid.uuid4().hex[:8]}"
+    with session(store_url) as s:
+        assert append_action(s, _entry(subject, f"{subject}/1")) is True
+        assert append_action(s, _entry(subject, f"{subject}/1")) is False  # a retried activity adds nothing
+        assert len(action_trail(s, subject)) == 1
+    for statement in (
+        "UPDATE actions SET reasons = 'rewritten' WHERE subject_id = :s",
+        "DELETE FROM actions WHERE subject_id = :s",
+    ):
+        with session(store_url) as s, pytest.raises(DBAPIError, match="append-only"):
+            s.execute(text(statement), {"s": subject})
+            s.commit()
+    with session(store_url) as s:
+        rows = s.exec(select(ActionRecord).where(ActionRecord.subject_id == subject)).all()
+        assert [r.reasons for r in rows] == ["looked"]
+
+
+def test_the_stored_outbox_delivers_each_key_once(store_url):
+    outbox = StoredOutbox(store_url)
+    key = f"k-{uuid.uuid4().hex}"
+    msg = OutboundMessage(idempotency_key=key, channel="agency:police", recipient="Police", subject="s", body="b", subject_id="x")
+    assert outbox.send(msg) is True
+    assert outbox.send(msg) is False
+    with session(store_url) as s:
+        assert len(s.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).all()) == 1
