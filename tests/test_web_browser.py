@@ -1,0 +1,183 @@
+"""The screens in a real headless browser: each role signs in and a contact goes from
+the new-contact form through triage, consent, MAP checks, recommendation and decision
+to handoff by clicking; the supervisor dashboard shows an overdue decision without a reload."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from frontdoor.contacts import act, workflow_id
+from frontdoor.web.app import create_app
+from models.roles import Role
+from tests.browser_support import launch_browser, live_server, skip_reason
+from tests.conftest import RITA, make_contact, running_worker
+from tests.web_support import PASSWORD, Person, add_people, app_settings, terminate, wait_for
+
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
+WAIT = 20_000  # ms: the longest a screen may take to show what a workflow did
+
+
+@dataclass
+class Live:
+    url: str
+    people: dict[Role, Person]
+    settings: Any
+    client: Any
+    started: list[str]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    pw, b = await launch_browser()
+    yield b
+    await b.close()
+    await pw.stop()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def live(dev_env, settings, database_url) -> AsyncIterator[Live]:
+    task_queue = f"tq-web-{uuid.uuid4().hex[:8]}"
+    cfg = app_settings(settings, task_queue)
+    app = create_app(cfg, client=dev_env.client, poll_seconds=1.0)
+    started: list[str] = []
+    async with running_worker(dev_env.client, cfg, task_queue), live_server(app) as url:
+        yield Live(url, add_people(database_url), cfg, dev_env.client, started)
+        await terminate(dev_env.client, started)
+
+
+async def signed_in(browser: Any, live: Live, role: Role) -> Any:
+    from playwright.async_api import expect
+
+    context = await browser.new_context(base_url=live.url, timezone_id="Europe/London", locale="en-GB")
+    page = await context.new_page()
+    await page.goto("/login")
+    await page.fill("input[name=username]", live.people[role].username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await expect(page.locator("header .who")).to_contain_text(live.people[role].username)
+    return page
+
+
+async def submit_form(page: Any, action: str) -> None:
+    from playwright.async_api import expect
+
+    await page.click(f"#form-{action} button[type=submit]")
+    await expect(page.locator(".flash")).to_contain_text("saved.", timeout=WAIT)
+    await expect(page.locator(".flash")).not_to_contain_text("not saved")
+
+
+async def test_a_contact_from_the_form_to_handoff_by_clicking(browser, live: Live) -> None:
+    from playwright.async_api import expect
+
+    # request-for-support officer: the new-contact form, triage into the SPA, consent
+    rita = await signed_in(browser, live, Role.RFS_OFFICER)
+    await expect(rita).to_have_url(re.compile(r"/queue$"))
+    await rita.click("nav >> text=New contact")
+    cid = await rita.input_value("input[name=id]")
+    live.started.append(workflow_id(cid))
+    await rita.select_option("select[name=source]", "2A")
+    await rita.fill("input[name=referrer_name]", "Ms K Patel")
+    await rita.fill("input[name=referrer_agency]", "Stoke Primary School")
+    await rita.fill("input[name=child0_first_name]", "Ada")
+    await rita.fill("input[name=child0_last_name]", f"Browser{uuid.uuid4().hex[:6]}")
+    await rita.fill("input[name=child0_date_of_birth]", "2016-05-04")
+    await rita.check("input[name=factors][value='16A']")
+    await rita.fill("textarea[name=summary]", "Arrives hungry; uniform unwashed for weeks.")
+    await rita.select_option("select[name=consent_status]", "not_sought")
+    await rita.click("#new-contact button[type=submit]")
+    await expect(rita).to_have_url(re.compile(f"/contacts/{cid}$"))
+    await expect(rita.locator("#form-triage")).to_be_visible(timeout=WAIT)  # the page follows the history check
+    await expect(rita.locator("text=Threshold rules suggest")).to_contain_text("level 3")
+    await rita.select_option("#form-triage select[name=level]", "4")
+    await rita.select_option("#form-triage select[name=route]", "spa")
+    await rita.fill("#form-triage textarea[name=rationale]", "Neglect reported daily: SPA decision needed")
+    await rita.fill("#form-triage input[name=departure_reason]", "Hunger and hygiene together over weeks")
+    await rita.check("#form-triage input[name=history_considered]")
+    await submit_form(rita, "triage")
+    await expect(rita.locator("#stage")).to_have_attribute("data-stage", "awaiting_consent")
+    await expect(rita.locator("#deadline")).to_contain_text("left")
+    await rita.select_option("#form-consent select[name=status]", "given")
+    await rita.fill("#form-consent input[name=note]", "Mother agreed by phone")
+    await submit_form(rita, "consent")
+    await expect(rita.locator("#consent")).to_contain_text("Given")
+
+    # social worker: finds it in the queue, reviews, MAP checks, recommends
+    sam = await signed_in(browser, live, Role.SOCIAL_WORKER)
+    await expect(sam.locator(f"#queue a:text('{cid}')")).to_be_visible(timeout=WAIT)
+    await sam.click(f"#queue a:text('{cid}')")
+    await sam.select_option("#form-review select[name=rag]", "red")
+    await submit_form(sam, "review")
+    await sam.check("#form-map_requests input[value=police]")
+    await sam.check("#form-map_requests input[value=school]")
+    await submit_form(sam, "map_requests")
+    await expect(sam.locator("#map-checks")).to_contain_text("School")
+    await sam.select_option("#form-map_responses select[name=agency]", "police")
+    await sam.fill("#form-map_responses textarea[name=information]", "One call-out last year")
+    await submit_form(sam, "map_responses")
+    await sam.fill("#form-proceed_without textarea[name=reason]", "School closed for half term")
+    await submit_form(sam, "proceed_without")
+    await expect(sam.locator("#map-checks")).to_contain_text("proceeded without")
+    await sam.fill("#form-recommendation textarea[name=summary]", "Neglect confirmed by school; police know of one call-out.")
+    await sam.select_option("#form-recommendation select[name=recommended_outcome]", "assessment_s17")
+    await submit_form(sam, "recommendation")
+    await expect(sam.locator("#stage")).to_have_attribute("data-stage", "awaiting_decision")
+    assert await sam.locator("#form-decision").count() == 0  # only managers decide
+
+    # team manager: the decision list, the decision, the handoff
+    tom = await signed_in(browser, live, Role.TEAM_MANAGER)
+    await expect(tom).to_have_url(re.compile(r"/manager$"))
+    await expect(tom.locator(f"#ready a:text('{cid}')")).to_be_visible(timeout=WAIT)
+    await tom.click(f"#ready a:text('{cid}')")
+    await tom.fill("#form-decision textarea[name=rationale]", "Assessment under section 17 needed")
+    await submit_form(tom, "decision")
+    await expect(tom.locator("#handoff")).to_contain_text("assessment team", timeout=WAIT)
+    await expect(tom.locator("#stage")).to_have_attribute("data-stage", "closed", timeout=WAIT)
+    await expect(tom.locator("#trail")).to_contain_text("management decision")
+    await tom.click("#documents >> text=Management decision")
+    await expect(tom.locator("body")).to_contain_text("Assessment under section 17 needed")
+    for page in (rita, sam, tom):
+        await page.context.close()
+
+
+async def test_supervisor_dashboard_shows_an_overdue_decision_without_reloading(browser, live: Live) -> None:
+    from playwright.async_api import expect
+
+    maya = await signed_in(browser, live, Role.SERVICE_MANAGER)
+    await expect(maya).to_have_url(re.compile(r"/supervisor$"))
+    await maya.evaluate("window.__sameDocument = true")
+
+    short = app_settings(live.settings, live.settings.temporal.task_queue, decision_deadline=timedelta(seconds=1))
+    contact = make_contact()
+    live.started.append(workflow_id(contact.id))
+    from frontdoor.contacts import submit_contact
+
+    await submit_contact(live.client, short, contact, RITA)
+    await wait_for(lambda: _awaiting_triage(live, contact.id), what="triage to open")
+    await act(live.client, contact.id, "triage", {
+        "actor": RITA, "level": 3, "route": "spa", "rationale": "Needs an SPA decision", "history_considered": True,
+    })
+
+    overdue = maya.locator("section#overdue")
+    await expect(overdue.locator(f"a:text('{contact.id}')")).to_be_visible(timeout=WAIT)
+    assert await maya.evaluate("window.__sameDocument") is True  # refreshed by fetch(), not a reload
+    link = overdue.locator("tr", has_text=contact.id).locator("a", has_text="Temporal UI")
+    href = await link.get_attribute("href")
+    assert href == f"{live.settings.temporal.ui_url}/namespaces/default/workflows/{workflow_id(contact.id)}"
+    await expect(maya.locator(".count[data-kind=overdue] .n")).not_to_have_text("0")
+    await maya.click(f"section#overdue a:text('{contact.id}')")
+    await expect(maya.locator("#deadline")).to_contain_text("overdue by")
+    await maya.context.close()
+
+
+async def _awaiting_triage(live: Live, cid: str) -> bool:
+    from frontdoor.contacts import get_state
+
+    return (await get_state(live.client, cid)).stage.value == "awaiting_triage"
