@@ -1,0 +1,118 @@
+"""A bare workflow: the contact's shape in Temporal terms and nothing else.
+
+It runs the same number of activities as a contact's whole journey (no-op, no database)
+and accepts the same number of updates, in the same places: some activities at intake,
+some inside each update, some after the last. Comparing it with ContactWorkflow on the
+same server in the same run shows what our own code (database, documents, pydantic
+state, search attributes, the AES-GCM codec on larger payloads) costs on top of Temporal.
+
+Run as a script it is the bare worker (configured from the environment like
+`frontdoor worker`): `python bench/bare.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.worker import Worker
+
+
+@dataclass
+class BarePlan:
+    """How many activities run at intake, inside each update (in order) and after the last."""
+
+    intake: int
+    per_update: list[int] = field(default_factory=list)
+    tail: int = 0
+
+    @property
+    def activities(self) -> int:
+        return self.intake + sum(self.per_update) + self.tail
+
+    def __str__(self) -> str:
+        return f"{self.intake} at intake, {self.per_update} in the {len(self.per_update)} updates, {self.tail} after"
+
+
+@activity.defn(name="bench_noop")
+def noop(step: str) -> str:
+    return step
+
+
+@workflow.defn(name="BareWorkflow")
+class BareWorkflow:
+    @workflow.init
+    def __init__(self, plan: BarePlan) -> None:
+        self.plan = plan
+        self.ready = False
+        self.done = 0
+
+    async def _activities(self, n: int, step: str) -> None:
+        for i in range(n):
+            await workflow.execute_activity(
+                noop, f"{step}/{i}", start_to_close_timeout=timedelta(seconds=30)
+            )
+
+    @workflow.run
+    async def run(self, plan: BarePlan) -> int:
+        await self._activities(plan.intake, "intake")
+        self.ready = True
+        await workflow.wait_condition(lambda: self.done == len(plan.per_update))
+        await self._activities(plan.tail, "tail")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.done
+
+    @workflow.query
+    def is_ready(self) -> bool:
+        return self.ready
+
+    @workflow.update
+    async def step(self, n: int) -> int:
+        await self._activities(self.plan.per_update[n], f"update-{n}")
+        self.done += 1
+        return self.done
+
+    @step.validator
+    def _validate_step(self, n: int) -> None:
+        if not self.ready or n != self.done:
+            raise ValueError(f"step {n} is not next (ready={self.ready}, done={self.done})")
+
+
+def build_bare_worker(client, task_queue: str) -> Worker:  # type: ignore[no-untyped-def]
+    """Configured like worker.build_worker: 32 activity threads."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[BareWorkflow],
+        activities=[noop],
+        activity_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
+        max_concurrent_activities=32,
+    )
+
+
+async def _serve() -> None:
+    from frontdoor.config import load_settings
+    from frontdoor.temporal import connect
+
+    settings = load_settings()
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # Import the workflow by its module name, not __main__, so the sandbox can re-import it.
+    import bare
+
+    async with bare.build_bare_worker(client, settings.temporal.task_queue):
+        logging.info("bare worker polling %s on %s", settings.temporal.task_queue, settings.temporal.address)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(_serve())

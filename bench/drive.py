@@ -1,0 +1,154 @@
+"""Scripted actors: drive a contact (or its bare twin) from submission to closure.
+
+A contact goes: submit -> (history check) -> triage to the SPA -> daily review -> consent
+already given by the referrer -> MAP request to the police -> police answer ->
+recommendation -> management decision -> handoff -> closed. Each action goes through
+frontdoor.contacts.act, the client code the CLI and web app use, and its round trip
+(update sent to new state returned) is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bare import BarePlan, BareWorkflow
+from harness import RITA, SAM, TOM, Progress, new_contact, say, triage_payload
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+
+from frontdoor.config import Settings
+from frontdoor.contacts import act, get_state, submit_contact, workflow_id
+from models.state import ContactState, Stage
+from workflows.contact import ContactWorkflow
+
+ACTIONS = ["triage", "review", "map_requests", "map_responses", "recommendation", "decision"]
+# The contact's shape in Temporal terms, as plan_from_history derives it from a real run:
+# record_contact + audit + check_history + audit; triage: audit + case record; review: audit;
+# MAP request: send + audit; answer: record + audit; recommendation: document + audit;
+# decision: document + audit; then handoff + audit + case record + audit.
+DEFAULT_PLAN = BarePlan(intake=4, per_update=[2, 1, 2, 2, 2, 2], tail=4)
+POLL = 0.05  # the actors look again after this long (seconds) while a contact is in intake
+CONTACT_TIMEOUT = 180.0
+
+Latencies = dict[str, list[float]]
+
+
+async def poll_until(check: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(POLL)
+
+
+def payloads(suggested: int | None) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("triage", triage_payload(suggested)),
+        ("review", {"actor": SAM, "rag": "amber", "note": "Daily review"}),
+        ("map_requests", {"actor": SAM, "agencies": ["police"]}),
+        ("map_responses", {"actor": SAM, "agency": "police", "information": "Known: one call-out"}),
+        (
+            "recommendation",
+            {"actor": SAM, "summary": "Balanced summary of what was found.", "recommended_outcome": "assessment_s17"},
+        ),
+        (
+            "decision",
+            {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed",
+             "recurring_pattern_considered": True},
+        ),
+    ]
+
+
+async def drive_contact(client: Client, settings: Settings, lat: Latencies) -> str:
+    contact = new_contact(consent="given")
+    await submit_contact(client, settings, contact, RITA)
+
+    async def at_triage() -> ContactState | None:
+        state = await get_state(client, contact.id)
+        return state if state.stage == Stage.AWAITING_TRIAGE else None
+
+    state = await poll_until(at_triage, 60, f"{contact.id} to await triage")
+    for name, payload in payloads(state.suggested_level):
+        t0 = time.perf_counter()
+        state = await act(client, contact.id, name, payload)
+        lat[name].append(time.perf_counter() - t0)
+    final = await client.get_workflow_handle_for(ContactWorkflow.run, workflow_id(contact.id)).result()
+    if final.stage != Stage.CLOSED:
+        raise RuntimeError(f"{contact.id} ended at {final.stage}, not closed")
+    return contact.id
+
+
+async def drive_bare(client: Client, task_queue: str, plan: BarePlan, lat: Latencies) -> str:
+    handle = await client.start_workflow(
+        BareWorkflow.run, plan, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+    )
+
+    async def ready() -> bool:
+        return await handle.query(BareWorkflow.is_ready)
+
+    await poll_until(ready, 60, f"{handle.id} to be ready")
+    for i in range(len(plan.per_update)):
+        t0 = time.perf_counter()
+        await handle.execute_update(BareWorkflow.step, i)
+        lat[ACTIONS[i] if i < len(ACTIONS) else f"update-{i}"].append(time.perf_counter() - t0)
+    await handle.result()
+    return handle.id
+
+
+async def run_phase(
+    label: str, n: int, concurrency: int, drive: Callable[[Latencies], Awaitable[str]]
+) -> tuple[float, Latencies, list[str]]:
+    """Drive n journeys, at most `concurrency` at a time. Returns (seconds, latencies, ids)."""
+    lat: Latencies = defaultdict(list)
+    sem = asyncio.Semaphore(concurrency)
+    done = 0
+    ids: list[str] = []
+    progress = Progress(label, n)
+
+    async def one() -> None:
+        nonlocal done
+        async with sem:
+            ids.append(await asyncio.wait_for(drive(lat), CONTACT_TIMEOUT))
+            done += 1
+            progress.tick(done)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return time.perf_counter() - t0, lat, ids
+
+
+def plan_from_history(history: WorkflowHistory) -> BarePlan:
+    """Count a finished contact's activities at intake, inside each update and after the last."""
+    plan = BarePlan(intake=0, per_update=[], tail=0)
+    in_update = False
+    for event in history.events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            plan.per_update.append(0)
+            in_update = True
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            in_update = False
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if in_update:
+                plan.per_update[-1] += 1
+            elif not plan.per_update:
+                plan.intake += 1
+            else:
+                plan.tail += 1
+    return plan
+
+
+async def derive_plan(client: Client, contact_wid: str) -> BarePlan:
+    history = await client.get_workflow_handle(contact_wid).fetch_history()
+    plan = plan_from_history(history)
+    if plan != DEFAULT_PLAN:
+        say(f"  note: the contact's shape changed from {DEFAULT_PLAN} to {plan}; the bare twin follows it")
+    return plan

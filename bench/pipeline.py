@@ -1,0 +1,168 @@
+"""Pipeline benchmark: contacts per second through the whole workflow, against a bare twin.
+
+Drives N synthetic contacts through the whole ContactWorkflow with scripted actors
+(submit, triage to the SPA, review, consent already given, MAP request to the police,
+the police answer, recommendation, decision, handoff, closed), then the same count of
+BareWorkflow runs (the same number of no-op activities and updates, no database) on the
+same server with the same codec, and prints both throughputs, their ratio, and the
+round trip of each action (update sent to new state returned) under load and on an
+idle stack.
+
+    .venv/bin/python bench/pipeline.py                    # 200 contacts, 20 at a time
+    .venv/bin/python bench/pipeline.py --contacts 500 --concurrency 40 --rounds 2
+    .venv/bin/python bench/pipeline.py --address 127.0.0.1:7300   # an existing server
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import uuid
+from functools import partial
+
+from bare import BarePlan
+from drive import ACTIONS, Latencies, derive_plan, drive_bare, drive_contact, run_phase
+from harness import (
+    Stack,
+    connect_when_ready,
+    machine,
+    ms,
+    pct,
+    proc_status,
+    run_main,
+    say,
+    wait_for_poller,
+)
+from temporalio.client import Client
+
+from frontdoor.contacts import workflow_id
+
+P95_TARGET_MS = 150.0
+RATIO_TARGET = 0.7
+
+
+def latency_table(title: str, lat: Latencies) -> list[str]:
+    lines = [title, f"    {'action':<16}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"]
+    every: list[float] = []
+    for name in [*ACTIONS, *sorted(set(lat) - set(ACTIONS))]:
+        values = lat.get(name) or []
+        every += values
+        if values:
+            lines.append(f"    {name:<16}{len(values):>6}{ms(pct(values, 50)):>9}{ms(pct(values, 95)):>9}{ms(max(values)):>9}")
+    if every:
+        lines.append(f"    {'every action':<16}{len(every):>6}{ms(pct(every, 50)):>9}{ms(pct(every, 95)):>9}{ms(max(every)):>9}")
+    return lines
+
+
+async def contact_round(
+    stack: Stack, client: Client, address: str, args: argparse.Namespace, first: bool
+) -> tuple[float, Latencies, Latencies, BarePlan | None, dict[str, int]]:
+    settings = stack.settings(address, f"bench-contact-{uuid.uuid4().hex[:8]}")
+    worker = stack.start_frontdoor_worker(settings)
+    try:
+        await wait_for_poller(client, settings.temporal.task_queue, stack)
+        drive = partial(drive_contact, client, settings)
+        _, _, warm_ids = await run_phase("contacts warm-up", args.warmup, args.warmup, drive)
+        plan = await derive_plan(client, workflow_id(warm_ids[0])) if first else None
+        seconds, loaded, _ = await run_phase("contacts", args.contacts, args.concurrency, drive)
+        rss = proc_status(worker.pid)
+        _, idle, _ = await run_phase("contacts one at a time", args.idle, 1, drive)
+        return args.contacts / seconds, loaded, idle, plan, rss
+    finally:
+        stack.stop(worker)
+
+
+async def bare_round(
+    stack: Stack, client: Client, address: str, args: argparse.Namespace, plan: BarePlan
+) -> tuple[float, Latencies, Latencies]:
+    settings = stack.settings(address, f"bench-bare-{uuid.uuid4().hex[:8]}")
+    worker = stack.start_bare_worker(settings)
+    try:
+        await wait_for_poller(client, settings.temporal.task_queue, stack)
+        drive = partial(drive_bare, client, settings.temporal.task_queue, plan)
+        await run_phase("bare warm-up", args.warmup, args.warmup, drive)
+        seconds, loaded, _ = await run_phase("bare", args.contacts, args.concurrency, drive)
+        _, idle, _ = await run_phase("bare one at a time", args.idle, 1, drive)
+        return args.contacts / seconds, loaded, idle
+    finally:
+        stack.stop(worker)
+
+
+async def bench(stack: Stack, args: argparse.Namespace) -> int:
+    for line in machine():
+        say(line)
+    address = args.address or stack.start_dev_server()
+    say(f"Temporal at {address}; work files in {stack.tmp}")
+    client = await connect_when_ready(stack.settings(address, "unused"))
+    contact_rates: list[float] = []
+    bare_rates: list[float] = []
+    plan: BarePlan | None = None
+    loaded_c: Latencies = {}
+    idle_c: Latencies = {}
+    loaded_b: Latencies = {}
+    idle_b: Latencies = {}
+    rss: dict[str, int] = {}
+    for r in range(args.rounds):
+        say(f"round {r + 1}/{args.rounds}")
+        rate, loaded_c, idle_c, derived, rss = await contact_round(stack, client, address, args, first=plan is None)
+        plan = plan or derived
+        assert plan is not None
+        contact_rates.append(rate)
+        say(f"  ContactWorkflow: {rate:.1f} contacts/s")
+        rate, loaded_b, idle_b = await bare_round(stack, client, address, args, plan)
+        bare_rates.append(rate)
+        say(f"  BareWorkflow:    {rate:.1f} contacts/s")
+
+    c, b = statistics.median(contact_rates), statistics.median(bare_rates)
+    ratio = c / b
+    every_idle = [v for values in idle_c.values() for v in values]
+    p95_idle = pct(every_idle, 95) * 1000
+    out = [
+        "",
+        f"== pipeline: {args.contacts} contacts, {args.concurrency} at a time, {args.rounds} round(s) "
+        "(median shown; each round's figure in brackets) ==",
+        *machine(),
+        f"  shape of a contact: {plan} = {plan.activities if plan else '?'} activities",
+        f"  ContactWorkflow  {c:7.1f} contacts/s  {[round(x, 1) for x in contact_rates]}",
+        f"  BareWorkflow     {b:7.1f} contacts/s  {[round(x, 1) for x in bare_rates]}",
+        f"  ratio            {ratio:7.2f}  (target >= {RATIO_TARGET}: {'met' if ratio >= RATIO_TARGET else 'MISSED'})",
+        f"  worker RSS after the loaded run: {rss.get('VmRSS', 0) / 1024:.0f} MB (peak {rss.get('VmHWM', 0) / 1024:.0f} MB)",
+        *latency_table(f"  ContactWorkflow round trip under load ({args.concurrency} contacts at a time, last round):", loaded_c),
+        *latency_table(f"  ContactWorkflow round trip on an idle stack ({args.idle} contacts one at a time):", idle_c),
+        f"    p95 on an idle stack {p95_idle:.1f} ms (target < {P95_TARGET_MS:.0f} ms: "
+        f"{'met' if p95_idle < P95_TARGET_MS else 'MISSED'})",
+        *latency_table("  BareWorkflow round trip under load (last round):", loaded_b),
+        *latency_table("  BareWorkflow round trip on an idle stack:", idle_b),
+    ]
+    say("\n".join(out))
+    return 0
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="bench/pipeline.py",
+        description=__doc__.split("\n\n")[0] + " Starts its own Temporal dev server and worker unless --address is given, "
+        "and stops them by pid at the end (also on Ctrl-C).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Figures: contacts/s = contacts driven from submission to closure per second of wall time; "
+        "ratio = ContactWorkflow / BareWorkflow (target >= 0.7); round trip = one Update sent by "
+        "frontdoor.contacts.act until the new state is returned (target p95 < 150 ms on an idle stack).",
+    )
+    p.add_argument("--contacts", type=int, default=200, help="contacts (and bare runs) per measured run (default 200)")
+    p.add_argument("--concurrency", type=int, default=20, help="contacts in flight at once (default 20)")
+    p.add_argument("--idle", type=int, default=20, help="contacts driven one at a time for the idle round trip (default 20)")
+    p.add_argument("--warmup", type=int, default=5, help="contacts driven before measuring (default 5)")
+    p.add_argument("--rounds", type=int, default=1, help="repeat contact+bare runs; medians are reported (default 1)")
+    p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    args = p.parse_args(argv)
+    for name in ("contacts", "concurrency", "idle", "warmup", "rounds"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    return args
+
+
+if __name__ == "__main__":
+    arguments = parse(sys.argv[1:])
+    sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
