@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+
+class Span(BaseModel):
+    """A step's timescale: working days on the service's calendar (models/calendar.py),
+    or a plain duration, which wins when set (for demonstrations and tests)."""
+
+    working_days: int = Field(default=1, ge=0)
+    duration: timedelta | None = None
 
 
 class Timescales(BaseModel):
@@ -16,3 +24,14 @@ class Timescales(BaseModel):
     invited_referral_working_days: int = 2
     return_interview: timedelta = timedelta(hours=72)
     activity_attempts: int = 5
+    # consultation line: a plain duration here replaces the working days (demos, tests)
+    invited_referral_due: timedelta | None = None
+    # early help hub: management directions, information gathering, recommendation, decision
+    early_help_directions: Span = Field(default_factory=lambda: Span(working_days=1))
+    early_help_gathering: Span = Field(default_factory=lambda: Span(working_days=5))
+    early_help_recommendation: Span = Field(default_factory=lambda: Span(working_days=2))
+    early_help_decision: Span = Field(default_factory=lambda: Span(working_days=1))
+
+    @property
+    def invited_referral(self) -> Span:
+        return Span(working_days=self.invited_referral_working_days, duration=self.invited_referral_due)
