@@ -43,6 +43,18 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "decide": frozenset(_MANAGERS),
     "extend": frozenset(_MANAGERS),
     "retry_fault": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),
+    # telephone consultation line
+    "record_consultation": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
+    "consultation_follow_up": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
+    # early help hub
+    "start_early_help": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER}),
+    "early_help_directions": frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER}),
+    "early_help_consent": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER}),
+    "early_help_gather": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER}),
+    "early_help_consult": frozenset({Role.EARLY_HELP_ADVISER}),
+    "early_help_recommend": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER}),
+    "early_help_decide": frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER}),
+    "step_up": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER}),
     "view": frozenset(Role),
     "stuck": frozenset(Role),
 }

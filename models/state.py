@@ -17,6 +17,7 @@ from models.actions import (
 )
 from models.codes import Agency, ConsentStatus, LevelOfNeed, Outcome
 from models.contact import Contact
+from models.roles import Actor
 from models.timescales import Timescales
 
 
@@ -47,11 +48,22 @@ class Flag(StrEnum):
     RECURRING_PATTERN = "recurring_pattern"
 
 
+class StepUpEntry(BaseModel):
+    """An early help case stepped up into the SPA: the step-up is its triage."""
+
+    early_help_case_id: str
+    actor: Actor
+    reason: str
+    level: LevelOfNeed = LevelOfNeed.SPECIALIST
+
+
 class ContactWorkflowInput(BaseModel):
     contact: Contact
     submitted_by: str
     timescales: Timescales = Field(default_factory=Timescales)
     review_due_at: datetime  # end of the arrival day in the service's time zone
+    entry: str = "front_door"  # or "step_up": skips triage and enters the SPA directly
+    step_up: StepUpEntry | None = None
 
 
 class HistoryMatch(BaseModel):
@@ -180,6 +192,8 @@ class ContactState(BaseModel):
     closed_at: datetime | None = None
     fault: Fault | None = None
     flags: list[str] = Field(default_factory=list)
+    consultation_linked: bool | None = None  # quoted a consultation_ref: was it linked?
+    early_help_case_id: str | None = None  # the early help case this contact started
 
     @property
     def outstanding_agencies(self) -> list[MapCheck]:
