@@ -16,15 +16,18 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.contact import ContactActivities
+from activities.doors import CalendarActivities, ConsultationActivities, EarlyHelpActivities
 from activities.outbox import Outbox, StoredOutbox
 from activities.store import init_db
 from frontdoor.config import Settings, load_settings
 from frontdoor.temporal import connect, ensure_search_attributes
+from workflows.consultation import ConsultationWorkflow
 from workflows.contact import ContactWorkflow
+from workflows.early_help import EarlyHelpWorkflow
 
 log = logging.getLogger("frontdoor.worker")
 
-WORKFLOWS: list[type] = [ContactWorkflow]
+WORKFLOWS: list[type] = [ContactWorkflow, ConsultationWorkflow, EarlyHelpWorkflow]
 
 
 def activities(settings: Settings, outbox: Outbox | None = None) -> list[Any]:
@@ -32,6 +35,12 @@ def activities(settings: Settings, outbox: Outbox | None = None) -> list[Any]:
     contact = ContactActivities(
         settings.database_url, settings.templates_dir, settings.threshold_rules,
         outbox or StoredOutbox(settings.database_url),
+    )
+    outbox = outbox or contact.outbox
+    calendar = CalendarActivities(settings.timezone)
+    consultation = ConsultationActivities(settings.database_url)
+    early_help = EarlyHelpActivities(
+        settings.database_url, settings.threshold_rules, outbox, list(settings.early_help_quadrants)
     )
     return [
         contact.record_contact,
@@ -43,6 +52,13 @@ def activities(settings: Settings, outbox: Outbox | None = None) -> list[Any]:
         contact.record_agency_answer,
         contact.notify,
         contact.hand_off,
+        calendar.working_day_due,
+        calendar.service_day_end,
+        consultation.record_consultation,
+        early_help.early_help_quadrants,
+        early_help.record_early_help,
+        early_help.review_early_help_history,
+        early_help.hand_off_early_help,
     ]
 
 

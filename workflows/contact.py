@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
 
     from workflows import search_attributes as sa
     from workflows.base import AuditedWorkflow, check_role, invalid, remaining, wrong_stage
+    from workflows.door_hooks import enter_from_step_up, link_consultation, start_early_help
 
 SPA_OPEN_STAGES = (Stage.AWAITING_CONSENT, Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION, Stage.AWAITING_DECISION)
 
@@ -98,6 +99,8 @@ class ContactWorkflow(AuditedWorkflow):
             submitted_by=inp.submitted_by,
             police_delay_hours=self._police_delay_hours(),
         )
+        if inp.contact.consultation_ref and workflow.patched("link-consultation"):
+            await link_consultation(self, inp.contact.consultation_ref)
         self._tasks.append(asyncio.create_task(self._watch_review()))
 
         self._set_stage(Stage.HISTORY_CHECK)
@@ -112,6 +115,8 @@ class ContactWorkflow(AuditedWorkflow):
             suggested_level=int(self.state.suggested_level) if self.state.suggested_level else None,
         )
         self._set_stage(Stage.AWAITING_TRIAGE)
+        if inp.entry == "step_up" and inp.step_up is not None:
+            await enter_from_step_up(self, inp.step_up)
         await workflow.wait_condition(lambda: self.state.triage is not None)
         assert self.state.triage is not None
         route = self.state.triage.route
@@ -119,8 +124,12 @@ class ContactWorkflow(AuditedWorkflow):
             await self._urgent()
         elif route == Route.SPA:
             await self._single_point_of_access()
+            if self.state.outcome == Outcome.TARGETED_EARLY_HELP and workflow.patched("start-early-help"):
+                await start_early_help(self, "step_down")
         elif route == Route.EARLY_HELP:
             await self._hand_off(Outcome.EARLY_HELP_HUB, "Routed to the early help hub at triage")
+            if workflow.patched("start-early-help"):
+                await start_early_help(self, "triage")
         else:
             await self._hand_off(Outcome.ADVICE_SIGNPOSTING, "Advice or signposting given at triage")
         await self._close()
