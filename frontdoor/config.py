@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from models.timescales import Timescales
+from models.timescales import Span, Timescales
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,21 @@ def format_duration(delta: timedelta) -> str:
     return sign + text
 
 
+def parse_span(text: str, *, name: str = "timescale") -> Span:
+    """Parse a step's timescale: '2wd' is two working days (weekends and bank holidays
+    excluded); anything else is a plain duration ('10m', '4h'), for demonstrations."""
+    raw = str(text).strip().lower()
+    if raw.endswith("wd"):
+        try:
+            days = int(raw[:-2])
+        except ValueError:
+            raise ConfigError(f"{name}={text!r}: give whole working days, e.g. 1wd, 5wd") from None
+        if days < 0:
+            raise ConfigError(f"{name}={text!r} must not be negative")
+        return Span(working_days=days)
+    return Span(working_days=0, duration=parse_duration(raw, name=name))
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"FRONTDOOR_{name}", default)
 
@@ -63,6 +78,10 @@ def _bool(name: str, default: bool = False) -> bool:
 
 def _duration(name: str, default: str) -> timedelta:
     return parse_duration(_env(name, default) or default, name=f"FRONTDOOR_{name}")
+
+
+def _span(name: str, default: str) -> Span:
+    return parse_span(_env(name, default) or default, name=f"FRONTDOOR_{name}")
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,7 @@ class Settings:
     threshold_rules: Path = REPO_ROOT / "config" / "threshold_rules.json"
     templates_dir: Path = REPO_ROOT / "templates"
     timezone: str = "Europe/London"
+    early_help_quadrants: tuple[str, ...] = ("north_west", "north_east", "south_west", "south_east")
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     seed_demo_users: bool = False
@@ -134,7 +154,13 @@ def load_settings() -> Settings:
         invited_referral_working_days=int(_env("INVITED_REFERRAL_WORKING_DAYS", "2") or 2),
         return_interview=_duration("RETURN_INTERVIEW", "72h"),
         activity_attempts=int(_env("ACTIVITY_ATTEMPTS", "5") or 5),
+        invited_referral_due=_duration("INVITED_REFERRAL_DUE", "1s") if _env("INVITED_REFERRAL_DUE") else None,
+        early_help_directions=_span("EARLY_HELP_DIRECTIONS", "1wd"),
+        early_help_gathering=_span("EARLY_HELP_GATHERING", "5wd"),
+        early_help_recommendation=_span("EARLY_HELP_RECOMMENDATION", "2wd"),
+        early_help_decision=_span("EARLY_HELP_DECISION", "1wd"),
     )
+    quadrants = tuple(q.strip() for q in (_env("EARLY_HELP_QUADRANTS") or "").split(",") if q.strip())
     try:
         web_port = int(_env("WEB_PORT", "8000") or 8000)
     except ValueError as exc:
@@ -150,6 +176,7 @@ def load_settings() -> Settings:
         threshold_rules=Path(_env("THRESHOLD_RULES", str(REPO_ROOT / "config" / "threshold_rules.json")) or ""),
         templates_dir=Path(_env("TEMPLATES_DIR", str(REPO_ROOT / "templates")) or ""),
         timezone=_env("TIMEZONE", "Europe/London") or "Europe/London",
+        early_help_quadrants=quadrants or Settings.early_help_quadrants,
         web_host=_env("WEB_HOST", "127.0.0.1") or "127.0.0.1",
         web_port=web_port,
         seed_demo_users=_bool("SEED_DEMO_USERS"),

@@ -49,6 +49,10 @@ KINDS: dict[str, StuckKind] = {
         StuckKind("awaiting_agency", "Waiting on an agency past its due time", _flag("agency_late")),
         StuckKind("urgent_unpicked", "Urgent, not picked up", _flag("awaiting_pickup")),
         StuckKind("faulted", "Technical faults (activities failing)", _flag("faulted")),
+        StuckKind("referral_awaited", "Invited referrals not yet received", _flag("referral_awaited")),
+        StuckKind("follow_up_due", "Consultation follow-ups outstanding (referral never came)", _flag("follow_up_due")),
+        StuckKind("directions_overdue", "Early help: management directions overdue", _flag("directions_overdue")),
+        StuckKind("early_help_overdue", "Early help: a step past its timescale", _flag("early_help_overdue")),
         StuckKind(
             "workflow_task_failing",
             "Technical faults (workflow code failing)",
@@ -92,7 +96,7 @@ def row_from(execution: WorkflowExecution) -> StuckRow:
     wid = execution.id
     return StuckRow(
         workflow_id=wid,
-        subject_id=wid.split("-", 1)[1] if "-" in wid else wid,
+        subject_id=wid.removeprefix("early-help-") if wid.startswith("early-help-") else (wid.split("-", 1)[1] if "-" in wid else wid),
         kind=kind,
         stage=attrs.get(sa.STAGE),
         since=attrs.get(sa.SINCE) or execution.start_time,
