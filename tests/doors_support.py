@@ -1,0 +1,93 @@
+"""Helpers for the consultation line and early help hub tests (real servers, our own client code)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from frontdoor import consultations, early_help
+from frontdoor.config import Settings
+from models.consultation import Consultation
+from models.contact import Contact
+from models.roles import Actor, Role
+from tests.conftest import make_contact, running_worker
+
+CARA = Actor(username="cara", role=Role.SOCIAL_WORKER)  # consultation line social worker
+
+
+class Started(list[str]):
+    """Workflow ids a test started; terminated (when quiet) as the test's worker stops."""
+
+
+@asynccontextmanager
+async def doors_worker(client: Client, settings: Settings, task_queue: str, **overrides: Any) -> AsyncIterator[Started]:
+    started = Started()
+    async with running_worker(client, settings, task_queue, **overrides):
+        try:
+            yield started
+        finally:
+            for wid in started:
+                await terminate_when_quiet(client, wid)
+
+
+async def terminate_when_quiet(client: Client, wid: str) -> None:
+    """Terminate a leftover workflow once nothing of it is in flight (the time-skipping
+    server's clock stays locked if a workflow is terminated under a running activity)."""
+    handle = client.get_workflow_handle(wid)
+    for _ in range(100):
+        try:
+            desc = await handle.describe()
+        except Exception:  # noqa: BLE001 (gone)
+            return
+        if desc.status is None or desc.status.name != "RUNNING":
+            return
+        raw = desc.raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            break
+        await asyncio.sleep(0.05)
+    try:
+        await handle.terminate("test finished")
+    except Exception:  # noqa: BLE001 (completed meanwhile)
+        pass
+
+
+def make_consultation(**overrides: Any) -> Consultation:
+    base: dict[str, Any] = {
+        "id": f"CONS-{uuid.uuid4().hex[:10]}",
+        "called_at": datetime.now(UTC).isoformat(),
+        "caller": {"name": "Ms K Patel", "agency": "Stoke Primary School", "role": "DSL"},
+        "concern": "Child often arrives hungry and tired; parent seems low.",
+        "factors": ["16A"],
+        "advice": "Speak to the parent about consent; this may meet early help; referral invited.",
+        "outcome": "referral_invited",
+    }
+    base.update(overrides)
+    return Consultation.model_validate(base)
+
+
+async def record(client: Client, settings: Settings, task_queue: str, started: Started, c: Consultation) -> None:
+    started.append(await consultations.record_consultation(client, settings, c, CARA, task_queue=task_queue))
+
+
+async def start_direct(
+    client: Client, settings: Settings, task_queue: str, started: Started, actor: Actor, **overrides: Any
+) -> Contact:
+    request = make_contact(id=f"EH-{uuid.uuid4().hex[:10]}", source="5D", **overrides)
+    started.append(await early_help.start_early_help(client, settings, request, actor, task_queue=task_queue))
+    return request
+
+
+async def scheduled_activities(client: Client, workflow_id: str) -> list[str]:
+    """Names of every activity the workflow scheduled, read from its event history."""
+    names = []
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            names.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+    return names
