@@ -251,4 +251,4 @@ def consent_label(state: ContactState) -> str:
         ConsentStatus.GIVEN: "Given", ConsentStatus.REFUSED: "Refused", ConsentStatus.NOT_SOUGHT: "Not sought",
         ConsentStatus.SOUGHT: "Sought, answer awaited", ConsentStatus.OVERRIDDEN: "Overridden by a manager",
     }[c.status]
-    return text + (" (as the referrer said)" if c.from_referrer else "")
+    return text + (" (as the referrer said)" if c.from_referrer and c.status != ConsentStatus.OVERRIDDEN else "")
