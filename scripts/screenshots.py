@@ -1,0 +1,191 @@
+"""Screenshots of the main screens for docs/web.md, taken in headless Chromium.
+
+Starts its own throwaway stack (a Temporal dev server on a free port, a worker and the
+web app in this process, a SQLite database in a temporary folder), seeds the demo users,
+puts a few contacts into telling states, and photographs each role's screens.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import sys
+import tempfile
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import uvicorn  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+
+from activities.records import save_contact  # noqa: E402
+from activities.store import init_db, session  # noqa: E402
+from frontdoor.config import Settings, TemporalSettings  # noqa: E402
+from frontdoor.contacts import act, get_state, submit_contact  # noqa: E402
+from frontdoor.temporal import codec_from_settings, data_converter  # noqa: E402
+from frontdoor.web.app import create_app  # noqa: E402
+from frontdoor.web.auth import DEMO_PASSWORD, seed_demo_users  # noqa: E402
+from models.contact import Contact  # noqa: E402
+from models.roles import Actor, Role  # noqa: E402
+from models.tables import ContactRecord  # noqa: E402
+from models.timescales import Timescales  # noqa: E402
+from worker import build_worker  # noqa: E402
+from workflows import search_attributes as sa  # noqa: E402
+
+RITA, SAM, TOM = (Actor(username=u, role=r) for u, r in
+                  (("rita", Role.RFS_OFFICER), ("sam", Role.SOCIAL_WORKER), ("tom", Role.TEAM_MANAGER)))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def example(name: str, **changes: Any) -> Contact:
+    data = json.loads((ROOT / "examples" / name).read_text())
+    data.update(changes)
+    return Contact.model_validate(data)
+
+
+def import_history(url: str) -> None:
+    with session(url) as s:
+        for item in json.loads((ROOT / "examples" / "earlier_contacts.json").read_text()):
+            outcome = item.pop("outcome", None)
+            contact = Contact.model_validate(item)
+            if save_contact(s, contact, kind="prior"):
+                record = s.get(ContactRecord, contact.id)
+                assert record is not None
+                record.outcome, record.stage = outcome, "closed"
+                s.add(record)
+                s.commit()
+
+
+async def until(client: Any, cid: str, stage: str) -> None:
+    for _ in range(200):
+        if (await get_state(client, cid)).stage.value == stage:
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{cid} did not reach {stage}")
+
+
+async def populate(client: Any, settings: Settings) -> dict[str, str]:
+    now = datetime.now(UTC)
+    triage = {"rationale": "Needs a decision on statutory support", "history_considered": True}
+
+    amy = example("police_domestic_abuse.json", id="C-2026-000123", received_at=now.isoformat(),
+                  police_attendance_at=(now - timedelta(hours=38)).isoformat())
+    await submit_contact(client, settings, amy, RITA)
+    await until(client, amy.id, "awaiting_triage")
+    await act(client, amy.id, "review", {"actor": SAM, "rag": "red", "note": "Third contact this year"})
+    await act(client, amy.id, "triage", {"actor": RITA, "level": 4, "route": "spa", **triage})
+    await act(client, amy.id, "override_consent", {"actor": TOM, "reason": "seeking_consent_increases_risk",
+                                                    "explanation": "Asking the father may raise the risk to Amy and her mother"})
+    await act(client, amy.id, "map_requests", {"actor": SAM, "agencies": ["police", "gp", "school"],
+                                                "questions": "Any incidents or concerns since February?"})
+    await act(client, amy.id, "map_responses", {"actor": SAM, "agency": "police",
+                                                 "information": "Two further call-outs since May; no arrests."})
+
+    leo = example("school_neglect.json", id="C-2026-000124", received_at=(now - timedelta(hours=3)).isoformat())
+    await submit_contact(client, settings, leo, RITA)
+
+    ready = example("school_neglect.json", id="C-2026-000119", received_at=(now - timedelta(hours=20)).isoformat(),
+                    children=[{"first_name": "Noah", "last_name": "Price", "date_of_birth": "2013-09-30"}])
+    await submit_contact(client, settings, ready, RITA)
+    await until(client, ready.id, "awaiting_triage")
+    await act(client, ready.id, "review", {"actor": SAM, "rag": "amber"})
+    await act(client, ready.id, "triage", {"actor": RITA, "level": 3, "route": "spa", **triage})
+    await act(client, ready.id, "map_requests", {"actor": SAM, "agencies": ["school"]})
+    await act(client, ready.id, "map_responses", {"actor": SAM, "agency": "school", "information": "Attendance 82%; lunches missed."})
+    await act(client, ready.id, "recommendation", {"actor": SAM, "recommended_outcome": "targeted_early_help",
+                                                   "quadrant": "south_west",
+                                                   "summary": "Neglect at the lower end; mother engaging. Targeted early help."})
+
+    short = replace(settings, timescales=settings.timescales.model_copy(update={"decision_deadline": timedelta(seconds=2)}))
+    late = example("school_neglect.json", id="C-2026-000117", received_at=(now - timedelta(hours=26)).isoformat(),
+                   children=[{"first_name": "Ella", "last_name": "Hughes", "date_of_birth": "2019-02-14"}])
+    await submit_contact(client, short, late, RITA)
+    await until(client, late.id, "awaiting_triage")
+    await act(client, late.id, "triage", {"actor": RITA, "level": 3, "route": "spa", **triage})
+
+    urgent = example("school_neglect.json", id="C-2026-000125", received_at=(now - timedelta(minutes=20)).isoformat(),
+                     children=[{"first_name": "Baby", "last_name": "Ward", "date_of_birth": "2026-08-01"}],
+                     concerns={"factors": ["18C"], "summary": "Unexplained bruising to a non-mobile baby."})
+    await submit_contact(client, settings, urgent, RITA)
+    await until(client, urgent.id, "awaiting_triage")
+    await act(client, urgent.id, "triage", {"actor": RITA, "level": 4, "route": "urgent", "rationale": "Injury to a baby"})
+    await asyncio.sleep(3)  # the short deadline passes; visibility catches up
+    return {"amy": amy.id, "ready": ready.id}
+
+
+async def main(out: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        var = Path(tmp)
+        settings = Settings(temporal=TemporalSettings(task_queue="screenshots"), database_url=f"sqlite:///{var / 'fd.db'}",
+                            var_dir=var, timescales=Timescales())
+        init_db(settings.database_url)
+        seed_demo_users(settings.database_url)
+        import_history(settings.database_url)
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(Path(sys.executable).parent / "temporal"), search_attributes=sa.ALL,
+            data_converter=data_converter(codec_from_settings(settings)),
+        )
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, client=env.client), log_level="warning"))
+        try:
+            async with build_worker(env.client, settings):
+                task = asyncio.create_task(server.serve(sockets=[sock]))
+                ids = await populate(env.client, settings)
+                async with async_playwright() as pw:
+                    browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+
+                    async def as_user(username: str) -> Any:
+                        ctx = await browser.new_context(base_url=f"http://127.0.0.1:{port}", timezone_id="Europe/London",
+                                                         locale="en-GB", viewport={"width": 1360, "height": 900})
+                        page = await ctx.new_page()
+                        await page.goto("/login")
+                        if username:
+                            await page.fill("input[name=username]", username)
+                            await page.fill("input[name=password]", DEMO_PASSWORD)
+                            await page.click("form[action='/login'] button")
+                            await page.wait_for_load_state("networkidle")
+                        return page
+
+                    page = await as_user("")
+                    await page.screenshot(path=str(out / "login.png"))
+                    page = await as_user("rita")
+                    await page.screenshot(path=str(out / "queue.png"), full_page=True)
+                    await page.goto("/contacts/new")
+                    await page.screenshot(path=str(out / "new-contact.png"))
+                    page = await as_user("sam")
+                    await page.goto(f"/contacts/{ids['amy']}")
+                    await page.screenshot(path=str(out / "contact.png"), full_page=True)
+                    page = await as_user("tom")
+                    await page.screenshot(path=str(out / "manager.png"), full_page=True)
+                    await page.goto(f"/contacts/{ids['ready']}")
+                    await page.locator("#form-decision").scroll_into_view_if_needed()
+                    await page.screenshot(path=str(out / "decision.png"))
+                    page = await as_user("maya")
+                    await page.screenshot(path=str(out / "supervisor.png"), full_page=True)
+                    await browser.close()
+                server.should_exit = True
+                await task
+        finally:
+            await env.shutdown()
+    for png in sorted(out.glob("*.png")):
+        print(f"wrote {png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    asyncio.run(main(parser.parse_args().out))
