@@ -179,13 +179,15 @@ class ConsultationRecord(BaseModel):
 class StepTime(BaseModel):
     step: str
     started_at: datetime
-    due_at: datetime
+    due_at: datetime | None = None  # from the working-day calendar, filled in just after the step begins
     done_at: datetime | None = None
     overdue: bool = False
 
     @property
     def met(self) -> bool | None:
-        return None if self.done_at is None else self.done_at <= self.due_at
+        if self.done_at is None or self.due_at is None:
+            return None
+        return self.done_at <= self.due_at
 
 
 class EarlyHelpState(BaseModel):
@@ -216,7 +218,6 @@ class EarlyHelpState(BaseModel):
     step_up: StepUp | None = None
     step_up_contact_id: str | None = None
     steps: list[StepTime] = Field(default_factory=list)
-    due_at: datetime | None = None
     outcome: EarlyHelpOutcome | None = None
     quadrant: str | None = None
     team: str | None = None

@@ -92,6 +92,7 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             children=[c.display_name for c in req.children],
             quadrants=[],
             consent_status=req.consent.status,
+            steps=[StepTime(step=TIMED_STEPS[EarlyHelpStage.AWAITING_DIRECTIONS], started_at=workflow.now())],
         )
 
     # ------------------------------------------------------------------ the flow
@@ -111,27 +112,33 @@ class EarlyHelpWorkflow(AuditedWorkflow):
         while True:
             stage = self._expected_stage()
             self._set_stage(stage)
+            await self._fill_due_times()
             if stage not in OPEN_WORK:
                 break
             if stage == EarlyHelpStage.GATHERING and s.history is None:
                 await self._review_history()
-            if stage in TIMED_STEPS:
-                await self._timed(stage)
+            step = self._current_step()
+            if step is not None:
+                await self._watch(step, stage)
             else:
                 await workflow.wait_condition(lambda st=stage: self._expected_stage() != st)
         await self._finish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._refresh()
 
-    async def _timed(self, stage: EarlyHelpStage) -> None:
-        """Run one timed step: its due time from the calendar; late shows as overdue."""
-        span = getattr(self.inp.timescales, f"early_help_{TIMED_STEPS[stage]}")
-        started = workflow.now()
-        due = await self.act(CalendarActivities.working_day_due, started, span)
-        step = StepTime(step=TIMED_STEPS[stage], started_at=started, due_at=due)
-        self.state.steps.append(step)
-        self.state.due_at = due
+    async def _fill_due_times(self) -> None:
+        """Each timed step's due time, from the calendar, counted from when the step began
+        (a step may begin and even end inside an Update, before the loop comes round)."""
+        for step in self.state.steps:
+            if step.due_at is None:
+                span = getattr(self.inp.timescales, f"early_help_{step.step}")
+                step.due_at = await self.act(CalendarActivities.working_day_due, step.started_at, span)
         self.sync()
+
+    async def _watch(self, step: StepTime, stage: EarlyHelpStage) -> None:
+        """Wait for the step to be done; past its due time it shows as overdue and people are told."""
+        due = step.due_at
+        assert due is not None
 
         def moved_on() -> bool:
             return self._expected_stage() != stage
@@ -154,9 +161,6 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             )
             await self.audit(None, f"{step.step}_overdue", due=due.isoformat())
             await workflow.wait_condition(moved_on)
-        step.done_at = workflow.now()
-        self.state.due_at = None
-        self.sync()
 
     async def _review_history(self) -> None:
         req = self.inp.request
@@ -269,8 +273,16 @@ class EarlyHelpWorkflow(AuditedWorkflow):
         return EarlyHelpStage.AWAITING_DECISION
 
     def _set_stage(self, stage: EarlyHelpStage) -> None:
-        if stage != self.state.stage:
-            self.state.stage, self.state.stage_since = stage, workflow.now()
+        """Move stage; a timed step ends as its stage is left and begins as its stage is entered."""
+        s = self.state
+        if stage != s.stage:
+            now = workflow.now()
+            current = self._current_step()
+            if current is not None:
+                current.done_at = now
+            s.stage, s.stage_since = stage, now
+            if stage in TIMED_STEPS:
+                s.steps.append(StepTime(step=TIMED_STEPS[stage], started_at=now))
         self.sync()
 
     def _took(self, actor: Actor) -> None:
@@ -312,7 +324,7 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             sa.LEVEL: s.origin.level if s.origin else None,
             sa.FLAGS: self._flags(),
             sa.THEMES: s.recurring_themes,
-            sa.DUE: s.due_at if self._current_step() is not None else None,
+            sa.DUE: step.due_at if (step := self._current_step()) is not None else None,
         }
 
     def _refresh(self) -> EarlyHelpState:
