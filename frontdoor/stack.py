@@ -38,6 +38,8 @@ def dev_server_command(db_file: Path, host: str = "127.0.0.1", port: int = 7233,
         "--sqlite-pragma", "journal_mode=wal",
         "--sqlite-pragma", "synchronous=FULL",
         "--ui-disable-news-fetch",
+        # a workflow whose code keeps failing (a bad deploy) shows in TemporalReportedProblems
+        "--dynamic-config-value", "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=2",
         "--log-level", "warn",
         *cli_flags(),
     ]

@@ -83,7 +83,10 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=sa.ALL,
         data_converter=data_converter(test_codec()),
-        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+        dev_server_extra_args=[
+            "--sqlite-pragma", "journal_mode=wal",
+            "--dynamic-config-value", "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=2",
+        ],
     )
     yield env
     await env.shutdown()

@@ -1,0 +1,58 @@
+"""Determinism guard: histories of real runs replay on today's workflow code.
+
+The fixtures under tests/fixtures/histories were recorded by tests/record_histories.py
+from the first released ContactWorkflow (commit 0672569). A change to live workflow code
+that is not behind workflow.patched() fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from frontdoor.contacts import act, workflow_id
+from frontdoor.temporal import data_converter
+from models.state import Stage
+from tests.conftest import RITA, SAM, make_contact, running_worker, test_codec
+from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
+from worker import WORKFLOWS
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures" / "histories").glob("*.json"))
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=WORKFLOWS, data_converter=data_converter(test_codec()))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+async def test_recorded_histories_replay_on_current_code(path):
+    history = WorkflowHistory.from_json(f"contact-{path.stem.upper()}", path.read_text())
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
+
+
+def test_there_are_recorded_histories():
+    assert {p.stem for p in FIXTURES} >= {"replay-spa", "replay-urgent", "replay-early_help", "replay-advice_nfa"}
+
+
+async def test_a_history_recorded_now_replays(dev_env, settings, task_queue):
+    client = dev_env.client
+    c = make_contact()
+    async with running_worker(client, settings, task_queue):
+        await to_spa(client, settings, task_queue, c, level=3)
+        await act(client, c.id, "review", {"actor": SAM, "rag": "red"})
+        await to_decision(client, c.id)
+        await act(client, c.id, "decision", decision())
+        await wait_stage(client, c.id, Stage.CLOSED)
+        other = make_contact(concerns={"factors": ["4A"]})
+        await submit(client, settings, task_queue, other)
+        await wait_stage(client, other.id, Stage.AWAITING_TRIAGE)
+        await act(client, other.id, "triage", {"actor": RITA, "level": 2, "route": "early_help", "rationale": "Lower need", "departure_reason": "Family asking for help"})
+        await wait_stage(client, other.id, Stage.CLOSED)
+        histories = [await client.get_workflow_handle(workflow_id(x.id)).fetch_history() for x in (c, other)]
+    for history in histories:
+        result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None

@@ -1,0 +1,146 @@
+"""Supervisors' stuck lists on the real dev server: each is one visibility query, and
+each row names the contact, the stage, since when and who holds it.
+
+Other tests share the server, so these assert on their own contacts being in (or out
+of) each list rather than on totals.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.worker import Worker
+
+from activities.outbox import OutboundMessage, StoredOutbox
+from frontdoor import stuck
+from frontdoor.contacts import act, get_state
+from models.state import Stage
+from tests.broken_workflow import BrokenDeploy
+from tests.conftest import MAYA, RITA, SAM, STARTED, TOM, make_contact, new_id, running_worker
+from tests.helpers import submit, to_spa, wait_for, wait_stage, with_timescales
+from workflows import search_attributes as sa
+
+pytestmark = pytest.mark.asyncio
+
+
+async def listed(client, kind: str, within: timedelta = timedelta(hours=4)) -> dict[str, stuck.StuckRow]:
+    rows, _ = await stuck.page(client, kind, within, page_size=1000)
+    return {r.subject_id: r for r in rows}
+
+
+async def eventually_listed(client, kind: str, ids: set[str], within: timedelta = timedelta(hours=4)) -> dict[str, stuck.StuckRow]:
+    async def check():
+        rows = await listed(client, kind, within)
+        return rows if ids <= rows.keys() else None
+
+    return await wait_for(check, 15, 0.1, what=f"{ids} in stuck list {kind}")
+
+
+async def test_each_stuck_question_lists_the_right_contacts(dev_env, settings, task_queue):
+    client = dev_env.client
+    short = with_timescales(settings, decision_deadline=timedelta(seconds=2), map_response_due=timedelta(seconds=2))
+    async with running_worker(client, settings, task_queue):
+        overdue = make_contact(consent={"status": "given"})
+        due_soon = make_contact(consent={"status": "not_sought"})
+        reviewed = make_contact()
+        urgent = make_contact(concerns={"factors": ["19C"]})
+        await to_spa(client, short, task_queue, overdue, level=3)
+        await to_spa(client, settings, task_queue, due_soon, level=3)
+        await act(client, overdue.id, "map_requests", {"actor": SAM, "agencies": ["police"]})
+        await submit(client, settings, task_queue, reviewed)
+        await wait_stage(client, reviewed.id, Stage.AWAITING_TRIAGE)
+        await act(client, reviewed.id, "review", {"actor": SAM, "rag": "green"})
+        await submit(client, settings, task_queue, urgent)
+        await wait_stage(client, urgent.id, Stage.AWAITING_TRIAGE)
+        await act(client, urgent.id, "triage", {"actor": RITA, "level": 4, "route": "urgent", "rationale": "Disclosure"})
+
+        rows = await eventually_listed(client, "overdue", {overdue.id})
+        assert due_soon.id not in rows
+        row = rows[overdue.id]
+        assert row.stage == "map_checks" and row.holder == "sam" and row.since is not None and row.kind == "contact"
+
+        rows = await eventually_listed(client, "awaiting_agency", {overdue.id})
+        assert due_soon.id not in rows
+
+        rows = await eventually_listed(client, "due_soon", {due_soon.id}, within=timedelta(hours=25))
+        assert overdue.id not in rows  # already past due: it is overdue, not due soon
+        assert due_soon.id not in await listed(client, "due_soon", timedelta(hours=1))
+
+        rows = await eventually_listed(client, "awaiting_consent", {due_soon.id})
+        assert rows[due_soon.id].stage == "awaiting_consent" and overdue.id not in rows
+
+        rows = await eventually_listed(client, "unreviewed", {overdue.id, due_soon.id, urgent.id})
+        assert reviewed.id not in rows
+
+        rows = await eventually_listed(client, "urgent_unpicked", {urgent.id})
+        assert rows[urgent.id].stage == "awaiting_pickup" and rows[urgent.id].due_at is not None
+        await act(client, urgent.id, "pickup", {"actor": SAM})
+        await wait_for(lambda: _absent(client, "urgent_unpicked", urgent.id), 15, 0.1, what="urgent contact to leave the list")
+
+        assert await stuck.count(client, "overdue") >= 1
+        # an extension takes a contact off the overdue list
+        state = await get_state(client, overdue.id)
+        await act(client, overdue.id, "extension", {"actor": TOM, "reason": "agency_unavailable", "new_deadline": (state.decision_due_at + timedelta(hours=8)).isoformat()})
+        await wait_for(lambda: _absent(client, "overdue", overdue.id), 15, 0.1, what="extended contact to leave the overdue list")
+
+
+async def _absent(client, kind: str, contact_id: str) -> bool:
+    return contact_id not in await listed(client, kind)
+
+
+class FlakyMailbox(StoredOutbox):
+    """An agency mailbox that is down until it is mended: the true external edge."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(database_url)
+        self.down = True
+        self.calls = 0
+
+    def send(self, message: OutboundMessage) -> bool:
+        if message.channel.startswith("agency:"):
+            self.calls += 1
+            if self.down:
+                raise ConnectionError("agency mailbox unreachable (connection refused)")
+        return super().send(message)
+
+
+async def test_an_activity_that_keeps_failing_marks_the_contact_faulted_until_retried(dev_env, settings, task_queue):
+    client = dev_env.client
+    mailbox = FlakyMailbox(settings.database_url)
+    c = make_contact()
+    async with running_worker(client, settings, task_queue, outbox=mailbox):
+        await to_spa(client, settings, task_queue, c, level=3)
+        update = __import__("asyncio").create_task(act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["police"]}))
+        rows = await eventually_listed(client, "faulted", {c.id})
+        assert "send_map_request" in rows[c.id].fault and "unreachable" in rows[c.id].fault
+        state = await get_state(client, c.id)
+        assert state.fault is not None and "faulted" in state.flags
+        assert mailbox.calls == settings.timescales.activity_attempts  # bounded retries, then it waits
+        with pytest.raises(Exception, match="may not retry"):
+            await act(client, c.id, "retry", {"actor": SAM})
+        mailbox.down = False
+        await act(client, c.id, "retry", {"actor": MAYA, "note": "mailbox back up"})
+        state = await update  # the social worker's request completes once the fault is mended
+        assert state.map_checks[0].document_id is not None and state.fault is None
+        await wait_for(lambda: _absent(client, "faulted", c.id), 15, 0.1, what="fault to clear")
+
+
+async def test_workflow_code_that_keeps_failing_is_found_through_reported_problems(dev_env, task_queue):
+    client = dev_env.client
+    wid = f"contact-{new_id('BROKEN')}"
+    async with Worker(client, task_queue=task_queue, workflows=[BrokenDeploy]):
+        await client.start_workflow(
+            BrokenDeploy.run, id=wid, task_queue=task_queue,
+            search_attributes=TypedSearchAttributes([SearchAttributePair(sa.KIND, "contact")]),
+        )
+        STARTED.append(wid)
+        rows = await wait_for(lambda: _present(client, wid), 40, 0.5, what="the broken workflow to be reported")
+        assert rows[wid.split("-", 1)[1]].kind == "contact"
+        await client.get_workflow_handle(wid).terminate("test finished")
+
+
+async def _present(client, wid: str):
+    rows = await listed(client, "workflow_task_failing")
+    return rows if wid.split("-", 1)[1] in rows else None
