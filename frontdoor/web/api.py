@@ -21,7 +21,7 @@ from frontdoor import contacts, stuck
 from frontdoor.config import ConfigError, Settings, parse_duration
 from frontdoor.errors import FrontdoorError
 from frontdoor.web import views
-from frontdoor.web.auth import api_actor, api_permission
+from frontdoor.web.auth import api_permission
 from models.codes import Route
 from models.contact import Contact
 from models.roles import Actor
@@ -180,7 +180,7 @@ async def stuck_lists(
     kind: str | None = Query(None, description="one of " + ", ".join(stuck.KINDS) + "; none: counts of every kind"),
     within: str = Query("4h", description="for due_soon: a duration such as 4h or 90m"),
     limit: int = Query(50, ge=1, le=500),
-    actor: Actor = Depends(api_actor),
+    actor: Actor = Depends(api_permission("stuck")),
 ) -> dict[str, Any]:
     """What is stuck: one visibility query per kind (frontdoor/stuck.KINDS)."""
     try:

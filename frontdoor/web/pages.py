@@ -114,6 +114,7 @@ async def home(actor: Actor = Depends(page_actor)) -> Response:
 # ------------------------------------------------------------------ worker: queue
 @router.get("/queue", response_class=HTMLResponse)
 async def queue(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+    check(actor, "view")
     rows = await views.list_rows(_client(request), views.contacts_query(), limit=500)
     rows.sort(key=views.queue_order)
     return render(request, "queue.html", actor=actor, rows=rows)
@@ -200,6 +201,7 @@ async def new_contact(request: Request, actor: Actor = Depends(page_actor)) -> R
 # ------------------------------------------------------------------ worker: the contact page
 @router.get("/contacts/{contact_id}", response_class=HTMLResponse)
 async def contact_page(contact_id: str, request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+    check(actor, "view")
     settings = _settings(request)
     state = await contacts.get_state(_client(request), contact_id)
     record, docs, trail = await run_in_threadpool(
@@ -298,6 +300,7 @@ async def show_document(document_id: str, request: Request, actor: Actor = Depen
 # ------------------------------------------------------------------ manager
 @router.get("/manager", response_class=HTMLResponse)
 async def manager(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+    check(actor, "view")
     rows = await views.list_rows(_client(request), views.contacts_query(route="spa"), limit=500)
     rows = [r for r in rows if r.stage in [s.value for s in views.SPA_OPEN]]
     rows.sort(key=views.by_time_left)
@@ -316,6 +319,7 @@ def _within(text: str | None) -> tuple[str, Any]:
 
 @router.get("/supervisor", response_class=HTMLResponse)
 async def supervisor(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+    check(actor, "stuck")
     label, window = _within(within)
     panels = await views.stuck_panels(_client(request), window)
     return render(request, "supervisor.html", actor=actor, panels=panels, within=label,
@@ -324,6 +328,7 @@ async def supervisor(request: Request, within: str | None = None, actor: Actor =
 
 @router.get("/supervisor/panels", response_class=HTMLResponse)
 async def supervisor_panels(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+    check(actor, "stuck")
     label, window = _within(within)
     panels = await views.stuck_panels(_client(request), window)
     return render(request, "_panels.html", actor=actor, panels=panels, within=label,
