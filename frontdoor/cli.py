@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -527,6 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--limit", type=int, default=50, help="rows per list (default 50)")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=lambda a: asyncio.run(_stuck(a)))
+
+    from frontdoor import cli_doors
+
+    cli_doors.register(sub)  # consultation line and early help hub
     return p
 
 
@@ -549,5 +554,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+def entry() -> None:
+    """Console entry point. Exits without interpreter finalisation: the Temporal SDK's
+    native threads can abort a finalising interpreter (PyGILState_Release), which would
+    turn a finished command into a crash."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -1,0 +1,139 @@
+"""One whole contact end to end through the `frontdoor` command, as a newcomer would
+drive it: real processes against the real dev server and database."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_KEY, running_worker
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.asyncio
+
+
+class Cli:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "frontdoor.cli", *args], env=self.env, cwd=ROOT,
+            capture_output=True, text=True, timeout=60,
+        )
+        if ok and proc.returncode != 0:
+            raise AssertionError(f"frontdoor {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}{proc.stdout}")
+        return proc
+
+    async def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        # in a thread: the worker under test shares this event loop
+        return await asyncio.to_thread(self.run, *args, ok=ok)
+
+    async def json(self, *args: str) -> dict:
+        return json.loads((await self(*args, "--json")).stdout)
+
+
+async def poll(cli: Cli, contact_id: str, stage: str, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = await cli.json("contact", "show", contact_id)
+        if state["stage"] == stage:
+            return state
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{contact_id} stayed at {state['stage']}, expected {stage}")
+        await asyncio.sleep(0.3)
+
+
+async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, settings, task_queue, tmp_path):
+    suffix = uuid.uuid4().hex[:6]
+    rita, sam, tom = f"rita{suffix}", f"sam{suffix}", f"tom{suffix}"
+    cid = f"C-E2E-{suffix}"
+    cli = Cli(
+        dict(
+            os.environ,
+            TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+            TEMPORAL_NAMESPACE=dev_env.client.namespace,
+            FRONTDOOR_TASK_QUEUE=task_queue,
+            DATABASE_URL=settings.database_url,
+            FRONTDOOR_VAR_DIR=str(tmp_path),
+            FRONTDOOR_ENCRYPTION_KEY=base64.b64encode(TEST_KEY).decode(),
+            FRONTDOOR_ENCRYPTION_KEY_ID="test-1",
+            FRONTDOOR_DECISION_DEADLINE="4s",
+        )
+    )
+    async with running_worker(dev_env.client, settings, task_queue):
+        for name, role in ((rita, "rfs_officer"), (sam, "social_worker"), (tom, "team_manager")):
+            assert "API token" in (await cli("users", "add", name, "--role", role)).stdout
+        await cli("history", "import", "examples/earlier_contacts.json")
+        out = (await cli("contact", "submit", "examples/police_domestic_abuse.json", "--as", rita, "--now", "--police-delay", "36h", "--id", cid)).stdout
+        assert f"contact {cid} received" in out
+
+        state = await poll(cli, cid, "awaiting_triage")
+        assert state["police_delay_flagged"] is True
+        assert [p["theme"] for p in state["history"]["recurring"]] == ["domestic_abuse"]
+        shown = (await cli("contact", "show", cid)).stdout
+        assert "RECURRING PATTERN: domestic_abuse" in shown and "LATE" in shown
+
+        refused = await cli("contact", "triage", cid, "--as", tom, "--level", "4", "--route", "spa", "--rationale", "x y z", ok=False)
+        assert refused.returncode == 1 and "may not triage" in refused.stderr
+        refused = await cli("contact", "triage", cid, "--as", rita, "--level", "4", "--route", "spa", "--rationale", "Repeat DV", ok=False)
+        assert "confirm history_considered" in refused.stderr
+
+        await cli("contact", "triage", cid, "--as", rita, "--level", "4", "--route", "spa", "--rationale", "Repeat DV, child present",
+            "--history-considered", "--advice-from", sam, "--advice", "SPA at level 4", "--advice-reasons", "third incident")
+        await cli("contact", "review", cid, "--as", sam, "--rag", "red")
+        refused = await cli("contact", "map-request", cid, "--as", sam, "--agency", "police", ok=False)
+        assert "no MAP request may be sent until consent" in refused.stderr
+        await cli("contact", "override-consent", cid, "--as", tom, "--reason", "risk_of_significant_harm", "--explanation", "Asking father raises risk")
+        await cli("contact", "map-request", cid, "--as", sam, "--agency", "police", "--agency", "school")
+        await cli("contact", "map-response", cid, "--as", sam, "--agency", "police", "--information", "Two call-outs this year")
+        await cli("contact", "proceed-without", cid, "--as", sam, "--agency", "school", "--reason", "School closed for half term")
+        await cli("contact", "recommend", cid, "--as", sam, "--summary", "Third domestic abuse incident with Amy present.", "--outcome", "strategy_discussion_s47")
+
+        deadline = time.monotonic() + 20
+        while True:  # the 4-second decision deadline passes
+            overdue = (await cli.json("stuck", "--overdue"))["overdue"]
+            if cid in [r["id"] for r in overdue["rows"]]:
+                break
+            assert time.monotonic() < deadline, "the contact never showed as overdue"
+            await asyncio.sleep(0.5)
+        row = next(r for r in overdue["rows"] if r["id"] == cid)
+        assert row["stage"] == "awaiting_decision" and row["holder"] == sam
+
+        await cli("contact", "decide", cid, "--as", tom, "--outcome", "strategy_discussion_s47", "--rationale", "Recurring DV: s47 threshold met", "--pattern-considered")
+        state = await poll(cli, cid, "closed")
+        assert state["handoff"]["team"] == "assessment_team"
+
+        trail = (await cli("contact", "trail", cid)).stdout
+        for action in ("triage", "consent_overridden", "map_requested", "decision_overdue", "management_decision", "handed_off", "closed"):
+            assert action in trail
+        documents = (await cli("contact", "documents", cid)).stdout
+        assert "Feedback to the referrer" in documents and "team:assessment_team" in documents
+        letter = (await cli("contact", "documents", cid, "--doc-id", f"contact-{cid}/handoff/referrer-feedback")).stdout
+        assert "Dear PC Jane Smith" in letter
+
+
+def test_help_and_bad_input_speak_to_the_user(tmp_path):
+    env = dict(os.environ, FRONTDOOR_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    cli = Cli(env).run
+    assert "stuck" in cli("--help").stdout
+    assert "--due-within" in cli("stuck", "--help").stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "C-1", "received_at": "2026-11-26T09:14:00Z", "source": "6", "referrer": {}, "children": [{"first_name": "A"}]}')
+    cli("users", "add", "rita", "--role", "rfs_officer")
+    out = cli("contact", "submit", str(bad), "--as", "rita", ok=False)
+    assert out.returncode == 1 and "police_attendance_at is required" in out.stderr
+    out = cli("contact", "submit", str(bad), "--as", "nobody", ok=False)
+    assert "frontdoor users add nobody" in out.stderr
+    bad_env = Cli(env | {"FRONTDOOR_DECISION_DEADLINE": "tomorrow"}).run
+    out = bad_env("contact", "show", "C-1", ok=False)
+    assert "FRONTDOOR_DECISION_DEADLINE='tomorrow' is not a duration" in out.stderr
