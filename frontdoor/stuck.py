@@ -50,7 +50,7 @@ KINDS: dict[str, StuckKind] = {
         StuckKind("urgent_unpicked", "Urgent, not picked up", _flag("awaiting_pickup")),
         StuckKind("faulted", "Technical faults (activities failing)", _flag("faulted")),
         StuckKind("referral_awaited", "Invited referrals not yet received", _flag("referral_awaited")),
-        StuckKind("follow_up_due", "Consultation follow-ups outstanding (referral never came)", _flag("follow_up_due")),
+        StuckKind("follow_up_due", "Consultation follow-ups outstanding", _flag("follow_up_due")),
         StuckKind("directions_overdue", "Early help: management directions overdue", _flag("directions_overdue")),
         StuckKind("early_help_overdue", "Early help: a step past its timescale", _flag("early_help_overdue")),
         StuckKind(
