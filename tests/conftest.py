@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
+import string
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -47,7 +49,7 @@ ERIN = Actor(username="erin", role=Role.EARLY_HELP_ADVISER)
 SANA = Actor(username="sana", role=Role.SENIOR_ADVISER)
 
 
-def test_codec() -> EncryptionCodec:
+def codec_for_tests() -> EncryptionCodec:
     return EncryptionCodec("test-1", TEST_KEY)
 
 
@@ -82,7 +84,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         search_attributes=sa.ALL,
-        data_converter=data_converter(test_codec()),
+        data_converter=data_converter(codec_for_tests()),
         dev_server_extra_args=[
             "--sqlite-pragma", "journal_mode=wal",
             "--dynamic-config-value", "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=2",
@@ -100,7 +102,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     leftover workflow of another test could hold it."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(test_codec()),
+        data_converter=data_converter(codec_for_tests()),
     )
     # It has no ListSearchAttributes but accepts additions; upserts of unknown ones are refused.
     await env.client.operator_service.add_search_attributes(
@@ -161,6 +163,11 @@ async def _terminate_when_quiet(client: Client, wid: str) -> None:
         pass
 
 
+def letters(n: int = 10) -> str:
+    """A random surname suffix: letters only, since name matching ignores digits."""
+    return "".join(random.choices(string.ascii_lowercase, k=n))
+
+
 def new_id(prefix: str = "T") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -173,7 +180,7 @@ def make_contact(**overrides: Any) -> Contact:
         "source": "2A",
         "referrer": {"name": "Ms K Patel", "agency": "Stoke Primary School", "email": "kp@school.example"},
         "children": [
-            {"first_name": "Zed", "last_name": f"Test{uuid.uuid4().hex[:8]}", "date_of_birth": "2015-06-01", "sex": "M"}
+            {"first_name": "Zed", "last_name": f"Test{letters()}", "date_of_birth": "2015-06-01", "sex": "M"}
         ],
         "concerns": {"factors": ["16A"], "summary": "Arrives hungry"},
         "consent": {"status": "given"},

@@ -24,7 +24,7 @@ from frontdoor.contacts import act, submit_contact
 from frontdoor.temporal import data_converter
 from models.state import Stage
 from models.timescales import Timescales
-from tests.conftest import BIN, RITA, SAM, TOM, make_contact, running_worker, test_codec
+from tests.conftest import BIN, RITA, SAM, TOM, codec_for_tests, make_contact, running_worker
 from tests.helpers import wait_stage
 from workflows import search_attributes as sa
 from workflows.contact import ContactWorkflow
@@ -85,7 +85,7 @@ async def main(out: Path) -> None:
     )
     init_db(settings.database_url)
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL, data_converter=data_converter(test_codec())
+        dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL, data_converter=data_converter(codec_for_tests())
     )
     try:
         client = env.client

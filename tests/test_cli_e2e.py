@@ -13,12 +13,9 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import TEST_KEY, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.asyncio
 
 
 class Cli:

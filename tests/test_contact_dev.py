@@ -13,7 +13,7 @@ from frontdoor.contacts import act, get_state, submit_contact, workflow_id
 from frontdoor.errors import Duplicate, NotFound, Refused
 from models.state import Stage
 from models.tables import DocumentRecord, HandoffRecord, OutboxMessage
-from tests.conftest import MAYA, RITA, SAM, TOM, make_contact, running_worker
+from tests.conftest import MAYA, RITA, SAM, TOM, letters, make_contact, running_worker
 from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
 from workflows.contact import ContactWorkflow
 
@@ -171,9 +171,7 @@ async def test_recurring_pattern_must_be_confirmed_at_triage_and_decision(dev_en
 
 
 def c_suffix() -> str:
-    import uuid
-
-    return uuid.uuid4().hex[:8]
+    return letters()
 
 
 async def test_personal_data_is_not_readable_in_temporal_history(dev_env, settings, task_queue):

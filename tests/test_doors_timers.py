@@ -24,8 +24,7 @@ from models.calendar import WorkingCalendar
 from models.consultation import ConsultationStage
 from models.early_help import EarlyHelpStage
 from models.tables import OutboxMessage
-from tests.conftest import BIN, ERIN, make_contact
-from tests.conftest import test_codec as codec_for_tests
+from tests.conftest import BIN, ERIN, codec_for_tests, make_contact
 from tests.doors_support import doors_worker, make_consultation, record
 from tests.helpers import wait_for
 from workflows import search_attributes as sa

@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 from frontdoor.contacts import act, workflow_id
 from frontdoor.temporal import data_converter
 from models.state import Stage
-from tests.conftest import RITA, SAM, make_contact, running_worker, test_codec
+from tests.conftest import RITA, SAM, codec_for_tests, make_contact, running_worker
 from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
 from worker import WORKFLOWS
 
@@ -24,7 +24,7 @@ FIXTURES = sorted((Path(__file__).parent / "fixtures" / "histories").glob("*.jso
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=WORKFLOWS, data_converter=data_converter(test_codec()))
+    return Replayer(workflows=WORKFLOWS, data_converter=data_converter(codec_for_tests()))
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])

@@ -18,7 +18,7 @@ from activities.records import action_trail, append_action, save_contact
 from activities.store import init_db, session
 from models.messages import ActionEntry
 from models.tables import ActionRecord, OutboxMessage
-from tests.conftest import make_contact
+from tests.conftest import letters, make_contact
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -44,7 +44,7 @@ def nhs_number() -> str:
 
 
 def child(**kw):
-    base = {"first_name": "Amy", "last_name": f"Jones{uuid.uuid4().hex[:6]}", "date_of_birth": "2018-03-02"}
+    base = {"first_name": "Amy", "last_name": f"Jones{letters()}", "date_of_birth": "2018-03-02"}
     return base | kw
 
 
