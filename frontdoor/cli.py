@@ -544,13 +544,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"frontdoor: {_validation_message(exc)}", file=sys.stderr)
     except (FrontdoorError, ConfigError) as exc:
         print(f"frontdoor: {getattr(exc, 'message', exc)}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into `head`: not an error
+        return 0
     except ConnectionError as exc:
         print(f"frontdoor: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # output piped into `head`
-        sys.stderr.close()
-        return 0
+
     return 1
 
 
@@ -559,8 +559,11 @@ def entry() -> None:
     native threads can abort a finalising interpreter (PyGILState_Release), which would
     turn a finished command into a crash."""
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
     os._exit(code)
 
 

@@ -65,8 +65,41 @@ def parse_span(text: str, *, name: str = "timescale") -> Span:
     return Span(working_days=0, duration=parse_duration(raw, name=name))
 
 
+RUN_ENV = "run.env"
+CARRIED = ("FRONTDOOR_", "TEMPORAL_", "DATABASE_URL")
+
+# Settings `frontdoor run` was started with (var/run.env): every frontdoor command on this
+# machine then runs to the same timescales and addresses as the stack, unless its own
+# environment says otherwise.
+_overlay: dict[str, str] = {}
+
+
+def _lookup(full_name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(full_name)
+    if value is None:
+        value = _overlay.get(full_name, default)
+    return value
+
+
 def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"FRONTDOOR_{name}", default)
+    return _lookup(f"FRONTDOOR_{name}", default)
+
+
+def write_run_env(var_dir: Path, environ: dict[str, str]) -> Path:
+    """Record the stack's own settings for the other frontdoor commands (see _overlay)."""
+    path = var_dir / RUN_ENV
+    lines = [f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith(CARRIED) and "\n" not in v and k != "FRONTDOOR_VAR_DIR"]
+    path.write_text("# written by `frontdoor run`; removed when it stops\n" + "\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def read_run_env(var_dir: Path) -> dict[str, str]:
+    path = var_dir / RUN_ENV
+    if not path.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {k.strip(): v for k, v in pairs}
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -122,8 +155,10 @@ class Settings:
 
 def load_settings() -> Settings:
     """Read the environment. Raises ConfigError with a fix-it message on bad values."""
-    var_dir = Path(_env("VAR_DIR", str(REPO_ROOT / "var")) or "var").resolve()
-    database_url = os.environ.get("DATABASE_URL") or _env("DATABASE_URL") or f"sqlite:///{var_dir / 'frontdoor.db'}"
+    global _overlay
+    var_dir = Path(os.environ.get("FRONTDOOR_VAR_DIR") or str(REPO_ROOT / "var")).resolve()
+    _overlay = read_run_env(var_dir)
+    database_url = _lookup("DATABASE_URL") or _env("DATABASE_URL") or f"sqlite:///{var_dir / 'frontdoor.db'}"
 
     def _path(name: str) -> Path | None:
         raw = _env(name)
@@ -131,15 +166,15 @@ def load_settings() -> Settings:
 
     tls_ca, tls_cert, tls_key = _path("TEMPORAL_TLS_CA"), _path("TEMPORAL_TLS_CERT"), _path("TEMPORAL_TLS_KEY")
     temporal = TemporalSettings(
-        address=os.environ.get("TEMPORAL_ADDRESS") or _env("TEMPORAL_ADDRESS", "127.0.0.1:7233") or "",
-        namespace=os.environ.get("TEMPORAL_NAMESPACE") or _env("TEMPORAL_NAMESPACE", "default") or "default",
+        address=_lookup("TEMPORAL_ADDRESS") or _env("TEMPORAL_ADDRESS", "127.0.0.1:7233") or "",
+        namespace=_lookup("TEMPORAL_NAMESPACE") or _env("TEMPORAL_NAMESPACE", "default") or "default",
         task_queue=_env("TASK_QUEUE", "frontdoor") or "frontdoor",
         tls=_bool("TEMPORAL_TLS") or bool(tls_ca or tls_cert),
         tls_ca_cert=tls_ca,
         tls_client_cert=tls_cert,
         tls_client_key=tls_key,
         tls_server_name=_env("TEMPORAL_TLS_SERVER_NAME"),
-        api_key=os.environ.get("TEMPORAL_API_KEY") or _env("TEMPORAL_API_KEY"),
+        api_key=_lookup("TEMPORAL_API_KEY") or _env("TEMPORAL_API_KEY"),
         ui_url=_env("TEMPORAL_UI_URL", "http://127.0.0.1:8233") or "",
     )
     if bool(tls_cert) != bool(tls_key):

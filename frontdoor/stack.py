@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from frontdoor.codec import ensure_key_file
-from frontdoor.config import Settings, load_settings
+from frontdoor.config import RUN_ENV, Settings, load_settings, write_run_env
 from workflows.search_attributes import cli_flags
 
 
@@ -80,8 +80,11 @@ def run_stack(settings: Settings | None = None) -> int:
         print(f"  started {name} (pid {proc.pid}), log var/{name}.log", flush=True)
         return proc
 
+    write_run_env(var, dict(os.environ))
+
     def stop_all(*_: object) -> None:
-        for name, proc in reversed(procs):
+        (var / RUN_ENV).unlink(missing_ok=True)
+        for _name, proc in reversed(procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for name, proc in reversed(procs):
@@ -119,7 +122,11 @@ In another terminal: . .venv/bin/activate && frontdoor --help
 Press Ctrl-C to stop everything.""",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it is ignored when started in the background
+        signal.signal(sig, interrupt)
     try:
         while True:
             for name, proc in procs:
