@@ -357,7 +357,7 @@ async def _stuck(args: argparse.Namespace) -> int:
     within = args.due_within or timedelta(hours=4)
     if not chosen:
         out = {}
-        for name, kind in stuck.KINDS.items():
+        for name in stuck.KINDS:
             try:
                 out[name] = await stuck.count(client, name, within)
             except Exception as exc:  # noqa: BLE001 (a server without the attribute)

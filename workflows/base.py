@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import ActionEntry
     from models.roles import Actor, PermissionDenied, require
     from models.state import Fault
-
     from workflows import search_attributes as sa
 
 SYSTEM = "frontdoor"
@@ -89,7 +88,7 @@ class AuditedWorkflow:
                 workflow.logger.warning("activity %s failed, waiting for a retry: %s", name, message)
                 self.sync()
                 generation = self._retry_generation
-                await workflow.wait_condition(lambda: self._retry_generation != generation)
+                await workflow.wait_condition(lambda g=generation: self._retry_generation != g)
                 self.fault = None
                 self.sync()
 

@@ -40,7 +40,13 @@ with workflow.unsafe.imports_passed_through():
         Route,
         team_for_outcome,
     )
-    from models.messages import CaseUpdate, DocumentRequest, HandoffRequest, MapDispatch, Notification
+    from models.messages import (
+        CaseUpdate,
+        DocumentRequest,
+        HandoffRequest,
+        MapDispatch,
+        Notification,
+    )
     from models.roles import Actor
     from models.state import (
         ConsentEvent,
@@ -53,7 +59,6 @@ with workflow.unsafe.imports_passed_through():
         MapCheck,
         Stage,
     )
-
     from workflows import search_attributes as sa
     from workflows.base import AuditedWorkflow, check_role, invalid, remaining, wrong_stage
     from workflows.door_hooks import enter_from_step_up, link_consultation, start_early_help
@@ -174,7 +179,7 @@ class ContactWorkflow(AuditedWorkflow):
             if due > workflow.now():
                 try:
                     await workflow.wait_condition(
-                        lambda: self.state.decision is not None or self._deadline_version != version,
+                        lambda v=version: self.state.decision is not None or self._deadline_version != v,
                         timeout=remaining(due),
                     )
                 except TimeoutError:
@@ -183,7 +188,7 @@ class ContactWorkflow(AuditedWorkflow):
             if not self.state.decision_overdue:
                 await self._mark_overdue()
             await workflow.wait_condition(
-                lambda: self.state.decision is not None or self._deadline_version != version
+                lambda v=version: self.state.decision is not None or self._deadline_version != v
             )
         await workflow.wait_condition(lambda: self.state.stage == Stage.HANDOFF)
         decision = self.state.decision
