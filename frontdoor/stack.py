@@ -63,6 +63,18 @@ def port_in_use(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def _demo_sign_in(settings: Settings) -> str:
+    from frontdoor.users import DEMO_USERS
+    from models.roles import ROLE_NAMES
+
+    people = "\n".join(f"    {name:<6} {ROLE_NAMES[role]}" for name, role in DEMO_USERS.items())
+    return (
+        f"\n\nSign in at http://{settings.web_host}:{settings.web_port}/login as a demo user (password 'demo'),"
+        f" or use them with the CLI's --as:\n{people}\n"
+        "  API tokens: var/web.log on the first start, or `frontdoor users token NAME`"
+    )
+
+
 def run_stack(settings: Settings | None = None) -> int:
     settings = settings or load_settings()
     var = settings.var_dir
@@ -117,6 +129,7 @@ frontdoor is running:
   Temporal UI    http://{host}:{port + 1000}
   Worker         task queue {settings.temporal.task_queue}, database {settings.database_url}"""
         + (f"\n  Web app        http://{settings.web_host}:{settings.web_port}" if web_available else "")
+        + (_demo_sign_in(settings) if web_available else "")
         + """
 In another terminal: . .venv/bin/activate && frontdoor --help
 Press Ctrl-C to stop everything.""",
