@@ -1,6 +1,6 @@
 """Record histories of real contact runs as JSON fixtures for the replay tests.
 
-    python -m tests.record_histories tests/fixtures/histories
+    python -m tests.record_histories tests/fixtures/histories [spa,urgent,consultation,...]
 
 Run it from a checkout of the workflow version whose histories you want to keep
 (e.g. a `git worktree` of a release); the replay tests then prove that today's code
@@ -71,7 +71,53 @@ async def _routed(client, settings, tq, route: str, level: int) -> str:
     return c.id
 
 
-async def main(out: Path) -> None:
+async def _consultation(client, settings, tq) -> str:
+    """An invited referral that never comes: the follow-up is raised and its outcome recorded."""
+    from frontdoor import consultations
+    from tests.doors_support import CARA, make_consultation
+
+    c = make_consultation(id="REPLAY-CONS")
+    await consultations.record_consultation(client, settings, c, CARA, task_queue=tq)
+    for _ in range(100):
+        state = await consultations.get_state(client, c.id)
+        if "follow_up_due" in state.flags:
+            break
+        await asyncio.sleep(0.1)
+    await consultations.act(client, c.id, "follow_up", {"actor": CARA, "outcome": "referral_made", "note": "Rang back; referral sent today"})
+    await client.get_workflow_handle(consultations.workflow_id(c.id)).result()
+    return consultations.workflow_id(c.id)
+
+
+async def _early_help(client, settings, tq) -> str:
+    """A case started directly by the hub, from directions to a quadrant service."""
+    from frontdoor import early_help
+    from tests.conftest import ERIN, SANA
+
+    req = make_contact(id="REPLAY-EH", source="5D", consent={"status": "not_sought"})
+    await early_help.start_early_help(client, settings, req, ERIN, task_queue=tq)
+    steps = [
+        ("directions", {"actor": SANA, "directions": "Speak to school and mother.", "adviser": "erin"}),
+        ("consent", {"actor": ERIN, "status": "given", "note": "Mother agreed"}),
+        ("conversation", {"actor": ERIN, "with_whom": "agency", "agency": "school", "name": "DSL", "summary": "Attendance 82%"}),
+        ("conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Wants help with routines"}),
+        ("finish_gathering", {"actor": ERIN, "note": "Enough to recommend"}),
+        ("recommendation", {"actor": ERIN, "summary": "Low-level neglect; mother engaging.", "recommended_outcome": "targeted_early_help", "quadrant": "north_west"}),
+        ("decision", {"actor": TOM, "outcome": "targeted_early_help", "quadrant": "north_west", "rationale": "Family support worker"}),
+    ]
+    for action, payload in steps:
+        for _ in range(100):  # the history review runs between consent and gathering
+            try:
+                await early_help.act(client, req.id, action, payload)
+                break
+            except Exception as exc:  # noqa: BLE001
+                if "WrongStage" not in type(exc).__name__ and "409" not in str(getattr(exc, "status", "")):
+                    raise
+                await asyncio.sleep(0.1)
+    await client.get_workflow_handle(early_help.workflow_id(req.id)).result()
+    return early_help.workflow_id(req.id)
+
+
+async def main(out: Path, only: set[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path("/tmp") / f"record-{uuid.uuid4().hex[:6]}"
     tmp.mkdir()
@@ -79,7 +125,10 @@ async def main(out: Path) -> None:
         temporal=TemporalSettings(task_queue="record"),
         database_url=f"sqlite:///{tmp / 'record.db'}",
         var_dir=tmp,
-        timescales=Timescales(decision_deadline=timedelta(seconds=2), urgent_pickup=timedelta(seconds=2), map_response_due=timedelta(seconds=2)),
+        timescales=Timescales(
+            decision_deadline=timedelta(seconds=2), urgent_pickup=timedelta(seconds=2),
+            map_response_due=timedelta(seconds=2), invited_referral_due=timedelta(seconds=2),
+        ),
         threshold_rules=ROOT / "config" / "threshold_rules.json",
         templates_dir=ROOT / "templates",
     )
@@ -89,16 +138,20 @@ async def main(out: Path) -> None:
     )
     try:
         client = env.client
+        flows = {
+            "spa": lambda: _spa(client, settings, "record"),
+            "urgent": lambda: _urgent(client, settings, "record"),
+            "early_help_route": lambda: _routed(client, settings, "record", "early_help", 2),
+            "advice_nfa": lambda: _routed(client, settings, "record", "advice_nfa", 2),
+            "consultation": lambda: _consultation(client, settings, "record"),
+            "early_help_case": lambda: _early_help(client, settings, "record"),
+        }
         async with running_worker(client, settings, "record"):
-            ids = [
-                await _spa(client, settings, "record"),
-                await _urgent(client, settings, "record"),
-                await _routed(client, settings, "record", "early_help", 2),
-                await _routed(client, settings, "record", "advice_nfa", 2),
-            ]
-        for cid in ids:
-            history = await client.get_workflow_handle(f"contact-{cid}").fetch_history()
-            path = out / f"{cid.lower()}.json"
+            ids = [await flow() for name, flow in flows.items() if only is None or name in only]
+        for wid in ids:
+            wid = wid if "-" in wid and not wid.startswith("REPLAY") else f"contact-{wid}"
+            history = await client.get_workflow_handle(wid).fetch_history()
+            path = out / f"{wid.removeprefix('contact-').lower()}.json"
             path.write_text(history.to_json())
             print(f"wrote {path} ({len(history.events)} events)")
     finally:
@@ -107,4 +160,5 @@ async def main(out: Path) -> None:
 
 if __name__ == "__main__":
     assert ContactWorkflow  # the version under record is the one importable here
-    asyncio.run(main(Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/histories")))
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/histories")
+    asyncio.run(main(target, set(sys.argv[2].split(",")) if len(sys.argv) > 2 else None))

@@ -1,8 +1,9 @@
 """Determinism guard: histories of real runs replay on today's workflow code.
 
-The fixtures under tests/fixtures/histories were recorded by tests/record_histories.py
-from the first released ContactWorkflow (commit 0672569). A change to live workflow code
-that is not behind workflow.patched() fails here.
+The fixtures under tests/fixtures/histories were recorded by tests/record_histories.py:
+the contact ones from the first released ContactWorkflow (commit 0672569), the
+consultation and early help ones from the first versions of those workflows. A change
+to live workflow code that is not behind workflow.patched() fails here.
 """
 
 from __future__ import annotations
@@ -29,13 +30,16 @@ def replayer() -> Replayer:
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
 async def test_recorded_histories_replay_on_current_code(path):
-    history = WorkflowHistory.from_json(f"contact-{path.stem.upper()}", path.read_text())
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
 
 
 def test_there_are_recorded_histories():
-    assert {p.stem for p in FIXTURES} >= {"replay-spa", "replay-urgent", "replay-early_help", "replay-advice_nfa"}
+    assert {p.stem for p in FIXTURES} >= {
+        "replay-spa", "replay-urgent", "replay-early_help", "replay-advice_nfa",
+        "consultation-replay-cons", "early-help-replay-eh",
+    }
 
 
 async def test_a_history_recorded_now_replays(dev_env, settings, task_queue):
