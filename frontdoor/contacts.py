@@ -6,19 +6,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from frontdoor.clock import end_of_day
 from frontdoor.config import Settings
 from frontdoor.errors import Duplicate, NotFound, Refused
+from frontdoor.updates import run_update
 from models.actions import (
     ConsentOverride,
     ConsentUpdate,
@@ -112,19 +113,6 @@ async def get_state(client: Client, contact_id: str) -> ContactState:
 
 async def act(client: Client, contact_id: str, action: str, payload: BaseModel | dict[str, Any]) -> ContactState:
     """Run one human action as a workflow Update; a refusal raises Refused with the reason."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
-    update, model = ACTIONS[action]
-    arg = payload if isinstance(payload, model) else model.model_validate(payload)
-    handle = client.get_workflow_handle(workflow_id(contact_id))
-    try:
-        return await handle.execute_update(update, arg, result_type=ContactState)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError):
-            raise Refused(cause.type or "InvalidAction", cause.message) from None
-        raise
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise NotFound(f"no open contact {contact_id}: it may be closed already, or the id is wrong") from None
-        raise
+    return await run_update(
+        client, workflow_id(contact_id), ACTIONS, action, payload, ContactState, f"contact {contact_id}"
+    )

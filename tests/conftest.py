@@ -137,11 +137,11 @@ async def running_worker(
             yield worker
         finally:
             for wid in STARTED[first:]:
-                await _terminate_when_quiet(client, wid)
+                await terminate_when_quiet(client, wid)
             del STARTED[first:]
 
 
-async def _terminate_when_quiet(client: Client, wid: str) -> None:
+async def terminate_when_quiet(client: Client, wid: str) -> None:
     """Terminate a leftover workflow once nothing of it is in flight: the time-skipping
     server's clock stays locked for good if a workflow is terminated under a running
     activity or workflow task."""

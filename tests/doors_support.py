@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +16,7 @@ from frontdoor.config import Settings
 from models.consultation import Consultation
 from models.contact import Contact
 from models.roles import Actor, Role
-from tests.conftest import make_contact, running_worker
+from tests.conftest import make_contact, running_worker, terminate_when_quiet
 
 CARA = Actor(username="cara", role=Role.SOCIAL_WORKER)  # consultation line social worker
 
@@ -35,27 +34,6 @@ async def doors_worker(client: Client, settings: Settings, task_queue: str, **ov
         finally:
             for wid in started:
                 await terminate_when_quiet(client, wid)
-
-
-async def terminate_when_quiet(client: Client, wid: str) -> None:
-    """Terminate a leftover workflow once nothing of it is in flight (the time-skipping
-    server's clock stays locked if a workflow is terminated under a running activity)."""
-    handle = client.get_workflow_handle(wid)
-    for _ in range(100):
-        try:
-            desc = await handle.describe()
-        except Exception:  # noqa: BLE001 (gone)
-            return
-        if desc.status is None or desc.status.name != "RUNNING":
-            return
-        raw = desc.raw_description
-        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-            break
-        await asyncio.sleep(0.05)
-    try:
-        await handle.terminate("test finished")
-    except Exception:  # noqa: BLE001 (completed meanwhile)
-        pass
 
 
 def make_consultation(**overrides: Any) -> Consultation:

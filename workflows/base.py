@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contact import ContactActivities
     from models import errors
+    from models.actions import RetryFault
     from models.messages import ActionEntry
     from models.roles import Actor, PermissionDenied, require
     from models.state import Fault
@@ -94,6 +95,28 @@ class AuditedWorkflow:
 
     def request_retry(self) -> None:
         self._retry_generation += 1
+
+    # -- a manager's retry of a parked activity: the same Update on every workflow -----
+    def _refresh(self) -> Any:
+        """The state as callers see it (subclasses return a copy with flags and fault)."""
+        raise NotImplementedError
+
+    def _check_retry(self, r: RetryFault) -> None:
+        check_role(r.actor, "retry_fault")
+        if self.fault is None:
+            raise wrong_stage(f"{self.kind.replace('_', ' ')} {self.subject_id} has no technical fault to retry")
+
+    @workflow.update
+    async def retry_fault(self, r: RetryFault) -> Any:
+        self._check_retry(r)
+        self.request_retry()
+        await workflow.wait_condition(lambda: self.fault is None)
+        await self.audit(r.actor, "fault_retried", r.note)
+        return self._refresh()
+
+    @retry_fault.validator
+    def _validate_retry(self, r: RetryFault) -> None:
+        self._check_retry(r)
 
     async def audit(self, actor: Actor | None, action: str, reasons: str | None = None, **details: Any) -> None:
         self._seq += 1

@@ -20,7 +20,6 @@ from temporalio.common import SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from activities.contact import ContactActivities
     from activities.doors import CalendarActivities, ConsultationActivities
-    from models.actions import RetryFault
     from models.consultation import (
         NO_HISTORY_LOOKUP,
         ConsultationClosure,
@@ -234,22 +233,3 @@ class ConsultationWorkflow(AuditedWorkflow):
     @record_follow_up.validator
     def _validate_follow_up(self, f: FollowUpCall) -> None:
         self._check_follow_up(f)
-
-    # ------------------------------------------------------------------ faults
-    def _check_retry(self, r: RetryFault) -> None:
-        check_role(r.actor, "retry_fault")
-        if self.fault is None:
-            raise wrong_stage(f"consultation {self.subject_id} has no technical fault to retry")
-
-    @workflow.update
-    async def retry_fault(self, r: RetryFault) -> ConsultationState:
-        self._check_retry(r)
-        self.request_retry()
-        await workflow.wait_condition(lambda: self.fault is None)
-        await self.audit(r.actor, "fault_retried", r.note)
-        return self._refresh()
-
-    @retry_fault.validator
-    def _validate_retry(self, r: RetryFault) -> None:
-        self._check_retry(r)
-

@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
         Pickup,
         ProceedWithoutAgency,
         Recommendation,
-        RetryFault,
         Review,
         Triage,
     )
@@ -681,21 +680,3 @@ class ContactWorkflow(AuditedWorkflow):
     @extend.validator
     def _validate_extension(self, e: Extension) -> None:
         self._check_extension(e)
-
-    # ------------------------------------------------------------------ faults
-    def _check_retry(self, r: RetryFault) -> None:
-        check_role(r.actor, "retry_fault")
-        if self.fault is None:
-            raise wrong_stage(f"contact {self.subject_id} has no technical fault to retry")
-
-    @workflow.update
-    async def retry_fault(self, r: RetryFault) -> ContactState:
-        self._check_retry(r)
-        self.request_retry()
-        await workflow.wait_condition(lambda: self.fault is None)
-        await self.audit(r.actor, "fault_retried", r.note)
-        return self._refresh()
-
-    @retry_fault.validator
-    def _validate_retry(self, r: RetryFault) -> None:
-        self._check_retry(r)

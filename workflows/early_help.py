@@ -21,7 +21,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from activities.contact import ContactActivities
     from activities.doors import CalendarActivities, EarlyHelpActivities
-    from models.actions import RetryFault
     from models.codes import ConsentStatus, LevelOfNeed
     from models.contact import ConsentStatement, Contact, Referrer
     from models.early_help import (
@@ -540,22 +539,3 @@ class EarlyHelpWorkflow(AuditedWorkflow):
     @step_up.validator
     def _validate_step_up(self, u: StepUp) -> None:
         self._check_step_up(u)
-
-    # ------------------------------------------------------------------ faults
-    def _check_retry(self, r: RetryFault) -> None:
-        check_role(r.actor, "retry_fault")
-        if self.fault is None:
-            raise wrong_stage(f"early help case {self.subject_id} has no technical fault to retry")
-
-    @workflow.update
-    async def retry_fault(self, r: RetryFault) -> EarlyHelpState:
-        self._check_retry(r)
-        self.request_retry()
-        await workflow.wait_condition(lambda: self.fault is None)
-        await self.audit(r.actor, "fault_retried", r.note)
-        return self._refresh()
-
-    @retry_fault.validator
-    def _validate_retry(self, r: RetryFault) -> None:
-        self._check_retry(r)
-
