@@ -22,7 +22,7 @@ from temporalio.client import Client
 from activities.store import init_db
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
-from frontdoor.web import api, pages, views
+from frontdoor.web import api, doors, doors_api, doors_pages, pages, views
 from frontdoor.web.auth import SESSION_COOKIE, SignInRequired, secret_key
 from models import codes
 from models.roles import ROLE_NAMES
@@ -56,7 +56,8 @@ def templates(settings: Settings) -> Environment:
         override_reasons=[r.value for r in codes.ConsentOverrideReason],
         quadrants=[q.value for q in codes.Quadrant], rags=[r.value for r in codes.Rag],
         ethnicities=codes.ETHNICITIES, role_names={r.value: n for r, n in ROLE_NAMES.items()},
-        timezone=tz,
+        timezone=tz, subject_url=doors.subject_url,
+        consultation_roles=doors.CONSULTATION_ROLES, early_help_roles=doors.EARLY_HELP_ROLES,
     )
     return env
 
@@ -75,7 +76,7 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
 
     app = FastAPI(
         title="frontdoor",
-        summary="Children's services front door: contacts from intake to handoff on durable workflows",
+        summary="Children's services front door: contacts from intake to handoff, the consultation line and the early help hub, on durable workflows",
         description=(api.__doc__ or "") + "\n\nSee docs/web.md for curl examples.",
         version="0.1.0",
         lifespan=lifespan,
@@ -123,6 +124,8 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
     app.include_router(api.router)
+    app.include_router(doors_api.router)
     app.include_router(pages.router)
+    app.include_router(doors_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

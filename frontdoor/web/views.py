@@ -101,6 +101,7 @@ class Row:
     priority: str | None
     route: str | None
     fault: str | None
+    ref: str | None = None  # FdRef: a consultation's reference, an early help case's origin contact
 
     @property
     def overdue(self) -> bool:
@@ -114,7 +115,7 @@ class Row:
             "id": self.id, "workflow_id": self.workflow_id, "kind": self.kind, "stage": self.stage,
             "since": iso(self.since), "holder": self.holder, "due_at": iso(self.due_at),
             "received_at": iso(self.received_at), "flags": self.flags, "priority": self.priority,
-            "route": self.route, "fault": self.fault, "overdue": self.overdue,
+            "route": self.route, "fault": self.fault, "ref": self.ref, "overdue": self.overdue,
         }
 
 
@@ -124,7 +125,7 @@ def row(execution: WorkflowExecution) -> Row:
     return Row(
         workflow_id=base.workflow_id, id=base.subject_id, kind=base.kind, stage=base.stage, since=base.since,
         holder=base.holder, due_at=base.due_at, received_at=attrs.get(sa.RECEIVED) or execution.start_time,
-        flags=base.flags, priority=base.priority, route=attrs.get(sa.ROUTE), fault=base.fault,
+        flags=base.flags, priority=base.priority, route=attrs.get(sa.ROUTE), fault=base.fault, ref=attrs.get(sa.REF),
     )
 
 
