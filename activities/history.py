@@ -12,7 +12,7 @@ import unicodedata
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from models.codes import FACTOR_THEMES
 from models.contact import Child
@@ -67,7 +67,7 @@ def search_history(s: Session, contact_id: str, children: list[Child]) -> Histor
             continue
         rows = s.exec(
             select(ChildRecord, ContactRecord)
-            .join(ContactRecord, ContactRecord.id == ChildRecord.contact_id)
+            .join(ContactRecord, col(ContactRecord.id) == col(ChildRecord.contact_id))
             .where(or_(*conditions), ChildRecord.contact_id != contact_id)
         ).all()
         seen: set[str] = set()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from activities.history import name_key, themes_of
 from models.contact import Contact
@@ -84,5 +84,5 @@ def update_case(s: Session, update: CaseUpdate) -> None:
 
 def action_trail(s: Session, subject_id: str) -> list[ActionRecord]:
     return list(
-        s.exec(select(ActionRecord).where(ActionRecord.subject_id == subject_id).order_by(ActionRecord.at, ActionRecord.id)).all()
+        s.exec(select(ActionRecord).where(ActionRecord.subject_id == subject_id).order_by(col(ActionRecord.at), col(ActionRecord.id))).all()
     )

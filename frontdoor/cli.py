@@ -252,7 +252,7 @@ def _trail(args: argparse.Namespace) -> int:
 
 
 def _documents(args: argparse.Namespace) -> int:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from activities.store import session
     from models.tables import DocumentRecord, OutboxMessage
@@ -265,9 +265,9 @@ def _documents(args: argparse.Namespace) -> int:
                 raise FrontdoorError(f"no document {args.doc_id}")
             print(doc.content)
             return 0
-        for d in s.exec(select(DocumentRecord).where(DocumentRecord.subject_id == args.id).order_by(DocumentRecord.created_at)):
+        for d in s.exec(select(DocumentRecord).where(DocumentRecord.subject_id == args.id).order_by(col(DocumentRecord.created_at))):
             print(f"{_when(d.created_at)}  {d.kind:<18} {d.title}   id: {d.id}")
-        for m in s.exec(select(OutboxMessage).where(OutboxMessage.subject_id == args.id).order_by(OutboxMessage.created_at)):
+        for m in s.exec(select(OutboxMessage).where(OutboxMessage.subject_id == args.id).order_by(col(OutboxMessage.created_at))):
             print(f"{_when(m.created_at)}  sent -> {m.channel:<28} {m.subject}")
     return 0
 
@@ -356,7 +356,7 @@ async def _stuck(args: argparse.Namespace) -> int:
         chosen.append("due_soon")
     within = args.due_within or timedelta(hours=4)
     if not chosen:
-        out = {}
+        out: dict[str, int | str] = {}
         for name in stuck.KINDS:
             try:
                 out[name] = await stuck.count(client, name, within)

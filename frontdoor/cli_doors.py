@@ -126,7 +126,11 @@ async def _consultation_act(args: argparse.Namespace) -> int:
     else:
         action, payload = "retry", {"actor": actor, "note": args.note}
     state = await act(await _client(settings), args.id, action, payload)
-    print(state.model_dump_json(indent=2)) if args.json else (print(f"done: {args.consultation_cmd}"), print_consultation(state))
+    if args.json:
+        print(state.model_dump_json(indent=2))
+    else:
+        print(f"done: {args.consultation_cmd}")
+        print_consultation(state)
     return 0
 
 
@@ -232,7 +236,11 @@ async def _early_help_act(args: argparse.Namespace) -> int:
     settings = load_settings()
     action, payload = _early_help_payload(args, _actor(settings, args.as_user))
     state = await act(await _client(settings), args.id, action, payload)
-    print(state.model_dump_json(indent=2)) if args.json else (print(f"done: {args.early_help_cmd}"), print_early_help(state))
+    if args.json:
+        print(state.model_dump_json(indent=2))
+    else:
+        print(f"done: {args.early_help_cmd}")
+        print_early_help(state)
     return 0
 
 

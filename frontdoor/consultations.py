@@ -41,7 +41,7 @@ async def record_consultation(
         require(actor, "record_consultation")
     except PermissionDenied as exc:
         raise Refused("PermissionDenied", str(exc)) from None
-    attrs = [
+    attrs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.KIND, "consultation"),
         SearchAttributePair(sa.STAGE, "recording"),
         SearchAttributePair(sa.RECEIVED, consultation.called_at),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -89,9 +90,12 @@ class AuditedWorkflow:
                 workflow.logger.warning("activity %s failed, waiting for a retry: %s", name, message)
                 self.sync()
                 generation = self._retry_generation
-                await workflow.wait_condition(lambda g=generation: self._retry_generation != g)
+                await workflow.wait_condition(partial(self._retried_since, generation))
                 self.fault = None
                 self.sync()
+
+    def _retried_since(self, generation: int) -> bool:
+        return self._retry_generation != generation
 
     def request_retry(self) -> None:
         self._retry_generation += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -178,7 +179,7 @@ class ContactWorkflow(AuditedWorkflow):
             if due > workflow.now():
                 try:
                     await workflow.wait_condition(
-                        lambda v=version: self.state.decision is not None or self._deadline_version != v,
+                        partial(self._decided_or_moved, version),
                         timeout=remaining(due),
                     )
                 except TimeoutError:
@@ -187,11 +188,14 @@ class ContactWorkflow(AuditedWorkflow):
             if not self.state.decision_overdue:
                 await self._mark_overdue()
             await workflow.wait_condition(
-                lambda v=version: self.state.decision is not None or self._deadline_version != v
+                partial(self._decided_or_moved, version)
             )
         await workflow.wait_condition(lambda: self.state.stage == Stage.HANDOFF)
         decision = self.state.decision
         await self._hand_off(decision.outcome, decision.rationale, decision.quadrant)
+
+    def _decided_or_moved(self, version: int) -> bool:
+        return self.state.decision is not None or self._deadline_version != version
 
     async def _mark_overdue(self) -> None:
         self.state.decision_overdue = True
@@ -207,7 +211,7 @@ class ContactWorkflow(AuditedWorkflow):
                 f"and has not been made. Stage: {self.state.stage.value}. Decide, or extend with a reason.",
             ),
         )
-        await self.audit(None, "decision_overdue", due=self.state.decision_due_at.isoformat())
+        await self.audit(None, "decision_overdue", due=self.state.decision_due_at.isoformat() if self.state.decision_due_at else None)
 
     async def _hand_off(self, outcome: Outcome, summary: str, quadrant: Any = None) -> None:
         self._set_stage(Stage.HANDOFF)

@@ -74,7 +74,7 @@ async def start_early_help(wf: Any, entry: str) -> None:
     inp = EarlyHelpInput(
         case_id=case_id,
         entry=EarlyHelpEntry(entry),
-        request=contact.model_copy(update={"consent": ConsentStatement(status=consent, note=contact.consent.note)}),
+        request=contact.model_copy(update={"consent": ConsentStatement(status=ConsentStatus(consent), note=contact.consent.note)}),
         submitted_by=(decision.actor.username if decision else (s.triage.actor.username if s.triage else wf.inp.submitted_by)),
         origin=origin,
         timescales=wf.inp.timescales,

@@ -12,6 +12,7 @@ the case shows `<step>_overdue` and `early_help_overdue` in FdFlags.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -120,7 +121,7 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             if step is not None:
                 await self._watch(step, stage)
             else:
-                await workflow.wait_condition(lambda st=stage: self._expected_stage() != st)
+                await workflow.wait_condition(partial(self._moved_from, stage))
         await self._finish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._refresh()
@@ -230,7 +231,7 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             referrer=Referrer(name=up.actor.username, agency="Early help hub", role=ROLE_NAMES[up.actor.role]),
             children=req.children,
             concerns=req.concerns.model_copy(update={"summary": "\n".join(known)}),
-            consent=ConsentStatement(status=consent, note="as recorded by the early help hub"),
+            consent=ConsentStatement(status=ConsentStatus(consent), note="as recorded by the early help hub"),
         )
         inp = ContactWorkflowInput(
             contact=contact, submitted_by=up.actor.username, timescales=self.inp.timescales, review_due_at=review_due,
@@ -254,6 +255,9 @@ class EarlyHelpWorkflow(AuditedWorkflow):
     def _ended(self) -> bool:
         s = self.state
         return s.step_up is not None or s.consent_status == ConsentStatus.REFUSED or s.decision is not None
+
+    def _moved_from(self, stage: EarlyHelpStage) -> bool:
+        return self._expected_stage() != stage
 
     def _expected_stage(self) -> EarlyHelpStage:
         s = self.state
