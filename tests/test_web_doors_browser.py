@@ -1,0 +1,87 @@
+"""The consultation line in real headless Chromium: a social worker records a call that
+names a child and invites a referral, through the form, and lands on its page awaiting
+the referral; the supervisor dashboard links the row to that page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from frontdoor.consultations import workflow_id
+from frontdoor.web.app import create_app
+from models.roles import Role
+from tests.browser_support import launch_browser, live_server, skip_reason
+from tests.conftest import running_worker
+from tests.web_support import PASSWORD, add_people, app_settings, terminate
+
+pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
+WAIT = 20_000  # ms
+
+
+@pytest_asyncio.fixture
+async def live(dev_env, settings, database_url) -> AsyncIterator[tuple[str, Any, dict[Role, Any], list[str]]]:
+    task_queue = f"tq-doors-{uuid.uuid4().hex[:8]}"
+    cfg = app_settings(settings, task_queue)
+    app = create_app(cfg, client=dev_env.client, poll_seconds=1.0)
+    started: list[str] = []
+    pw, browser = await launch_browser()
+    try:
+        async with running_worker(dev_env.client, cfg, task_queue), live_server(app) as url:
+            yield url, browser, add_people(database_url), started
+            await terminate(dev_env.client, started)
+    finally:
+        await browser.close()
+        await pw.stop()
+
+
+async def signed_in(browser: Any, url: str, person: Any) -> Any:
+    from playwright.async_api import expect
+
+    context = await browser.new_context(base_url=url, timezone_id="Europe/London", locale="en-GB")
+    page = await context.new_page()
+    await page.goto("/login")
+    await page.fill("input[name=username]", person.username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await expect(page.locator("header .who")).to_contain_text(person.username)
+    return page
+
+
+async def test_record_a_consultation_with_an_invited_referral_by_clicking(live) -> None:
+    from playwright.async_api import expect
+
+    url, browser, people, started = live
+    sam = await signed_in(browser, url, people[Role.SOCIAL_WORKER])
+    await sam.click("nav >> text=Consultation line")
+    await expect(sam).to_have_url(re.compile(r"/consultations$"))
+    cid = await sam.input_value("#record-call input[name=id]")
+    started.append(workflow_id(cid))
+    await sam.fill("input[name=caller_name]", "Ms K Patel")
+    await sam.fill("input[name=caller_agency]", "Stoke Primary School")
+    await sam.fill("input[name=child0_first_name]", "Amy")
+    await sam.fill("input[name=child0_last_name]", "Jones")
+    await sam.fill("textarea[name=concern]", "Amy often arrives hungry; mother seems low.")
+    await sam.fill("textarea[name=advice]", "Talk to mother about consent and refer to the front door.")
+    await sam.select_option("select[name=outcome]", "referral_invited")
+    await sam.click("#record-call button[type=submit]")
+    await expect(sam).to_have_url(re.compile(f"/consultations/{cid}$"))
+    await expect(sam.locator(".flash")).to_contain_text(f"quotes reference {cid}")
+    await expect(sam.locator("#stage")).to_have_attribute("data-stage", "awaiting_referral", timeout=WAIT)
+    await expect(sam.locator("#no-history")).to_contain_text("No history look-up was made")
+    await expect(sam.locator("#children")).to_have_text("Amy Jones")
+    await expect(sam.locator("#referral-due")).to_contain_text("left")
+    await expect(sam.locator("#trail")).to_contain_text("consultation recorded")
+
+    maya = await signed_in(browser, url, people[Role.SERVICE_MANAGER])
+    row_link = maya.locator(f"section#referral_awaited a:text('{cid}')")
+    await expect(row_link).to_be_visible(timeout=WAIT)  # by the dashboard's own refresh if need be
+    assert await row_link.get_attribute("href") == f"/consultations/{cid}"
+    await row_link.click()
+    await expect(maya.locator("#record")).to_contain_text("Stoke Primary School")
+    for page in (sam, maya):
+        await page.context.close()
