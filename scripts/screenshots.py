@@ -28,11 +28,13 @@ from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from activities.records import save_contact  # noqa: E402
 from activities.store import init_db, session  # noqa: E402
+from frontdoor import consultations, early_help  # noqa: E402
 from frontdoor.config import Settings, TemporalSettings  # noqa: E402
 from frontdoor.contacts import act, get_state, submit_contact  # noqa: E402
 from frontdoor.temporal import codec_from_settings, data_converter  # noqa: E402
 from frontdoor.web.app import create_app  # noqa: E402
 from frontdoor.web.auth import DEMO_PASSWORD, seed_demo_users  # noqa: E402
+from models.consultation import Consultation  # noqa: E402
 from models.contact import Contact  # noqa: E402
 from models.roles import Actor, Role  # noqa: E402
 from models.tables import ContactRecord  # noqa: E402
@@ -40,8 +42,9 @@ from models.timescales import Timescales  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 
-RITA, SAM, TOM = (Actor(username=u, role=r) for u, r in
-                  (("rita", Role.RFS_OFFICER), ("sam", Role.SOCIAL_WORKER), ("tom", Role.TEAM_MANAGER)))
+RITA, SAM, TOM, ERIN, SANA = (Actor(username=u, role=r) for u, r in (
+    ("rita", Role.RFS_OFFICER), ("sam", Role.SOCIAL_WORKER), ("tom", Role.TEAM_MANAGER),
+    ("erin", Role.EARLY_HELP_ADVISER), ("sana", Role.SENIOR_ADVISER)))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -118,11 +121,46 @@ async def populate(client: Any, settings: Settings) -> dict[str, str]:
     await submit_contact(client, settings, urgent, RITA)
     await until(client, urgent.id, "awaiting_triage")
     await act(client, urgent.id, "triage", {"actor": RITA, "level": 4, "route": "urgent", "rationale": "Injury to a baby"})
+    doors = await populate_doors(client, settings, now)
     await asyncio.sleep(3)  # the short deadline passes; visibility catches up
-    return {"amy": amy.id, "ready": ready.id}
+    return {"amy": amy.id, "ready": ready.id, **doors}
 
 
-async def main(out: Path) -> None:
+async def populate_doors(client: Any, settings: Settings, now: datetime) -> dict[str, str]:
+    """A consultation whose invited referral never came, one awaited, and an early help case gathering."""
+    call = {"caller": {"name": "Ms K Patel", "agency": "Stoke Primary School", "role": "DSL"},
+            "concern": "Amy often arrives hungry; mother seems low and has missed two meetings.", "factors": ["16A"],
+            "advice": "This may need more than school support: talk to mother about consent and refer to the front door.",
+            "outcome": "referral_invited"}
+    quick = replace(settings, timescales=settings.timescales.model_copy(update={"invited_referral_due": timedelta(seconds=2)}))
+    overdue = Consultation.model_validate(call | {"id": "CONS-2026-0042", "called_at": (now - timedelta(hours=1)).isoformat(),
+                                                  "children": [{"first_name": "Amy", "last_name": "Jones"}]})
+    await consultations.record_consultation(client, quick, overdue, SAM)
+    awaited = Consultation.model_validate(call | {"id": "CONS-2026-0043", "called_at": now.isoformat(),
+                                                  "caller": {"name": "Dr Shah", "agency": "Riverside Surgery"},
+                                                  "concern": "Father drinking heavily; toddler often unwell.", "factors": ["2C"]})
+    await consultations.record_consultation(client, settings, awaited, SAM)
+
+    case = example("early_help_request.json", id="EH-2026-0007", received_at=(now - timedelta(hours=2)).isoformat())
+    await early_help.start_early_help(client, settings, case, ERIN)
+    await early_help.act(client, case.id, "directions", {
+        "actor": SANA, "adviser": "erin",
+        "directions": "Ask mother for consent first; then speak to the health visitor and the GP."})
+    await early_help.act(client, case.id, "consent", {"actor": ERIN, "status": "given", "note": "Mother agreed on the phone"})
+    for _ in range(100):
+        if (await early_help.get_state(client, case.id)).history is not None:
+            break
+        await asyncio.sleep(0.1)
+    await early_help.act(client, case.id, "conversation", {
+        "actor": ERIN, "with_whom": "parent", "name": "Mrs Price (mother)",
+        "summary": "Feels isolated; would welcome a family support worker and a baby group"})
+    await early_help.act(client, case.id, "conversation", {
+        "actor": ERIN, "with_whom": "agency", "agency": "gp", "name": "Dr Shah",
+        "summary": "Mother on the waiting list for perinatal mental health"})
+    return {"consultation": overdue.id, "case": case.id}
+
+
+async def main(out: Path, only: set[str] | None = None) -> None:
     from playwright.async_api import async_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -160,32 +198,48 @@ async def main(out: Path) -> None:
                             await page.wait_for_load_state("networkidle")
                         return page
 
+                    async def shot(page: Any, name: str, **kwargs: Any) -> None:
+                        if not only or name in only:
+                            await page.screenshot(path=str(out / f"{name}.png"), **kwargs)
+
                     page = await as_user("")
-                    await page.screenshot(path=str(out / "login.png"))
+                    await shot(page, "login")
                     page = await as_user("rita")
-                    await page.screenshot(path=str(out / "queue.png"), full_page=True)
+                    await shot(page, "queue", full_page=True)
                     await page.goto("/contacts/new")
-                    await page.screenshot(path=str(out / "new-contact.png"))
+                    await shot(page, "new-contact")
                     page = await as_user("sam")
                     await page.goto(f"/contacts/{ids['amy']}")
-                    await page.screenshot(path=str(out / "contact.png"), full_page=True)
+                    await shot(page, "contact", full_page=True)
                     page = await as_user("tom")
-                    await page.screenshot(path=str(out / "manager.png"), full_page=True)
+                    await shot(page, "manager", full_page=True)
                     await page.goto(f"/contacts/{ids['ready']}")
                     await page.locator("#form-decision").scroll_into_view_if_needed()
-                    await page.screenshot(path=str(out / "decision.png"))
+                    await shot(page, "decision")
                     page = await as_user("maya")
-                    await page.screenshot(path=str(out / "supervisor.png"), full_page=True)
+                    await shot(page, "supervisor", full_page=True)
+                    page = await as_user("sam")
+                    await page.goto("/consultations")
+                    await shot(page, "consultations", full_page=True)
+                    await page.goto(f"/consultations/{ids['consultation']}")
+                    await shot(page, "consultation", full_page=True)
+                    page = await as_user("erin")
+                    await page.goto("/early-help")
+                    await shot(page, "early-help")
+                    await page.goto(f"/early-help/{ids['case']}")
+                    await shot(page, "early-help-case", full_page=True)
                     await browser.close()
                 server.should_exit = True
                 await task
         finally:
             await env.shutdown()
-    for png in sorted(out.glob("*.png")):
+    for png in sorted(p for p in out.glob("*.png") if not only or p.stem in only):
         print(f"wrote {png.relative_to(ROOT) if png.is_relative_to(ROOT) else png}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    asyncio.run(main(parser.parse_args().out))
+    parser.add_argument("--only", nargs="*", metavar="NAME", help="take only these (e.g. consultation early-help-case)")
+    args = parser.parse_args()
+    asyncio.run(main(args.out, set(args.only) if args.only else None))
