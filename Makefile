@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint bench clean help
+.PHONY: run test test-postgres install lint bench clean help
 
 help:
 	@echo "make run    - create .venv, install, start Temporal dev server + worker + web app (Ctrl-C stops)"
 	@echo "make test   - create .venv, install, run the whole test suite on real servers"
+	@echo "make test-postgres - the workflow, web and store tests with the case record on PostgreSQL"
 	@echo "make lint   - ruff"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 
@@ -38,3 +39,12 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# The workflow, web and store tests again with the case record on PostgreSQL (CI runs it
+# after `make test`; needs the machine's PostgreSQL 15, started by scripts/ensure_postgres.sh).
+test-postgres: install
+	@url="$${FRONTDOOR_TEST_POSTGRES_URL:-$$(./scripts/ensure_postgres.sh)}"; \
+	test -n "$$url" || { echo "test-postgres: no PostgreSQL here (see scripts/ensure_postgres.sh)"; exit 1; }; \
+	FRONTDOOR_TEST_DATABASE_URL="$$url" FRONTDOOR_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q \
+	  tests/test_store.py tests/test_contact_dev.py tests/test_handoff_dev.py tests/test_stuck_dev.py \
+	  tests/test_web_api.py tests/test_consultation_dev.py tests/test_early_help_dev.py $(PYTEST_ARGS)

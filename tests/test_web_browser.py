@@ -18,7 +18,7 @@ from frontdoor.contacts import act, workflow_id
 from frontdoor.web.app import create_app
 from models.roles import Role
 from tests.browser_support import launch_browser, live_server, skip_reason
-from tests.conftest import RITA, make_contact, running_worker
+from tests.conftest import RITA, letters, make_contact, running_worker
 from tests.web_support import PASSWORD, Person, add_people, app_settings, terminate, wait_for
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
@@ -87,7 +87,7 @@ async def test_a_contact_from_the_form_to_handoff_by_clicking(browser, live: Liv
     await rita.fill("input[name=referrer_name]", "Ms K Patel")
     await rita.fill("input[name=referrer_agency]", "Stoke Primary School")
     await rita.fill("input[name=child0_first_name]", "Ada")
-    await rita.fill("input[name=child0_last_name]", f"Browser{uuid.uuid4().hex[:6]}")
+    await rita.fill("input[name=child0_last_name]", f"Browser{letters()}")
     await rita.fill("input[name=child0_date_of_birth]", "2016-05-04")
     await rita.check("input[name=factors][value='16A']")
     await rita.fill("textarea[name=summary]", "Arrives hungry; uniform unwashed for weeks.")

@@ -20,7 +20,7 @@ from frontdoor.config import Settings
 from frontdoor.contacts import workflow_id
 from frontdoor.web.app import create_app
 from models.roles import Role
-from tests.conftest import running_worker
+from tests.conftest import letters, running_worker
 
 PASSWORD = "correct horse battery"
 
@@ -106,7 +106,7 @@ def contact_body(**overrides: Any) -> dict[str, Any]:
         "received_at": datetime.now(UTC).isoformat(),
         "source": "2A",
         "referrer": {"name": "Ms K Patel", "agency": "Stoke Primary School"},
-        "children": [{"first_name": "Wyn", "last_name": f"Web{uuid.uuid4().hex[:8]}", "date_of_birth": "2016-04-01"}],
+        "children": [{"first_name": "Wyn", "last_name": f"Web{letters()}", "date_of_birth": "2016-04-01"}],
         "concerns": {"factors": ["16A"], "summary": "Arrives hungry most days"},
         "consent": {"status": "given"},
     }
