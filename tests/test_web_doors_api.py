@@ -281,8 +281,14 @@ async def test_early_help_step_up_and_errors(web: WebEnv, people) -> None:
     contact = await get(web, people[SW], f"/api/contacts/{spa}")
     assert contact["contact_id"] == spa
     await stage_of(web, people[SW], path, "closed")
+    await wait_for(lambda: _completed(web, early_help.workflow_id(case)), what="the workflow to complete")
     again = await post(web, people[TM], f"{path}/retry", {}, status=404)
     assert "no open early help case" in again["detail"]
+
+
+async def _completed(web: WebEnv, wid: str) -> bool:
+    desc = await web.client.get_workflow_handle(wid).describe()
+    return desc.status is not None and desc.status.name == "COMPLETED"
 
 
 # ---------------------------------------------------------------------- who may do what
