@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from models.roles import Role
+from tests.conftest import letters
 from tests.test_web_pages import csrf_of, sign_in
 from tests.web_support import WebEnv, add_people, app_settings, wait_for, web_env
 
@@ -132,7 +133,7 @@ async def test_an_early_help_case_by_form_from_start_to_decision(web: WebEnv, pe
     data = {
         "csrf_token": csrf_of(hub), "id": case, "received_at": "2026-11-26T09:14", "source": "5D",
         "referrer_name": "Health visitor", "referrer_agency": "Health", "child0_first_name": "Noah",
-        "child0_last_name": f"Form{uuid.uuid4().hex[:6]}", "factors": ["1C"], "summary": "Mother isolated",
+        "child0_last_name": f"Form{letters()}", "factors": ["1C"], "summary": "Mother isolated",
         "consent_status": "not_sought",
     }
     bad = await web.http.post("/early-help", data=data | {"source": "", "child0_first_name": "", "child0_last_name": ""})

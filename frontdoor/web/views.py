@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlmodel import col, select
 from temporalio.client import Client, WorkflowExecution
 
 from activities.records import action_trail
@@ -190,7 +190,7 @@ def record_of(settings: Settings, contact_id: str) -> dict[str, Any] | None:
 def documents_of(settings: Settings, contact_id: str) -> list[DocumentRecord]:
     with session(settings.database_url) as s:
         return list(
-            s.exec(select(DocumentRecord).where(DocumentRecord.subject_id == contact_id).order_by(DocumentRecord.created_at)).all()
+            s.exec(select(DocumentRecord).where(DocumentRecord.subject_id == contact_id).order_by(col(DocumentRecord.created_at))).all()
         )
 
 
