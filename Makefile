@@ -10,7 +10,7 @@ help:
 	@echo "make run    - create .venv, install, start Temporal dev server + worker + web app (Ctrl-C stops)"
 	@echo "make test   - create .venv, install, run the whole test suite on real servers"
 	@echo "make test-postgres - the workflow, web and store tests with the case record on PostgreSQL"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 
 $(STAMP): pyproject.toml
@@ -30,6 +30,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # stuck.py runs smaller here (2,000 open contacts, measured at 1,000 and 2,000) so `make bench`
 # takes minutes, not half an hour; bench/README.md has the 10,000 figures and the command for them.
