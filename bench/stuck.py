@@ -140,8 +140,9 @@ class Opener:
 
         while self.opened < target and time.monotonic() < deadline:
             waiting = await self.in_intake()
-            room = min(self.window - waiting, target - self.opened)
-            if room <= self.window // 4:
+            left = target - self.opened
+            room = min(self.window - waiting, left)
+            if room <= 0 or (room < self.window // 4 and room < left):  # wait for a worthwhile batch
                 progress.tick(self.opened, f", {waiting} in intake")
                 await asyncio.sleep(0.5)
                 continue
