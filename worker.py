@@ -73,6 +73,8 @@ def build_worker(
         activities=activities(settings, outbox),
         activity_executor=executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
         max_concurrent_activities=32,
+        # each cached ContactWorkflow holds ~250 KB; an evicted one replays its history on demand
+        max_cached_workflows=settings.worker_cache,
     )
 
 

@@ -58,7 +58,7 @@ class ContactActivities:
     # -- history and threshold ---------------------------------------------------
     @activity.defn
     def check_history(self, contact_id: str) -> HistoryResult:
-        rules = ThresholdRules.load(self.rules_path)
+        rules = ThresholdRules.current(self.rules_path)
         with session(self.database_url) as s:
             record = s.get(ContactRecord, contact_id)
             if record is None:

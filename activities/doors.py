@@ -113,7 +113,7 @@ class EarlyHelpActivities:
     @activity.defn
     def review_early_help_history(self, review: HistoryReview) -> HistoryResult:
         """The contact's history check, reused: matches, recurring patterns, a suggested level."""
-        rules = ThresholdRules.load(self.rules_path)
+        rules = ThresholdRules.current(self.rules_path)
         with session(self.database_url) as s:
             result = search_history(s, review.subject_id, review.children)
         result.suggestion = rules.suggest(

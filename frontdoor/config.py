@@ -102,6 +102,14 @@ def read_run_env(var_dir: Path) -> dict[str, str]:
     return {k.strip(): v for k, v in pairs}
 
 
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        raise ConfigError(f"FRONTDOOR_{name}={raw!r} is not a whole number, e.g. {default}") from None
+
+
 def _bool(name: str, default: bool = False) -> bool:
     raw = _env(name)
     if raw is None:
@@ -147,6 +155,7 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     seed_demo_users: bool = False
+    worker_cache: int = 200
 
     @property
     def encryption_key_file(self) -> Path:
@@ -215,4 +224,5 @@ def load_settings() -> Settings:
         web_host=_env("WEB_HOST", "127.0.0.1") or "127.0.0.1",
         web_port=web_port,
         seed_demo_users=_bool("SEED_DEMO_USERS"),
+        worker_cache=_int("WORKER_CACHE", 200),
     )

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, model_validator
 from models.codes import CIN_FACTORS, THEMES, LevelOfNeed
 from models.state import ThresholdSuggestion
 
+_CACHE: dict[Path, tuple[int, ThresholdRules]] = {}
+
 
 class ThresholdRule(BaseModel):
     id: str
@@ -49,6 +51,19 @@ class ThresholdRules(BaseModel):
     default_level: LevelOfNeed = LevelOfNeed.EARLY_HELP
     rules: list[ThresholdRule]
     description: str | None = None
+
+    @classmethod
+    def current(cls, path: Path) -> ThresholdRules:
+        """The rules as the file stands now, parsed once per change of the file."""
+        try:
+            stamp = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return cls.load(path)  # raises the fix-it message
+        cached = _CACHE.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, cls.load(path))
+            _CACHE[path] = cached
+        return cached[1]
 
     @classmethod
     def load(cls, path: Path) -> ThresholdRules:

@@ -164,3 +164,16 @@ def test_end_of_day_is_local_midnight_across_clock_changes():
     assert late.isoformat() == "2026-07-02T23:00:00+00:00"
     winter = end_of_day(datetime.fromisoformat("2026-11-26T09:14:00+00:00"))
     assert winter.isoformat() == "2026-11-27T00:00:00+00:00"
+
+
+def test_edited_rules_apply_without_a_restart(tmp_path):
+    import os
+
+    path = tmp_path / "rules.json"
+    path.write_text('{"rules": [{"id": "n", "level": 3, "reason": "neglect", "any_factors": ["16A"]}]}')
+    assert ThresholdRules.current(path).suggest(["16A"], [], 0).level == 3
+    assert ThresholdRules.current(path) is ThresholdRules.current(path)  # parsed once
+    path.write_text('{"rules": [{"id": "n", "level": 4, "reason": "neglect", "any_factors": ["16A"]}]}')
+    stamp = path.stat().st_mtime_ns + 1_000_000
+    os.utime(path, ns=(stamp, stamp))
+    assert ThresholdRules.current(path).suggest(["16A"], [], 0).level == 4
