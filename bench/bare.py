@@ -25,18 +25,34 @@ from temporalio.worker import Worker
 
 @dataclass
 class BarePlan:
-    """How many activities run at intake, inside each update (in order) and after the last."""
+    """How many activities run at intake, inside each update (in order) and after the last;
+    the `*_local` counts are local activities (run in the workflow task, as the contact's
+    action-trail writes are)."""
 
     intake: int
     per_update: list[int] = field(default_factory=list)
     tail: int = 0
+    intake_local: int = 0
+    per_update_local: list[int] = field(default_factory=list)
+    tail_local: int = 0
 
     @property
     def activities(self) -> int:
         return self.intake + sum(self.per_update) + self.tail
 
+    @property
+    def local_activities(self) -> int:
+        return self.intake_local + sum(self.per_update_local) + self.tail_local
+
+    def update_local(self, n: int) -> int:
+        return self.per_update_local[n] if n < len(self.per_update_local) else 0
+
     def __str__(self) -> str:
-        return f"{self.intake} at intake, {self.per_update} in the {len(self.per_update)} updates, {self.tail} after"
+        text = f"{self.intake} at intake, {self.per_update} in the {len(self.per_update)} updates, {self.tail} after"
+        if self.local_activities:
+            text += (f"; local: {self.intake_local} at intake, {self.per_update_local} in the updates,"
+                     f" {self.tail_local} after")
+        return text
 
 
 @activity.defn(name="bench_noop")
@@ -52,18 +68,22 @@ class BareWorkflow:
         self.ready = False
         self.done = 0
 
-    async def _activities(self, n: int, step: str) -> None:
+    async def _activities(self, n: int, step: str, local: int = 0) -> None:
         for i in range(n):
             await workflow.execute_activity(
                 noop, f"{step}/{i}", start_to_close_timeout=timedelta(seconds=30)
             )
+        for i in range(local):
+            await workflow.execute_local_activity(
+                noop, f"{step}/local-{i}", start_to_close_timeout=timedelta(seconds=30)
+            )
 
     @workflow.run
     async def run(self, plan: BarePlan) -> int:
-        await self._activities(plan.intake, "intake")
+        await self._activities(plan.intake, "intake", plan.intake_local)
         self.ready = True
         await workflow.wait_condition(lambda: self.done == len(plan.per_update))
-        await self._activities(plan.tail, "tail")
+        await self._activities(plan.tail, "tail", plan.tail_local)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.done
 
@@ -73,7 +93,7 @@ class BareWorkflow:
 
     @workflow.update
     async def step(self, n: int) -> int:
-        await self._activities(self.plan.per_update[n], f"update-{n}")
+        await self._activities(self.plan.per_update[n], f"update-{n}", self.plan.update_local(n))
         self.done += 1
         return self.done
 

@@ -31,7 +31,11 @@ ACTIONS = ["triage", "review", "map_requests", "map_responses", "recommendation"
 # record_contact + audit + check_history + audit; triage: audit + case record; review: audit;
 # MAP request: send + audit; answer: record + audit; recommendation: document + audit;
 # decision: document + audit; then handoff + audit + case record + audit.
-DEFAULT_PLAN = BarePlan(intake=4, per_update=[2, 1, 2, 2, 2, 2], tail=4)
+# the shape since the action trail is written by local activities (one in each update)
+DEFAULT_PLAN = BarePlan(
+    intake=2, per_update=[1, 0, 1, 1, 1, 1], tail=2,
+    intake_local=2, per_update_local=[1, 1, 1, 1, 1, 1], tail_local=2,
+)
 POLL = 0.05  # the actors look again after this long (seconds) while a contact is in intake
 CONTACT_TIMEOUT = 180.0
 
@@ -131,16 +135,29 @@ def plan_from_history(history: WorkflowHistory) -> BarePlan:
     in_update = False
     for event in history.events:
         kind = event.event_type
+        local = (
+            kind == EventType.EVENT_TYPE_MARKER_RECORDED
+            and event.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        )
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             plan.per_update.append(0)
+            plan.per_update_local.append(0)
             in_update = True
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             in_update = False
-        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED or local:
             if in_update:
-                plan.per_update[-1] += 1
+                if local:
+                    plan.per_update_local[-1] += 1
+                else:
+                    plan.per_update[-1] += 1
             elif not plan.per_update:
-                plan.intake += 1
+                if local:
+                    plan.intake_local += 1
+                else:
+                    plan.intake += 1
+            elif local:
+                plan.tail_local += 1
             else:
                 plan.tail += 1
     return plan
