@@ -42,6 +42,13 @@ def invalid(message: str) -> ApplicationError:
     return refuse(errors.INVALID, message)
 
 
+def require_weighed(themes: list[str], confirmed: bool, field: str) -> None:
+    """A recurring pattern (the letter: neglect, domestic abuse) must be weighed in every
+    decision: refuse until the person confirms it was."""
+    if themes and not confirmed:
+        raise invalid(f"a recurring pattern was flagged ({', '.join(themes)}): confirm {field} to show it was weighed")
+
+
 def check_role(actor: Actor, action: str) -> None:
     try:
         require(actor, action)

@@ -60,7 +60,14 @@ with workflow.unsafe.imports_passed_through():
         Stage,
     )
     from workflows import search_attributes as sa
-    from workflows.base import AuditedWorkflow, check_role, invalid, remaining, wrong_stage
+    from workflows.base import (
+        AuditedWorkflow,
+        check_role,
+        invalid,
+        remaining,
+        require_weighed,
+        wrong_stage,
+    )
     from workflows.door_hooks import enter_from_step_up, link_consultation, start_early_help
 
 SPA_OPEN_STAGES = (Stage.AWAITING_CONSENT, Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION, Stage.AWAITING_DECISION)
@@ -375,11 +382,7 @@ class ContactWorkflow(AuditedWorkflow):
                 f"the threshold rules suggest level {int(suggested)}; triage at level {int(t.level)} "
                 "needs a departure_reason saying why"
             )
-        if self.state.recurring_themes and not t.history_considered:
-            raise invalid(
-                "a recurring pattern was found (" + ", ".join(self.state.recurring_themes) + "): confirm "
-                "history_considered to show it was weighed"
-            )
+        require_weighed(self.state.recurring_themes, t.history_considered, "history_considered")
 
     @workflow.update
     async def triage(self, t: Triage) -> ContactState:
@@ -622,11 +625,7 @@ class ContactWorkflow(AuditedWorkflow):
             )
         if d.outcome not in DECISION_OUTCOMES:
             raise invalid(f"decide one of: {', '.join(o.value for o in DECISION_OUTCOMES)}")
-        if self.state.recurring_themes and not d.recurring_pattern_considered:
-            raise invalid(
-                "a recurring pattern was flagged (" + ", ".join(self.state.recurring_themes) + "): confirm "
-                "recurring_pattern_considered"
-            )
+        require_weighed(self.state.recurring_themes, d.recurring_pattern_considered, "recurring_pattern_considered")
 
     @workflow.update
     async def decide(self, d: ManagementDecision) -> ContactState:

@@ -53,7 +53,14 @@ with workflow.unsafe.imports_passed_through():
     from models.roles import ROLE_NAMES, Actor, Role
     from models.state import ContactWorkflowInput, StepUpEntry
     from workflows import search_attributes as sa
-    from workflows.base import AuditedWorkflow, check_role, invalid, remaining, wrong_stage
+    from workflows.base import (
+        AuditedWorkflow,
+        check_role,
+        invalid,
+        remaining,
+        require_weighed,
+        wrong_stage,
+    )
 
 _MIN_WAIT = timedelta(milliseconds=1)
 OPEN_WORK = (
@@ -465,10 +472,7 @@ class EarlyHelpWorkflow(AuditedWorkflow):
         if r.recommended_outcome not in DECIDABLE:
             raise invalid(f"recommend one of: {', '.join(o.value for o in DECIDABLE)}")
         self._check_quadrant(r.recommended_outcome, r.quadrant)
-        if self.state.recurring_themes and not r.history_considered:
-            raise invalid(
-                "a recurring pattern was found (" + ", ".join(self.state.recurring_themes) + "): confirm history_considered"
-            )
+        require_weighed(self.state.recurring_themes, r.history_considered, "history_considered")
         if r.recommended_outcome == EarlyHelpOutcome.STEP_UP:
             self._consulted_or_senior(r.actor, "recommending a step-up")
 
@@ -505,11 +509,7 @@ class EarlyHelpWorkflow(AuditedWorkflow):
         if d.outcome not in DECIDABLE:
             raise invalid(f"decide one of: {', '.join(o.value for o in DECIDABLE)}")
         self._check_quadrant(d.outcome, d.quadrant)
-        if self.state.recurring_themes and not d.recurring_pattern_considered:
-            raise invalid(
-                "a recurring pattern was flagged (" + ", ".join(self.state.recurring_themes) + "): confirm "
-                "recurring_pattern_considered"
-            )
+        require_weighed(self.state.recurring_themes, d.recurring_pattern_considered, "recurring_pattern_considered")
 
     @workflow.update
     async def decide(self, d: EarlyHelpDecision) -> EarlyHelpState:
