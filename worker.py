@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 from activities.contact import ContactActivities
 from activities.doors import CalendarActivities, ConsultationActivities, EarlyHelpActivities
 from activities.outbox import Outbox, StoredOutbox
-from activities.store import init_db
+from models.database import init_db
 from frontdoor.config import Settings, load_settings
 from frontdoor.temporal import connect, ensure_search_attributes
 from workflows.consultation import ConsultationWorkflow

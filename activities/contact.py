@@ -13,7 +13,7 @@ from activities.documents import render
 from activities.history import search_history
 from activities.outbox import OutboundMessage, Outbox
 from activities.records import append_action, save_contact, update_case
-from activities.store import session
+from models.database import session
 from models.codes import AGENCY_NAMES, OUTCOME_NAMES
 from models.contact import Contact
 from models.messages import (

@@ -17,7 +17,7 @@ from temporalio import activity
 from activities.history import search_history
 from activities.outbox import OutboundMessage, Outbox
 from activities.records import save_contact
-from activities.store import get_engine, session
+from models.database import get_engine, session
 from models.calendar import WorkingCalendar
 from models.consultation import ConsultationRecordRow
 from models.contact import Contact

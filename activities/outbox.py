@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from activities.store import session
+from models.database import session
 from models.tables import OutboxMessage
 
 

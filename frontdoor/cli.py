@@ -83,7 +83,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from activities.store import init_db
+    from models.database import init_db
     from frontdoor import users
 
     settings = load_settings()
@@ -105,7 +105,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     """Import earlier contacts, referrals and plans (e.g. from a legacy system) for history checks."""
     from activities.records import save_contact
-    from activities.store import init_db, session
+    from models.database import init_db, session
     from models.codes import Outcome
     from models.contact import Contact
     from models.tables import ContactRecord
@@ -238,7 +238,7 @@ async def _show(args: argparse.Namespace) -> int:
 
 def _trail(args: argparse.Namespace) -> int:
     from activities.records import action_trail
-    from activities.store import session
+    from models.database import session
 
     settings = load_settings()
     with session(settings.database_url) as s:
@@ -254,7 +254,7 @@ def _trail(args: argparse.Namespace) -> int:
 def _documents(args: argparse.Namespace) -> int:
     from sqlmodel import col, select
 
-    from activities.store import session
+    from models.database import session
     from models.tables import DocumentRecord, OutboxMessage
 
     settings = load_settings()

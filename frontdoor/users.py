@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from activities.store import session
+from models.database import session
 from frontdoor.errors import FrontdoorError, NotFound, Unauthenticated
 from models.roles import Actor, Role
 from models.tables import User

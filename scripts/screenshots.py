@@ -27,7 +27,7 @@ import uvicorn  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from activities.records import save_contact  # noqa: E402
-from activities.store import init_db, session  # noqa: E402
+from models.database import init_db, session  # noqa: E402
 from frontdoor import consultations, early_help  # noqa: E402
 from frontdoor.config import Settings, TemporalSettings  # noqa: E402
 from frontdoor.contacts import act, get_state, submit_contact  # noqa: E402

@@ -28,7 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.outbox import Outbox
-from activities.store import init_db
+from models.database import init_db
 from frontdoor.codec import EncryptionCodec
 from frontdoor.config import Settings, TemporalSettings
 from frontdoor.temporal import data_converter

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from activities.store import init_db
+from models.database import init_db
 from frontdoor.config import Settings, TemporalSettings
 from frontdoor.contacts import act, submit_contact
 from frontdoor.temporal import data_converter

@@ -8,7 +8,7 @@ from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
 
 from activities.records import action_trail
-from activities.store import session
+from models.database import session
 from frontdoor.contacts import act, get_state, submit_contact, workflow_id
 from frontdoor.errors import Duplicate, NotFound, Refused
 from models.state import Stage

@@ -17,7 +17,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.store import session
+from models.database import session
 from frontdoor import consultations, early_help
 from frontdoor.temporal import data_converter
 from models.calendar import WorkingCalendar

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from activities.records import action_trail
-from activities.store import session
+from models.database import session
 from frontdoor import early_help, stuck
 from frontdoor.contacts import act as contact_act
 from frontdoor.contacts import get_state as contact_state

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from activities.outbox import OutboundMessage, StoredOutbox
-from activities.store import session
+from models.database import session
 from frontdoor.contacts import act, workflow_id
 from models.state import Stage
 from models.tables import HandoffRecord, OutboxMessage

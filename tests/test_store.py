@@ -15,7 +15,7 @@ from sqlmodel import select
 from activities.history import name_key, search_history
 from activities.outbox import OutboundMessage, StoredOutbox
 from activities.records import action_trail, append_action, save_contact
-from activities.store import init_db, session
+from models.database import init_db, session
 from models.messages import ActionEntry
 from models.tables import ActionRecord, OutboxMessage
 from tests.conftest import letters, make_contact

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from activities.store import session
+from models.database import session
 from frontdoor.contacts import act, get_state
 from models.state import Stage
 from models.tables import OutboxMessage

@@ -154,7 +154,7 @@ async def _in_queue(web: WebEnv, cid: str) -> bool:
 
 
 def test_seeding_demo_users_once(tmp_path) -> None:
-    from activities.store import init_db
+    from models.database import init_db
 
     url = f"sqlite:///{tmp_path / 'seed.db'}"
     init_db(url)

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from activities.store import init_db
+from models.database import init_db
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
 from frontdoor.web import api, doors, doors_api, doors_pages, pages, views

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from activities.store import init_db
+from models.database import init_db
 from frontdoor.config import Settings
 from frontdoor.web.app import create_app
 from frontdoor.web.auth import DEMO_PASSWORD

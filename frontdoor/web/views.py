@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from temporalio.client import Client, WorkflowExecution
 
 from activities.records import action_trail
-from activities.store import session
+from models.database import session
 from frontdoor import stuck
 from frontdoor.config import Settings, format_duration
 from frontdoor.stuck import OPEN

@@ -1,4 +1,7 @@
-"""Database access: one engine per DATABASE_URL, schema creation, append-only guards."""
+"""The case record's database: one engine per DATABASE_URL, schema creation, append-only guards.
+
+Below both activities/ (which write) and the interface's read module (frontdoor/record.py).
+"""
 
 from __future__ import annotations
 
