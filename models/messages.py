@@ -16,6 +16,7 @@ class ActionEntry(BaseModel):
     idempotency_key: str
     subject_id: str
     workflow_id: str
+    kind: str | None = None  # the process: contact, consultation, early_help, ...
     actor: str
     role: str
     at: datetime

@@ -75,6 +75,7 @@ class ActionRecord(SQLModel, table=True):
     idempotency_key: str = Field(max_length=200)
     subject_id: str = Field(index=True)  # contact id (or consultation / episode id)
     workflow_id: str = Field(index=True)
+    kind: str | None = Field(default=None, index=True)  # the process (FdKind)
     actor: str = Field(index=True)
     role: str
     at: datetime = _ts(nullable=False, index=True)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Start the machine's PostgreSQL 15 cluster if it is installed and make a test database.
+# Start the machine's PostgreSQL 15 cluster if it is installed and make a fresh test database
+# (FRONTDOOR_TEST_PG_DB, default frontdoor_test: dropped and made again, so each run starts
+# from the schema the code defines; give each checkout its own name to run them side by side).
 # Prints the DATABASE_URL on stdout (nothing when PostgreSQL is not available); progress on stderr.
 set -u
 command -v pg_ctlcluster >/dev/null 2>&1 || { echo "postgres: pg_ctlcluster not found; PostgreSQL tests will be skipped" >&2; exit 0; }
@@ -18,7 +20,8 @@ DO $$ BEGIN
   END IF;
 END $$;
 SQL
-if ! echo "SELECT 1 FROM pg_database WHERE datname = 'frontdoor_test'" | run_psql | grep -q 1; then
-  echo "CREATE DATABASE frontdoor_test OWNER frontdoor" | run_psql >&2
-fi
-echo "postgresql://frontdoor:frontdoor@127.0.0.1:5432/frontdoor_test"
+db="${FRONTDOOR_TEST_PG_DB:-frontdoor_test}"
+case "$db" in *[!a-z0-9_]*|"") echo "postgres: FRONTDOOR_TEST_PG_DB must be lower-case letters, digits and _" >&2; exit 0;; esac
+echo "DROP DATABASE IF EXISTS $db WITH (FORCE)" | run_psql >&2
+echo "CREATE DATABASE $db OWNER frontdoor" | run_psql >&2 || { echo "postgres: could not create $db; PostgreSQL tests will be skipped" >&2; exit 0; }
+echo "postgresql://frontdoor:frontdoor@127.0.0.1:5432/$db"

@@ -147,6 +147,7 @@ class AuditedWorkflow:
                 idempotency_key=f"{info.workflow_id}/{info.run_id}/{self._seq}",
                 subject_id=self.subject_id,
                 workflow_id=info.workflow_id,
+                kind=self.kind,
                 actor=actor.username if actor else SYSTEM,
                 role=actor.role.value if actor else "system",
                 at=workflow.now(),
