@@ -7,31 +7,17 @@ probable match, to be confirmed by the worker.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
 from datetime import UTC, datetime
 
 from sqlmodel import Session, col, or_, select
 
-from models.codes import FACTOR_THEMES
+from models.case_record import name_key
 from models.contact import Child
 from models.state import HistoryMatch, HistoryResult, RecurringPattern
 from models.tables import ChildRecord, ContactRecord
 
 RECURRING_MIN_EARLIER = 2
-
-
-def name_key(name: str | None) -> str | None:
-    """Fold case, accents, spaces, hyphens and apostrophes: 'O'Brien-Smith' == 'obriensmith'."""
-    if not name:
-        return None
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z]", "", folded) or None
-
-
-def themes_of(factors: list[str]) -> list[str]:
-    return sorted({FACTOR_THEMES[f] for f in factors if f in FACTOR_THEMES})
 
 
 def _match(child: Child, row: ChildRecord) -> tuple[str, str] | None:

@@ -22,8 +22,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from frontdoor.config import Settings
-from frontdoor.contacts import act, get_state, submit_contact, workflow_id
 from models.state import ContactState, Stage
+from tests.clients import act, get_state, submit_contact, workflow_id
 from workflows.contact import ContactWorkflow
 
 ACTIONS = ["triage", "review", "map_requests", "map_responses", "recommendation", "decision"]

@@ -36,7 +36,7 @@ from harness import (
 )
 from temporalio.client import Client
 
-from frontdoor.contacts import workflow_id
+from tests.clients import workflow_id
 
 P95_TARGET_MS = 150.0
 RATIO_TARGET = 0.7

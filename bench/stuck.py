@@ -32,6 +32,7 @@ from functools import partial
 from typing import Any
 
 from drive import payloads
+from frontdoor.clock import end_of_day
 from harness import (
     RITA,
     SAM,
@@ -52,11 +53,10 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 
 from frontdoor import stuck
-from frontdoor.clock import end_of_day
 from frontdoor.config import Settings
-from frontdoor.contacts import act, submit_contact, workflow_id
 from models.contact import Contact
 from models.state import ContactWorkflowInput, Flag
+from tests.clients import act, submit_contact, workflow_id
 from workflows import search_attributes as sa
 from workflows.contact import ContactWorkflow
 
@@ -193,7 +193,7 @@ class Opener:
         if prof == "map_checks":
             await act(c, contact_id, "review", steps["review"])
         elif prof == "agency_late":
-            await act(c, contact_id, "map_requests", steps["map_requests"])
+            await act(c, contact_id, "request_map_checks", steps["map_requests"])
         elif prof == "decision":
             for name in ("map_requests", "map_responses", "recommendation"):
                 await act(c, contact_id, name, steps[name])

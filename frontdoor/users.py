@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from models.database import session
 from frontdoor.errors import FrontdoorError, NotFound, Unauthenticated
+from models.database import session
 from models.roles import Actor, Role
 from models.tables import User
 

@@ -10,12 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, computed_field, field_validator, model_validator
+from sqlalchemy import JSON, Column
+from sqlmodel import Field as TableField
+from sqlmodel import SQLModel
 
 from models.codes import CIN_FACTORS
 from models.contact import CONTACT_ID, Child
+from models.deadline import DeadlineRecord
 from models.roles import Actor
 from models.state import Fault
+from models.tables import _ts
 from models.timescales import Timescales
 
 NO_HISTORY_LOOKUP = (
@@ -173,14 +178,44 @@ class ConsultationState(BaseModel):
     outcome: ConsultationOutcome
     history_lookup: str = NO_HISTORY_LOOKUP
     document_id: str | None = None
-    referral_due_at: datetime | None = None
+    referral_deadline: DeadlineRecord | None = None  # the invited referral is due; a follow-up when it passes
     referral_contact_id: str | None = None
     referral_received_at: datetime | None = None
     referral_on_time: bool | None = None
-    follow_up_raised_at: datetime | None = None
     follow_up: FollowUpCall | None = None
     follow_up_at: datetime | None = None
     closure: ConsultationClosure | None = None
     closed_at: datetime | None = None
     fault: Fault | None = None
     flags: list[str] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def referral_due_at(self) -> datetime | None:
+        return self.referral_deadline.due_at if self.referral_deadline else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def follow_up_raised_at(self) -> datetime | None:
+        return self.referral_deadline.passed_at if self.referral_deadline else None
+
+
+# ---------------------------------------------------------------------- case record
+class ConsultationRow(SQLModel, table=True):
+    __tablename__ = "consultations"
+    id: str = TableField(primary_key=True, max_length=64)
+    workflow_id: str = TableField(index=True)
+    called_at: datetime = _ts(nullable=False, index=True)
+    caller_agency: str
+    anonymous: bool = True
+    children_named: int = 0
+    factors: list[str] = TableField(default_factory=list, sa_column=Column(JSON))
+    outcome: str = TableField(index=True)
+    reference: str | None = TableField(default=None, index=True)
+    referral_due_at: datetime | None = _ts(nullable=True)
+    referral_contact_id: str | None = None
+    referral_received_at: datetime | None = _ts(nullable=True)
+    follow_up_raised_at: datetime | None = _ts(nullable=True)
+    follow_up_outcome: str | None = None
+    closure: str | None = None
+    closed_at: datetime | None = _ts(nullable=True)

@@ -12,11 +12,15 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
+from sqlmodel import Field as TableField
+from sqlmodel import SQLModel
 
 from models.codes import Agency, ConsentStatus, Quadrant
 from models.contact import Child, Contact
+from models.deadline import DeadlineRecord
 from models.roles import Actor, Role
 from models.state import Fault, HistoryResult
+from models.tables import _ts
 from models.timescales import Timescales
 
 Reason = Field(min_length=3, max_length=4000)
@@ -176,20 +180,6 @@ class ConsultationRecord(BaseModel):
     at: datetime
 
 
-class StepTime(BaseModel):
-    step: str
-    started_at: datetime
-    due_at: datetime | None = None  # from the working-day calendar, filled in just after the step begins
-    done_at: datetime | None = None
-    overdue: bool = False
-
-    @property
-    def met(self) -> bool | None:
-        if self.done_at is None or self.due_at is None:
-            return None
-        return self.done_at <= self.due_at
-
-
 class EarlyHelpState(BaseModel):
     case_id: str
     entry: EarlyHelpEntry
@@ -217,7 +207,7 @@ class EarlyHelpState(BaseModel):
     decided_at: datetime | None = None
     step_up: StepUp | None = None
     step_up_contact_id: str | None = None
-    steps: list[StepTime] = Field(default_factory=list)
+    steps: list[DeadlineRecord] = Field(default_factory=list)  # each timed step, by name
     outcome: EarlyHelpOutcome | None = None
     quadrant: str | None = None
     team: str | None = None
@@ -259,3 +249,17 @@ class HistoryReview(BaseModel):
     children: list[Child]
     factors: list[str] = Field(default_factory=list)
 
+
+# ---------------------------------------------------------------------- case record
+class EarlyHelpRow(SQLModel, table=True):
+    __tablename__ = "early_help_cases"
+    id: str = TableField(primary_key=True, max_length=64)
+    workflow_id: str = TableField(index=True)
+    entry: str
+    origin_contact_id: str | None = TableField(default=None, index=True)
+    started_at: datetime = _ts(nullable=False, index=True)
+    stage: str = "awaiting_directions"
+    outcome: str | None = None
+    quadrant: str | None = None
+    step_up_contact_id: str | None = None
+    closed_at: datetime | None = _ts(nullable=True)

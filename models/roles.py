@@ -25,36 +25,22 @@ ROLE_NAMES = {
     Role.SERVICE_MANAGER: "Service manager",
 }
 
-_WORKERS = {Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER}
-_MANAGERS = {Role.TEAM_MANAGER}
+# Who does what. Each process's action table (workflows/<process>.py) names, per action,
+# one of these groups; what is not an action on a case (seeing, asking what is stuck,
+# reports) is in PERMISSIONS below.
+INTAKE = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.EARLY_HELP_ADVISER})
+TRIAGERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER})
+SOCIAL_WORK = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER})
+SOCIAL_WORKERS = frozenset({Role.SOCIAL_WORKER})
+CONSENT_TAKERS = frozenset({Role.SOCIAL_WORKER, Role.RFS_OFFICER, Role.EARLY_HELP_ADVISER, Role.TEAM_MANAGER})
+MANAGERS = frozenset({Role.TEAM_MANAGER})  # only managers decide, extend and override consent
+FAULT_RETRIERS = frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+EARLY_HELP_TEAM = frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER})
+EARLY_HELP_LEADS = frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER})
+EARLY_HELP_WORKERS = frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER})
+EARLY_HELP_ADVISERS = frozenset({Role.EARLY_HELP_ADVISER})
 
-# action -> roles allowed. Only managers decide, extend and override consent.
 PERMISSIONS: dict[str, frozenset[Role]] = {
-    "submit_contact": frozenset(_WORKERS | {Role.EARLY_HELP_ADVISER}),
-    "triage": frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER}),
-    "review": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
-    "pickup": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
-    "record_consent": frozenset({Role.SOCIAL_WORKER, Role.RFS_OFFICER, Role.EARLY_HELP_ADVISER, Role.TEAM_MANAGER}),
-    "override_consent": frozenset(_MANAGERS),
-    "request_map": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
-    "record_map_response": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
-    "proceed_without_agency": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
-    "recommend": frozenset({Role.SOCIAL_WORKER}),
-    "decide": frozenset(_MANAGERS),
-    "extend": frozenset(_MANAGERS),
-    "retry_fault": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),
-    # telephone consultation line
-    "record_consultation": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
-    "consultation_follow_up": frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER}),
-    # early help hub
-    "start_early_help": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER}),
-    "early_help_directions": frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER}),
-    "early_help_consent": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER}),
-    "early_help_gather": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER}),
-    "early_help_consult": frozenset({Role.EARLY_HELP_ADVISER}),
-    "early_help_recommend": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER}),
-    "early_help_decide": frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER}),
-    "step_up": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER}),
     "view": frozenset(Role),
     "stuck": frozenset(Role),
 }

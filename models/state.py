@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from models.actions import (
     ConsentOverride,
-    Extension,
     ManagementDecision,
     Recommendation,
     Review,
@@ -17,6 +16,7 @@ from models.actions import (
 )
 from models.codes import Agency, ConsentStatus, LevelOfNeed, Outcome
 from models.contact import Contact
+from models.deadline import DeadlineRecord, ExtensionRecord
 from models.roles import Actor
 from models.timescales import Timescales
 
@@ -100,9 +100,8 @@ class MapCheck(BaseModel):
     agency: Agency
     requested_at: datetime
     requested_by: str
-    due_at: datetime
+    deadline: DeadlineRecord  # the agency's answer is due; it is chased when this passes
     document_id: str | None = None
-    chased_at: datetime | None = None
     responded_at: datetime | None = None
     response: str | None = None
     known_to_agency: bool | None = None
@@ -112,6 +111,16 @@ class MapCheck(BaseModel):
     @property
     def outstanding(self) -> bool:
         return self.responded_at is None and self.waived_reason is None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def due_at(self) -> datetime | None:
+        return self.deadline.due_at
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def chased_at(self) -> datetime | None:
+        return self.deadline.passed_at
 
 
 class ConsentEvent(BaseModel):
@@ -130,12 +139,6 @@ class ConsentState(BaseModel):
     @property
     def cleared_for_map(self) -> bool:
         return self.status in (ConsentStatus.GIVEN, ConsentStatus.OVERRIDDEN)
-
-
-class ExtensionRecord(BaseModel):
-    extension: Extension
-    previous_deadline: datetime
-    at: datetime
 
 
 class Fault(BaseModel):
@@ -170,21 +173,16 @@ class ContactState(BaseModel):
     suggested_level: LevelOfNeed | None = None
     review: Review | None = None
     reviewed_at: datetime | None = None
-    review_due_at: datetime
-    review_late: bool = False
-    pickup_due_at: datetime | None = None
+    review_deadline: DeadlineRecord  # the end of the arrival day
+    pickup_deadline: DeadlineRecord | None = None  # urgent contacts: picked up within the hour
     picked_up_by: str | None = None
     picked_up_at: datetime | None = None
-    pickup_escalated: bool = False
     consent: ConsentState
     map_checks: list[MapCheck] = Field(default_factory=list)
     recommendation: Recommendation | None = None
     recommendation_document_id: str | None = None
     spa_entered_at: datetime | None = None
-    decision_due_at: datetime | None = None
-    decision_overdue: bool = False
-    overdue_notified: bool = False
-    extensions: list[ExtensionRecord] = Field(default_factory=list)
+    decision_deadline: DeadlineRecord | None = None  # from SPA arrival; extensions move it
     decision: ManagementDecision | None = None
     decided_at: datetime | None = None
     handoff: Handoff | None = None
@@ -202,3 +200,39 @@ class ContactState(BaseModel):
     @property
     def recurring_themes(self) -> list[str]:
         return [p.theme for p in self.history.recurring] if self.history else []
+
+    # The deadlines as screens, reports and partner systems have always read them.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def decision_due_at(self) -> datetime | None:
+        return self.decision_deadline.due_at if self.decision_deadline else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def decision_overdue(self) -> bool:
+        return bool(self.decision_deadline and self.decision_deadline.passed_at is not None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def extensions(self) -> list[ExtensionRecord]:
+        return list(self.decision_deadline.extensions) if self.decision_deadline else []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def review_due_at(self) -> datetime | None:
+        return self.review_deadline.due_at
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def review_late(self) -> bool:
+        return self.review_deadline.passed_at is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pickup_due_at(self) -> datetime | None:
+        return self.pickup_deadline.due_at if self.pickup_deadline else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pickup_escalated(self) -> bool:
+        return bool(self.pickup_deadline and self.pickup_deadline.passed_at is not None)

@@ -28,11 +28,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.outbox import Outbox
-from models.database import init_db
 from frontdoor.codec import EncryptionCodec
 from frontdoor.config import Settings, TemporalSettings
 from frontdoor.temporal import data_converter
 from models.contact import Contact
+from models.database import init_db
 from models.roles import Actor, Role
 from models.timescales import Timescales
 from worker import build_worker

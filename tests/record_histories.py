@@ -18,12 +18,12 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from models.database import init_db
 from frontdoor.config import Settings, TemporalSettings
-from frontdoor.contacts import act, submit_contact
 from frontdoor.temporal import data_converter
+from models.database import init_db
 from models.state import Stage
 from models.timescales import Timescales
+from tests.clients import act, submit_contact
 from tests.conftest import BIN, RITA, SAM, TOM, codec_for_tests, make_contact, running_worker
 from tests.helpers import wait_stage
 from workflows import search_attributes as sa
@@ -39,13 +39,13 @@ async def _spa(client, settings, tq) -> str:
     await act(client, c.id, "triage", {"actor": RITA, "level": 3, "route": "spa", "rationale": "SPA decision needed"})
     await act(client, c.id, "review", {"actor": SAM, "rag": "amber"})
     await act(client, c.id, "override_consent", {"actor": TOM, "reason": "risk_of_significant_harm", "explanation": "Risk"})
-    await act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["police", "gp"]})
-    await act(client, c.id, "map_responses", {"actor": SAM, "agency": "police", "information": "Known"})
+    await act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police", "gp"]})
+    await act(client, c.id, "record_map_response", {"actor": SAM, "agency": "police", "information": "Known"})
     await asyncio.sleep(2.5)  # the agency due time and the decision deadline pass
-    await act(client, c.id, "proceed_without", {"actor": SAM, "agency": "gp", "reason": "No answer"})
-    state = await act(client, c.id, "recommendation", {"actor": SAM, "summary": "Summary of what was found.", "recommended_outcome": "assessment_s17"})
-    await act(client, c.id, "extension", {"actor": TOM, "reason": "other", "explanation": "Manager away", "new_deadline": (state.decision_due_at + timedelta(hours=1)).isoformat()})
-    await act(client, c.id, "decision", {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed"})
+    await act(client, c.id, "proceed_without_agency", {"actor": SAM, "agency": "gp", "reason": "No answer"})
+    state = await act(client, c.id, "recommend", {"actor": SAM, "summary": "Summary of what was found.", "recommended_outcome": "assessment_s17"})
+    await act(client, c.id, "extend", {"actor": TOM, "reason": "other", "explanation": "Manager away", "new_deadline": (state.decision_due_at + timedelta(hours=1)).isoformat()})
+    await act(client, c.id, "decide", {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed"})
     await wait_stage(client, c.id, Stage.CLOSED)
     return c.id
 
@@ -73,28 +73,28 @@ async def _routed(client, settings, tq, route: str, level: int) -> str:
 
 async def _consultation(client, settings, tq) -> str:
     """An invited referral that never comes: the follow-up is raised and its outcome recorded."""
-    from frontdoor import consultations
+    from tests.clients import consultations
     from tests.doors_support import CARA, make_consultation
 
     c = make_consultation(id="REPLAY-CONS")
-    await consultations.record_consultation(client, settings, c, CARA, task_queue=tq)
+    await consultations.start(client, settings, c, CARA, task_queue=tq)
     for _ in range(100):
         state = await consultations.get_state(client, c.id)
         if "follow_up_due" in state.flags:
             break
         await asyncio.sleep(0.1)
-    await consultations.act(client, c.id, "follow_up", {"actor": CARA, "outcome": "referral_made", "note": "Rang back; referral sent today"})
+    await consultations.act(client, c.id, "record_follow_up", {"actor": CARA, "outcome": "referral_made", "note": "Rang back; referral sent today"})
     await client.get_workflow_handle(consultations.workflow_id(c.id)).result()
     return consultations.workflow_id(c.id)
 
 
 async def _early_help(client, settings, tq) -> str:
     """A case started directly by the hub, from directions to a quadrant service."""
-    from frontdoor import early_help
+    from tests.clients import early_help
     from tests.conftest import ERIN, SANA
 
     req = make_contact(id="REPLAY-EH", source="5D", consent={"status": "not_sought"})
-    await early_help.start_early_help(client, settings, req, ERIN, task_queue=tq)
+    await early_help.start(client, settings, req, ERIN, task_queue=tq)
     steps = [
         ("directions", {"actor": SANA, "directions": "Speak to school and mother.", "adviser": "erin"}),
         ("consent", {"actor": ERIN, "status": "given", "note": "Mother agreed"}),

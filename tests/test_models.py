@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from frontdoor.clock import end_of_day
 from frontdoor.config import ConfigError, format_duration, parse_duration
+from models.calendar import WorkingCalendar
 from models.codes import CIN_FACTORS, THEMES, LevelOfNeed
 from models.contact import Contact
 from models.thresholds import ThresholdRules
@@ -155,8 +155,12 @@ def _parts(text: str) -> list[str]:
     return out
 
 
+def end_of_day(moment: datetime) -> datetime:
+    calendar = WorkingCalendar("Europe/London")
+    return calendar.end_of(calendar.local_date(moment))
+
+
 def test_end_of_day_is_local_midnight_across_clock_changes():
-    from datetime import datetime
 
     summer = end_of_day(datetime.fromisoformat("2026-07-01T22:30:00+00:00"))  # 23:30 BST
     assert summer.isoformat() == "2026-07-01T23:00:00+00:00"

@@ -15,9 +15,9 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from frontdoor.contacts import act, workflow_id
 from frontdoor.temporal import data_converter
 from models.state import Stage
+from tests.clients import act, workflow_id
 from tests.conftest import RITA, SAM, codec_for_tests, make_contact, running_worker
 from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
 from worker import WORKFLOWS
@@ -50,7 +50,7 @@ async def test_a_history_recorded_now_replays(dev_env, settings, task_queue):
         await to_spa(client, settings, task_queue, c, level=3)
         await act(client, c.id, "review", {"actor": SAM, "rag": "red"})
         await to_decision(client, c.id)
-        await act(client, c.id, "decision", decision())
+        await act(client, c.id, "decide", decision())
         await wait_stage(client, c.id, Stage.CLOSED)
         other = make_contact(concerns={"factors": ["4A"]})
         await submit(client, settings, task_queue, other)

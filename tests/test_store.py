@@ -12,13 +12,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
-from activities.history import name_key, search_history
+from activities.history import search_history
 from activities.outbox import OutboundMessage, StoredOutbox
-from activities.records import action_trail, append_action, save_contact
+from activities.records import append_action
+from models.case_record import name_key, save_contact
 from models.database import init_db, session
 from models.messages import ActionEntry
 from models.tables import ActionRecord, OutboxMessage
 from tests.conftest import letters, make_contact
+from tests.helpers import action_trail
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

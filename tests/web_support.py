@@ -17,9 +17,9 @@ from temporalio.client import Client
 
 from frontdoor import users
 from frontdoor.config import Settings
-from frontdoor.contacts import workflow_id
 from frontdoor.web.app import create_app
 from models.roles import Role
+from tests.clients import workflow_id
 from tests.conftest import letters, running_worker
 
 PASSWORD = "correct horse battery"

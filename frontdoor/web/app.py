@@ -19,13 +19,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from models.database import init_db
+from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
-from frontdoor.web import api, doors, doors_api, doors_pages, pages, views
+from frontdoor.web import api, pages
 from frontdoor.web.auth import SESSION_COOKIE, SignInRequired, secret_key
 from models import codes
+from models.database import init_db
 from models.roles import ROLE_NAMES
+from workflows import registry  # noqa: F401  (every process's tables are known before init_db)
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSP = (
@@ -43,21 +45,13 @@ def templates(settings: Settings) -> Environment:
         lstrip_blocks=True,
     )
     tz = settings.timezone
-    env.filters["london"] = lambda m, fmt="%a %d %b %Y %H:%M": views.london(m, tz, fmt)
-    env.filters["left"] = views.time_left
-    env.filters["age"] = views.age
+    env.filters["london"] = lambda m, fmt="%a %d %b %Y %H:%M": timefmt.local(m, tz, fmt)
+    env.filters["left"] = timefmt.time_left
+    env.filters["age"] = timefmt.age
+    env.filters["label"] = codes.label
     env.globals.update(
-        sources=codes.CIN_SOURCES, factors=codes.CIN_FACTORS, themes=codes.THEMES,
-        agencies={a.value: n for a, n in codes.AGENCY_NAMES.items()},
-        outcomes={o.value: n for o, n in codes.OUTCOME_NAMES.items()},
-        decision_outcomes=[o.value for o in codes.DECISION_OUTCOMES],
-        levels=codes.LEVEL_NAMES, routes={r.value: n for r, n in codes.ROUTE_NAMES.items()},
-        extension_reasons={r.value: n for r, n in codes.EXTENSION_REASON_NAMES.items()},
-        override_reasons=[r.value for r in codes.ConsentOverrideReason],
-        quadrants=[q.value for q in codes.Quadrant], rags=[r.value for r in codes.Rag],
-        ethnicities=codes.ETHNICITIES, role_names={r.value: n for r, n in ROLE_NAMES.items()},
-        timezone=tz, subject_url=doors.subject_url,
-        consultation_roles=doors.CONSULTATION_ROLES, early_help_roles=doors.EARLY_HELP_ROLES,
+        codes.template_globals(), role_names={r.value: n for r, n in ROLE_NAMES.items()}, timezone=tz,
+        case_url=pages.case_url,
     )
     return env
 
@@ -124,8 +118,6 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
     app.include_router(api.router)
-    app.include_router(doors_api.router)
     app.include_router(pages.router)
-    app.include_router(doors_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

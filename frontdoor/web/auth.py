@@ -63,6 +63,13 @@ def check(actor: Actor, action: str) -> None:
         raise Forbidden(str(exc)) from None
 
 
+def check_role(actor: Actor, roles: frozenset[Role], doing: str) -> None:
+    """Raise Forbidden (403) unless the person's role is one of `roles` (an action's, from its table)."""
+    if actor.role not in roles:
+        allowed = ", ".join(ROLE_NAMES[r].lower() for r in sorted(roles)) or "nobody"
+        raise Forbidden(f"{actor.username} ({actor.role.value}) may not {doing}: only {allowed} may")
+
+
 # ------------------------------------------------------------------ API: bearer tokens
 async def api_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
@@ -85,6 +92,18 @@ def api_permission(action: str):  # type: ignore[no-untyped-def]
         return actor
 
     dependency.__name__ = f"may_{action}"
+    return dependency
+
+
+def api_roles(roles: frozenset[Role], doing: str):  # type: ignore[no-untyped-def]
+    """A dependency: the bearer's actor, whose role is one of `roles`."""
+
+    async def dependency(request: Request) -> Actor:
+        actor = await api_actor(request)
+        check_role(actor, roles, doing)
+        return actor
+
+    dependency.__name__ = "may_" + "_".join(doing.lower().split())
     return dependency
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uvicorn
 
-from models.database import init_db
 from frontdoor.config import Settings
 from frontdoor.web.app import create_app
 from frontdoor.web.auth import DEMO_PASSWORD
 from frontdoor.web.auth import seed_demo_users as seed
+from models.database import init_db
 
 
 def serve(settings: Settings, seed_demo_users: bool = False) -> int:

@@ -1,0 +1,170 @@
+"""The fields of an action's model, as the CLI and the forms need them.
+
+One reading of a pydantic model (without `actor`, which the interface fills from who is
+signed in) gives each field's path, label, kind of input, choices, and whether it is
+required; `frontdoor/cli.py` makes options of them and `frontdoor/web/forms.py` makes form
+inputs. An action's `form(state)` hints narrow the choices and set defaults from the case.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import Enum
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, create_model
+from pydantic.fields import FieldInfo
+
+from models.codes import label as code_label
+
+FILLED_BY_INTERFACE = frozenset({"actor", "signature"})
+LONG_TEXT = 300  # longer than this: a text area
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str  # dotted: "threshold_advice.given_by"
+    label: str
+    kind: str  # text | textarea | select | checkbox | checks | datetime | date | number
+    required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label)
+    default: Any = None
+    help: str = ""
+    max_length: int | None = None
+    group: str | None = None  # the optional nested model it belongs to
+    hidden: bool = False
+
+    @property
+    def option(self) -> str:
+        return "--" + self.path.replace(".", "-").replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return self.path.replace(".", "__")
+
+
+def unwrap(annotation: Any) -> tuple[Any, bool]:
+    """(the inner type, whether None is allowed)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return (args[0] if len(args) == 1 else str), len(args) != len(typing.get_args(annotation))
+    return annotation, False
+
+
+def _humane(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _enum_choices(enum_type: type[Enum]) -> tuple[tuple[str, str], ...]:
+    return tuple((str(m.value), code_label(m)) for m in enum_type)
+
+
+def _max_length(info: FieldInfo) -> int | None:
+    for meta in info.metadata:
+        value = getattr(meta, "max_length", None)
+        if value is not None:
+            return int(value)
+    return None
+
+
+@lru_cache(maxsize=256)
+def specs(model: type[BaseModel], prefix: str = "", group: str | None = None) -> tuple[FieldSpec, ...]:
+    out: list[FieldSpec] = []
+    for name, info in model.model_fields.items():
+        if not prefix and name in FILLED_BY_INTERFACE:
+            continue
+        inner, nullable = unwrap(info.annotation)
+        path = f"{prefix}{name}"
+        required = info.is_required() and not nullable
+        label = info.title or _humane(name)
+        help_text = info.description or ""
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        if isinstance(default, Enum):
+            default = default.value
+        common: dict[str, Any] = {"label": label, "required": required, "help": help_text, "group": group,
+                                  "default": default}
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            out += specs(inner, f"{path}.", group=path if (nullable or not required) else group)
+            continue
+        origin = typing.get_origin(inner)
+        if origin is list:
+            (item,) = typing.get_args(inner) or (str,)
+            choices = _enum_choices(item) if isinstance(item, type) and issubclass(item, Enum) else ()
+            out.append(FieldSpec(path, kind="checks" if choices else "text", choices=choices,
+                                 **common | {"default": list(default or [])}))
+        elif inner is bool:
+            out.append(FieldSpec(path, kind="checkbox", **common | {"required": False, "default": bool(default)}))
+        elif isinstance(inner, type) and issubclass(inner, Enum):
+            out.append(FieldSpec(path, kind="select", choices=_enum_choices(inner), **common))
+        elif inner is datetime:
+            out.append(FieldSpec(path, kind="datetime", **common))
+        elif inner is date:
+            out.append(FieldSpec(path, kind="date", **common))
+        elif inner in (int, float):
+            out.append(FieldSpec(path, kind="number", **common))
+        else:
+            length = _max_length(info)
+            out.append(FieldSpec(path, kind="textarea" if (length is None or length > LONG_TEXT) else "text",
+                                 max_length=length, **common))
+    return tuple(out)
+
+
+def with_hints(fields: tuple[FieldSpec, ...], hints: dict[str, Any] | None) -> list[FieldSpec]:
+    """Apply an action's `form(state)` hints: narrowed choices, defaults, labels, hidden fields."""
+    out = []
+    for f in fields:
+        hint = (hints or {}).get(f.path) or {}
+        changes: dict[str, Any] = {}
+        if "choices" in hint and hint["choices"] is not None:
+            changes["choices"] = tuple(
+                (str(getattr(c, "value", c)), code_label(c) if isinstance(c, Enum) else str(c).replace("_", " "))
+                for c in hint["choices"]
+            )
+        if hint.get("default") is not None:
+            changes["default"] = getattr(hint["default"], "value", hint["default"])
+        if "label" in hint:
+            changes["label"] = hint["label"]
+        if hint.get("hidden"):
+            changes["hidden"] = True
+        out.append(replace(f, **changes) if changes else f)
+    return out
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"a.b": 1} -> {"a": {"b": 1}}; an optional group whose fields are all empty becomes None."""
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        node = out
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
+def drop_empty_groups(fields: tuple[FieldSpec, ...], flat: dict[str, Any]) -> dict[str, Any]:
+    groups = {f.group for f in fields if f.group}
+    for g in groups:
+        members = [f.path for f in fields if f.group == g]
+        if all(flat.get(m) in (None, "", [], False) for m in members):
+            for m in members:
+                flat.pop(m, None)
+            flat[g] = None
+    return flat
+
+
+@lru_cache(maxsize=256)
+def body_model(model: type[BaseModel]) -> type[BaseModel]:
+    """The model as a caller sends it: without the fields the interface fills in, and
+    refusing fields it does not know."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in model.model_fields.items() if name not in FILLED_BY_INTERFACE
+    }
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{model.__name__}Body", __config__=ConfigDict(extra="forbid"), __doc__=model.__doc__, **fields
+    )
