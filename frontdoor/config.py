@@ -117,12 +117,23 @@ def _bool(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _duration(name: str, default: str) -> timedelta:
-    return parse_duration(_env(name, default) or default, name=f"FRONTDOOR_{name}")
-
-
-def _span(name: str, default: str) -> Span:
-    return parse_span(_env(name, default) or default, name=f"FRONTDOOR_{name}")
+def read_timescales() -> Timescales:
+    """Timescales from FRONTDOOR_<FIELD> variables (e.g. FRONTDOOR_DECISION_DEADLINE=24h);
+    what is not set keeps its default, stated once in models/timescales.py."""
+    overrides: dict[str, object] = {}
+    for field_name, info in Timescales.model_fields.items():
+        env_name = field_name.upper()
+        raw = _env(env_name)
+        if raw is None:
+            continue
+        inner = info.annotation
+        if inner in (timedelta, timedelta | None):
+            overrides[field_name] = parse_duration(raw, name=f"FRONTDOOR_{env_name}")
+        elif inner is Span:
+            overrides[field_name] = parse_span(raw, name=f"FRONTDOOR_{env_name}")
+        else:
+            overrides[field_name] = _int(env_name, int(info.default or 1))
+    return Timescales(**overrides)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -190,20 +201,7 @@ def load_settings() -> Settings:
         raise ConfigError(
             "FRONTDOOR_TEMPORAL_TLS_CERT and FRONTDOOR_TEMPORAL_TLS_KEY go together: set both for mTLS, or neither"
         )
-    timescales = Timescales(
-        decision_deadline=_duration("DECISION_DEADLINE", "24h"),
-        urgent_pickup=_duration("URGENT_PICKUP", "1h"),
-        map_response_due=_duration("MAP_RESPONSE_DUE", "4h"),
-        police_delay_flag=_duration("POLICE_DELAY_FLAG", "24h"),
-        invited_referral_working_days=int(_env("INVITED_REFERRAL_WORKING_DAYS", "2") or 2),
-        return_interview=_duration("RETURN_INTERVIEW", "72h"),
-        activity_attempts=int(_env("ACTIVITY_ATTEMPTS", "5") or 5),
-        invited_referral_due=_duration("INVITED_REFERRAL_DUE", "1s") if _env("INVITED_REFERRAL_DUE") else None,
-        early_help_directions=_span("EARLY_HELP_DIRECTIONS", "1wd"),
-        early_help_gathering=_span("EARLY_HELP_GATHERING", "5wd"),
-        early_help_recommendation=_span("EARLY_HELP_RECOMMENDATION", "2wd"),
-        early_help_decision=_span("EARLY_HELP_DECISION", "1wd"),
-    )
+    timescales = read_timescales()
     quadrants = tuple(q.strip() for q in (_env("EARLY_HELP_QUADRANTS") or "").split(",") if q.strip())
     try:
         web_port = int(_env("WEB_PORT", "8000") or 8000)
