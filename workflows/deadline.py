@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from temporalio import workflow
 
@@ -24,8 +24,17 @@ with workflow.unsafe.imports_passed_through():
     from models.actions import Extension
     from models.deadline import DeadlineRecord, ExtensionRecord
 
-if TYPE_CHECKING:
-    from workflows.base import AuditedWorkflow
+
+class Owner(Protocol):
+    """The workflow a deadline belongs to (workflows.base.AuditedWorkflow)."""
+
+    deadlines: list[Deadline]
+
+    def sync(self) -> None: ...
+
+    async def notify(self, key: str, roles: list[str], subject: str, body: str) -> None: ...
+
+    async def audit(self, actor: Any, action: str, reasons: str | None = None, **details: Any) -> None: ...
 
 # The shortest timer some deadlines set even when already due: their histories were
 # recorded with it, and a history must replay command for command.
@@ -54,21 +63,21 @@ class DeadlineRule:
 
 @dataclass
 class Deadline:
-    owner: AuditedWorkflow
+    owner: Owner
     rule: DeadlineRule
     record: DeadlineRecord
     _version: int = field(default=0)
 
     @classmethod
     def begin(
-        cls, owner: AuditedWorkflow, rule: DeadlineRule, due_at: datetime | None, *, name: str | None = None,
+        cls, owner: Owner, rule: DeadlineRule, due_at: datetime | None, *, name: str | None = None,
         started_at: datetime | None = None,
     ) -> Deadline:
         record = DeadlineRecord(name=name or rule.name, started_at=started_at or workflow.now(), due_at=due_at)
         return cls.of(owner, rule, record)
 
     @classmethod
-    def of(cls, owner: AuditedWorkflow, rule: DeadlineRule, record: DeadlineRecord) -> Deadline:
+    def of(cls, owner: Owner, rule: DeadlineRule, record: DeadlineRecord) -> Deadline:
         """Attach behaviour to a record the state already holds."""
         deadline = cls(owner, rule, record)
         owner.deadlines.append(deadline)
