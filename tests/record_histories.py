@@ -22,7 +22,7 @@ from frontdoor.config import Settings, TemporalSettings
 from frontdoor.temporal import data_converter
 from models.database import init_db
 from models.state import Stage
-from models.timescales import Timescales
+from models.timescales import Span, Timescales
 from tests.clients import act, submit_contact
 from tests.conftest import BIN, RITA, SAM, TOM, codec_for_tests, make_contact, running_worker
 from tests.helpers import wait_stage
@@ -96,13 +96,13 @@ async def _early_help(client, settings, tq) -> str:
     req = make_contact(id="REPLAY-EH", source="5D", consent={"status": "not_sought"})
     await early_help.start(client, settings, req, ERIN, task_queue=tq)
     steps = [
-        ("directions", {"actor": SANA, "directions": "Speak to school and mother.", "adviser": "erin"}),
-        ("consent", {"actor": ERIN, "status": "given", "note": "Mother agreed"}),
-        ("conversation", {"actor": ERIN, "with_whom": "agency", "agency": "school", "name": "DSL", "summary": "Attendance 82%"}),
-        ("conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Wants help with routines"}),
+        ("give_directions", {"actor": SANA, "directions": "Speak to school and mother.", "adviser": "erin"}),
+        ("record_consent", {"actor": ERIN, "status": "given", "note": "Mother agreed"}),
+        ("record_conversation", {"actor": ERIN, "with_whom": "agency", "agency": "school", "name": "DSL", "summary": "Attendance 82%"}),
+        ("record_conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Wants help with routines"}),
         ("finish_gathering", {"actor": ERIN, "note": "Enough to recommend"}),
-        ("recommendation", {"actor": ERIN, "summary": "Low-level neglect; mother engaging.", "recommended_outcome": "targeted_early_help", "quadrant": "north_west"}),
-        ("decision", {"actor": TOM, "outcome": "targeted_early_help", "quadrant": "north_west", "rationale": "Family support worker"}),
+        ("recommend", {"actor": ERIN, "summary": "Low-level neglect; mother engaging.", "recommended_outcome": "targeted_early_help", "quadrant": "north_west"}),
+        ("decide", {"actor": TOM, "outcome": "targeted_early_help", "quadrant": "north_west", "rationale": "Family support worker"}),
     ]
     for action, payload in steps:
         for _ in range(100):  # the history review runs between consent and gathering
@@ -113,6 +113,25 @@ async def _early_help(client, settings, tq) -> str:
                 if "WrongStage" not in type(exc).__name__ and "409" not in str(getattr(exc, "status", "")):
                     raise
                 await asyncio.sleep(0.1)
+    await client.get_workflow_handle(early_help.workflow_id(req.id)).result()
+    return early_help.workflow_id(req.id)
+
+
+async def _step_up(client, settings, tq) -> str:
+    """A hub case whose directions run late (a step's deadline passes), then an adviser
+    consults and steps it up into the SPA (a contact started as a child)."""
+    from tests.clients import early_help
+    from tests.conftest import ERIN, SANA
+
+    req = make_contact(id="REPLAY-EH-UP", source="5D", consent={"status": "given"})
+    await early_help.start(client, settings, req, ERIN, task_queue=tq)
+    for _ in range(100):
+        if "directions_overdue" in (await early_help.get_state(client, req.id)).flags:
+            break
+        await asyncio.sleep(0.1)
+    await early_help.act(client, req.id, "give_directions", {"actor": SANA, "directions": "Late, sorry: see the family.", "adviser": "erin"})
+    await early_help.act(client, req.id, "consult", {"actor": ERIN, "consulted": "sana", "consulted_role": "senior_adviser", "advice": "Step up"})
+    await early_help.act(client, req.id, "step_up", {"actor": ERIN, "reason": "Disclosure of harm at home"})
     await client.get_workflow_handle(early_help.workflow_id(req.id)).result()
     return early_help.workflow_id(req.id)
 
@@ -128,6 +147,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
         timescales=Timescales(
             decision_deadline=timedelta(seconds=2), urgent_pickup=timedelta(seconds=2),
             map_response_due=timedelta(seconds=2), invited_referral_due=timedelta(seconds=2),
+            early_help_directions=Span(working_days=0, duration=timedelta(seconds=2)),
         ),
         threshold_rules=ROOT / "config" / "threshold_rules.json",
         templates_dir=ROOT / "templates",
@@ -145,6 +165,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             "advice_nfa": lambda: _routed(client, settings, "record", "advice_nfa", 2),
             "consultation": lambda: _consultation(client, settings, "record"),
             "early_help_case": lambda: _early_help(client, settings, "record"),
+            "early_help_step_up": lambda: _step_up(client, settings, "record"),
         }
         async with running_worker(client, settings, "record"):
             ids = [await flow() for name, flow in flows.items() if only is None or name in only]
