@@ -245,46 +245,31 @@ async def _list(proc: Process, args: argparse.Namespace) -> int:
     return 0
 
 
-def _trail(args: argparse.Namespace) -> int:
+def _case_record(args: argparse.Namespace) -> int:
+    """`trail`, `documents` and `messages`: what the case record holds about a case."""
     from frontdoor import record
 
     settings = load_settings()
-    rows = record.trail(settings.database_url, args.id)
-    if not rows:
-        print(f"no actions recorded for {args.id}")
-    for r in rows:
-        extra = f" {json.dumps(r.details)}" if r.details else ""
-        print(f"{timefmt.local(r.at, settings.timezone)}  {r.actor} ({r.role})  {r.action}"
-              f"{': ' + r.reasons if r.reasons else ''}{extra}")
-    return 0
-
-
-def _documents(args: argparse.Namespace) -> int:
-    from frontdoor import record
-
-    settings = load_settings()
-    if args.doc_id:
-        doc = record.document(settings.database_url, args.doc_id)
+    url, tz, what = settings.database_url, settings.timezone, args.record
+    if what == "documents" and args.doc_id:
+        doc = record.document(url, args.doc_id)
         if doc is None:
             raise FrontdoorError(f"no document {args.doc_id}")
         print(doc.content)
         return 0
-    for d in record.documents(settings.database_url, args.id):
-        print(f"{timefmt.local(d.created_at, settings.timezone)}  {d.kind:<26} {d.title}   id: {d.id}")
-    return 0
-
-
-def _messages(args: argparse.Namespace) -> int:
-    from frontdoor import record
-
-    settings = load_settings()
-    rows = record.messages(settings.database_url, args.id)
-    if not rows:
-        print(f"no messages sent about {args.id}")
-    for m in rows:
-        print(f"{timefmt.local(m.created_at, settings.timezone)}  -> {m.channel:<28} {m.subject}")
-        if args.full:
-            print("    " + m.body.replace("\n", "\n    "))
+    lines: list[str] = []
+    if what == "trail":
+        for r in record.trail(url, args.id):
+            extra = f" {json.dumps(r.details)}" if r.details else ""
+            lines.append(f"{timefmt.local(r.at, tz)}  {r.actor} ({r.role})  {r.action}{': ' + r.reasons if r.reasons else ''}{extra}")
+    elif what == "documents":
+        lines = [f"{timefmt.local(d.created_at, tz)}  {d.kind:<26} {d.title}   id: {d.id}" for d in record.documents(url, args.id)]
+    else:
+        for m in record.messages(url, args.id):
+            lines.append(f"{timefmt.local(m.created_at, tz)}  -> {m.channel:<28} {m.subject}")
+            if args.full:
+                lines.append("    " + m.body.replace("\n", "\n    "))
+    print("\n".join(lines) if lines else f"no {what} recorded for {args.id}")
     return 0
 
 
@@ -345,17 +330,16 @@ def _register(sub: Any, proc: Process) -> None:
     ls.add_argument("--all", action="store_true")
     ls.add_argument("--limit", type=int, default=50)
     ls.set_defaults(func=_run(lambda a, proc=proc: _list(proc, a)))
-    tr = ps.add_parser("trail", help="the append-only action trail: who did what, when and why")
-    tr.add_argument("id")
-    tr.set_defaults(func=_trail)
-    dc = ps.add_parser("documents", help="documents rendered for it")
-    dc.add_argument("id")
-    dc.add_argument("--doc-id", help="print one document's content")
-    dc.set_defaults(func=_documents)
-    ms = ps.add_parser("messages", help="messages sent about it (agencies, staff, teams, the referrer)")
-    ms.add_argument("id")
-    ms.add_argument("--full", action="store_true", help="print each message's body too")
-    ms.set_defaults(func=_messages)
+    for what, help_text in (("trail", "the append-only action trail: who did what, when and why"),
+                            ("documents", "documents rendered for it"),
+                            ("messages", "messages sent about it (agencies, staff, teams, the referrer)")):
+        r = ps.add_parser(what, help=help_text)
+        r.add_argument("id")
+        if what == "documents":
+            r.add_argument("--doc-id", help="print one document's content")
+        if what == "messages":
+            r.add_argument("--full", action="store_true", help="print each message's body too")
+        r.set_defaults(func=_case_record, record=what)
 
     for action in proc.actions:
         who = action.who()

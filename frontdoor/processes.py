@@ -62,7 +62,9 @@ async def start(
 
 async def get_state(client: Client, proc: Process, subject_id: str) -> Any:
     try:
-        return await client.get_workflow_handle(proc.workflow_id(subject_id)).query(proc.query)
+        return await client.get_workflow_handle(proc.workflow_id(subject_id)).query(
+            "current_state", result_type=proc.state
+        )
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise NotFound(

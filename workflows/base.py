@@ -72,16 +72,20 @@ class AuditedWorkflow:
     (a model with `stage`, `fault` and `flags`); it implements `search_attributes()`."""
 
     actions: ClassVar[ActionTable]
+    kind: ClassVar[str]  # FdKind
     noun: ClassVar[str] = "case"
+    State: ClassVar[type]
     subject_id: str
-    kind: str
     activity_attempts: int = 5
     fault: Fault | None = None
     state: Any
 
-    def _init_base(self, subject_id: str, kind: str, attempts: int) -> None:
+    @staticmethod
+    def workflow_id(subject_id: str) -> str:
+        raise NotImplementedError
+
+    def _init_base(self, subject_id: str, attempts: int) -> None:
         self.subject_id = subject_id
-        self.kind = kind
         self.activity_attempts = attempts
         self.fault = None
         self.deadlines: list[Deadline] = []
@@ -168,6 +172,10 @@ class AuditedWorkflow:
         )
 
     # -- the state as callers see it ------------------------------------------------
+    @workflow.query
+    def current_state(self) -> Any:
+        return self.view()
+
     def view(self) -> Any:
         """A copy of the state with its current flags and fault (queries must not mutate)."""
         flags = sorted(set(self.search_attributes().get(sa.FLAGS) or []) | set(self._deadline_flags())

@@ -53,8 +53,8 @@ KIND = "consultation"
 REFERRAL_ARRIVED = "referral_arrived"
 
 
-def workflow_id(consultation_id: str) -> str:
-    return f"consultation-{consultation_id}"
+def workflow_id(subject_id: str) -> str:
+    return f"consultation-{subject_id}"
 
 
 def _follow_up_ready(s: ConsultationState) -> str | None:
@@ -97,13 +97,16 @@ INVITED_REFERRAL = DeadlineRule(
 @workflow.defn(name="ConsultationWorkflow")
 class ConsultationWorkflow(AuditedWorkflow):
     actions = ACTIONS
+    kind = KIND
     noun = "consultation"
+    State = ConsultationState
+    workflow_id = staticmethod(workflow_id)
 
     @workflow.init
     def __init__(self, inp: ConsultationInput) -> None:
         c = inp.consultation
         self.inp = inp
-        self._init_base(c.id, KIND, inp.timescales.activity_attempts)
+        self._init_base(c.id, inp.timescales.activity_attempts)
         self._arrival: ReferralArrived | None = None
         self.referral_deadline: Deadline | None = None
         self.state = ConsultationState(
@@ -210,9 +213,6 @@ class ConsultationWorkflow(AuditedWorkflow):
         }
 
     # ------------------------------------------------------------------ queries, signals, actions
-    @workflow.query
-    def current_state(self) -> ConsultationState:
-        return self.view()  # type: ignore[no-any-return]
 
     @workflow.signal(name=REFERRAL_ARRIVED)
     def referral_arrived(self, arrival: ReferralArrived) -> None:
@@ -258,15 +258,7 @@ def _by_due(r: Any) -> datetime | str:
 OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
-    kind=KIND,
-    noun="consultation",
-    path="consultations",
-    workflow=ConsultationWorkflow,
-    workflow_id=workflow_id,
-    state=ConsultationState,
-    subject_field="consultation_id",
-    query=ConsultationWorkflow.current_state,
-    actions=ACTIONS,
+    ConsultationWorkflow, path="consultations", subject_field="consultation_id",
     start=Start(
         name="record", title="Record a consultation call", model=Consultation, roles=SOCIAL_WORK,
         subject_id=lambda c: c.id, workflow_input=_start_input, search_attributes=_start_attributes,

@@ -276,13 +276,16 @@ AGENCY_ANSWER = DeadlineRule(
 @workflow.defn(name="ContactWorkflow")
 class ContactWorkflow(ContactIdentity, AuditedWorkflow):
     actions = ACTIONS
+    kind = KIND
     noun = "contact"
+    State = ContactState
+    workflow_id = staticmethod(workflow_id)
 
     @workflow.init
     def __init__(self, inp: ContactWorkflowInput) -> None:
         contact = inp.contact
         self.inp = inp
-        self._init_base(contact.id, KIND, inp.timescales.activity_attempts)
+        self._init_base(contact.id, inp.timescales.activity_attempts)
         self._tasks: list[asyncio.Task[None]] = []
         police_delay = None
         if contact.police_attendance_at is not None:
@@ -546,9 +549,6 @@ class ContactWorkflow(ContactIdentity, AuditedWorkflow):
             sa.DUE: due,
         }
 
-    @workflow.query
-    def current_state(self) -> ContactState:
-        return self.view()  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ the actions
     # Each handler changes the state before its first await and checks nothing: the
@@ -740,15 +740,7 @@ def _time_left(r: Any) -> str:
 
 
 PROCESS = Process(
-    kind=KIND,
-    noun="contact",
-    path="contacts",
-    workflow=ContactWorkflow,
-    workflow_id=workflow_id,
-    state=ContactState,
-    subject_field="contact_id",
-    query=ContactWorkflow.current_state,
-    actions=ACTIONS,
+    ContactWorkflow, path="contacts", subject_field="contact_id",
     start=Start(
         name="submit", title="Receive a contact", model=Contact, roles=INTAKE,
         subject_id=lambda c: c.id, workflow_input=_start_input, search_attributes=start_attributes,

@@ -22,8 +22,8 @@ with workflow.unsafe.imports_passed_through():
 KIND = "contact"
 
 
-def workflow_id(contact_id: str) -> str:
-    return f"contact-{contact_id}"
+def workflow_id(subject_id: str) -> str:
+    return f"contact-{subject_id}"
 
 
 @workflow.defn(name="ContactWorkflow")

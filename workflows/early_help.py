@@ -85,8 +85,8 @@ OPEN_WORK = frozenset({
 })
 
 
-def workflow_id(case_id: str) -> str:
-    return f"early-help-{case_id}"
+def workflow_id(subject_id: str) -> str:
+    return f"early-help-{subject_id}"
 
 
 def case_id_for_contact(contact_id: str) -> str:
@@ -220,12 +220,15 @@ def start_attributes(inp: EarlyHelpInput) -> TypedSearchAttributes:
 @workflow.defn(name="EarlyHelpWorkflow")
 class EarlyHelpWorkflow(AuditedWorkflow):
     actions = ACTIONS
+    kind = KIND
     noun = "early help case"
+    State = EarlyHelpState
+    workflow_id = staticmethod(workflow_id)
 
     @workflow.init
     def __init__(self, inp: EarlyHelpInput) -> None:
         self.inp = inp
-        self._init_base(inp.case_id, KIND, inp.timescales.activity_attempts)
+        self._init_base(inp.case_id, inp.timescales.activity_attempts)
         req, now = inp.request, workflow.now()
         self.state = EarlyHelpState(
             case_id=inp.case_id,
@@ -452,9 +455,6 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             sa.DUE: step.record.due_at if step is not None else None,
         }
 
-    @workflow.query
-    def current_state(self) -> EarlyHelpState:
-        return self.view()  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ the actions
     # Each handler changes the state before its first await and checks nothing: the
@@ -554,15 +554,7 @@ def _time_left(r: Any) -> str:
 OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
-    kind=KIND,
-    noun="early help case",
-    path="early-help",
-    workflow=EarlyHelpWorkflow,
-    workflow_id=workflow_id,
-    state=EarlyHelpState,
-    subject_field="case_id",
-    query=EarlyHelpWorkflow.current_state,
-    actions=ACTIONS,
+    EarlyHelpWorkflow, path="early-help", subject_field="case_id",
     start=Start(
         name="start", title="Start an early help case", model=Contact, roles=EARLY_HELP_TEAM,
         subject_id=lambda c: c.id, workflow_input=_start_input,

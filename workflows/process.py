@@ -9,7 +9,7 @@ pages are generated from them. Nothing here does I/O: the interface reads these 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -191,23 +191,37 @@ class ListView:
 
 @dataclass(frozen=True)
 class Process:
-    """A process's identity and shape: everything the worker and the interfaces read."""
+    """A process's shape: its workflow class (which carries its identity: `kind`, `noun`,
+    `State`, `workflow_id` and `actions`), how a person starts one, its lists and the
+    activities it needs. Everything the worker and the interfaces read."""
 
-    kind: str  # FdKind, the CLI command, the templates folder
-    noun: str  # for people: "contact", "early help case"
+    workflow: Any  # an AuditedWorkflow subclass
     path: str  # URL segment of the collection: /contacts, /api/contacts
-    workflow: type
-    workflow_id: Callable[[str], str]
-    state: type[BaseModel]
-    actions: ActionTable
-    query: Any  # the workflow's state query (a method of `workflow`)
+    subject_field: str  # the state's field holding the case id
     start: Start | None = None
     stuck: tuple[StuckList, ...] = ()
     views: tuple[ListView, ...] = ()
     activities: tuple[type, ...] = ()
     transient: frozenset[str] = frozenset()  # stages the workflow leaves by itself: pages refresh
-    subject_field: str = "id"  # the state's field holding the case id
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:  # FdKind, the CLI command, the templates folder
+        return str(self.workflow.kind)
+
+    @property
+    def noun(self) -> str:  # for people: "contact", "early help case"
+        return str(self.workflow.noun)
+
+    @property
+    def state(self) -> type[BaseModel]:
+        return self.workflow.State  # type: ignore[no-any-return]
+
+    @property
+    def actions(self) -> ActionTable:
+        return self.workflow.actions  # type: ignore[no-any-return]
+
+    def workflow_id(self, subject_id: str) -> str:
+        return str(self.workflow.workflow_id(subject_id))
 
     def subject_of(self, state: BaseModel) -> str:
         return str(getattr(state, self.subject_field))

@@ -167,21 +167,15 @@ def temporal_link(settings: Settings, workflow_id: str) -> str:
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
-async def supervisor(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
-    check(actor, "stuck")
-    label, window = _within(within)
-    panels = await stuck_panels(_client(request), window)
-    return render(request, "supervisor.html", actor=actor, panels=panels, within=label,
-                  poll_ms=int(request.app.state.poll_seconds * 1000),
-                  link=lambda wid: temporal_link(_settings(request), wid))
-
-
 @router.get("/supervisor/panels", response_class=HTMLResponse)
-async def supervisor_panels(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+async def supervisor(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+    """The dashboard; /supervisor/panels is its refreshing part alone."""
     check(actor, "stuck")
     label, window = _within(within)
     panels = await stuck_panels(_client(request), window)
-    return render(request, "_panels.html", actor=actor, panels=panels, within=label,
+    template = "_panels.html" if request.url.path.endswith("/panels") else "supervisor.html"
+    return render(request, template, actor=actor, panels=panels, within=label,
+                  poll_ms=int(request.app.state.poll_seconds * 1000),
                   link=lambda wid: temporal_link(_settings(request), wid))
 
 
