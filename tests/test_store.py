@@ -6,19 +6,22 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from activities.history import name_key, search_history
 from activities.outbox import OutboundMessage, StoredOutbox
 from activities.records import action_trail, append_action, save_contact
 from models.database import init_db, session
 from models.messages import ActionEntry
-from models.tables import ActionRecord, OutboxMessage
+from models.tables import ActionRecord, ContactRecord, OutboxMessage
 from tests.conftest import letters, make_contact
+
+LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -138,3 +141,81 @@ def test_the_stored_outbox_delivers_each_key_once(store_url):
     assert outbox.send(msg) is False
     with session(store_url) as s:
         assert len(s.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).all()) == 1
+
+
+# -- time zones: every instant is stored as UTC and read back aware ------------------------------
+def test_an_instant_with_an_offset_is_read_back_as_the_same_instant_in_utc(store_url):
+    c = make_contact(received_at="2026-07-01T09:00:00+01:00")  # 09:00 BST is 08:00 UTC
+    with session(store_url) as s:
+        save_contact(s, c)
+    with session(store_url) as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SET LOCAL TIME ZONE 'Europe/London'"))  # the server answers in the session's zone
+        got = s.get(ContactRecord, c.id)
+        assert got is not None
+        assert got.received_at == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+        assert got.received_at.utcoffset() == timedelta(0)
+        # and in the database itself, the stored wall time is UTC's
+        raw = s.execute(text("SELECT received_at FROM contacts WHERE id = :id"), {"id": c.id}).scalar_one()
+        assert (raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))).replace(tzinfo=None) in (
+            datetime(2026, 7, 1, 8, 0), datetime(2026, 7, 1, 9, 0)  # PostgreSQL answers in its session's zone
+        )
+        if isinstance(raw, str):  # SQLite keeps text: it must be the UTC wall time
+            assert raw.startswith("2026-07-01 08:00:00")
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        # spring forward, 29 March 2026: 00:30 GMT, then 02:30 BST (01:30 UTC)
+        ["2026-03-29T00:30:00+00:00", "2026-03-29T02:30:00+01:00"],
+        # fall back, 25 October 2026: 01:30 happens twice, first in BST then in GMT
+        ["2026-10-25T01:30:00+01:00", "2026-10-25T01:30:00+00:00"],
+    ],
+    ids=["spring", "autumn"],
+)
+def test_instants_across_a_summer_time_change_keep_their_order_and_their_value(store_url, times):
+    contacts = [make_contact(received_at=t) for t in times]
+    with session(store_url) as s:
+        for c in contacts:
+            save_contact(s, c)
+    expected = [datetime.fromisoformat(t).astimezone(UTC) for t in times]
+    assert expected[1] - expected[0] == timedelta(hours=1)
+    ids = [c.id for c in contacts]
+    with session(store_url) as s:
+        rows = s.exec(select(ContactRecord).where(col(ContactRecord.id).in_(ids)).order_by(col(ContactRecord.received_at))).all()
+        assert [r.id for r in rows] == ids
+        assert [r.received_at for r in rows] == expected
+        assert all(r.received_at.tzinfo is not None and r.received_at.utcoffset() == timedelta(0) for r in rows)
+        # a comparison with an instant given in another offset finds exactly the later one
+        later = s.exec(
+            select(ContactRecord.id).where(
+                col(ContactRecord.id).in_(ids), col(ContactRecord.received_at) > datetime.fromisoformat(times[0]).astimezone(LONDON)
+            )
+        ).all()
+        assert list(later) == [ids[1]]
+
+
+def test_the_action_trail_keeps_utc_times(store_url):
+    subject = f"T-{uuid.uuid4().hex[:8]}"
+    at = datetime.fromisoformat("2026-10-25T01:30:00+01:00")
+    with session(store_url) as s:
+        append_action(s, _entry(subject, f"{subject}/1").model_copy(update={"at": at}))
+    with session(store_url) as s:
+        [row] = action_trail(s, subject)
+    assert row.at == at and row.at.utcoffset() == timedelta(0)
+
+
+def test_every_time_column_of_the_case_record_stores_utc():
+    from sqlmodel import SQLModel
+
+    import models.door_tables  # noqa: F401  (registers the tables)
+    from models.tables import UTCDateTime
+
+    columns = [(t.name, c.name, c.type) for t in SQLModel.metadata.sorted_tables for c in t.columns]
+    times = [(t, c) for t, c, kind in columns if isinstance(kind, UTCDateTime)]
+    assert ("contacts", "received_at") in times and ("consultations", "called_at") in times
+    from sqlalchemy import DateTime
+
+    plain = [(t, c) for t, c, kind in columns if isinstance(kind, DateTime)]
+    assert plain == [], f"time columns without UTCDateTime: {plain}"
