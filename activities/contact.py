@@ -10,12 +10,12 @@ from sqlmodel import select
 from temporalio import activity
 
 from activities.documents import render
-from activities.history import search_history
+from activities.history import history_check
 from activities.outbox import OutboundMessage, Outbox
 from activities.records import append_action, save_contact, update_case
-from models.database import session
 from models.codes import AGENCY_NAMES, OUTCOME_NAMES
 from models.contact import Contact
+from models.database import session
 from models.messages import (
     ActionEntry,
     CaseUpdate,
@@ -64,13 +64,9 @@ class ContactActivities:
             if record is None:
                 raise LookupError(f"contact {contact_id} has not been recorded")
             contact = Contact.model_validate(record.payload)
-            result = search_history(s, contact_id, contact.children)
-        result.suggestion = rules.suggest(
-            contact.concerns.factors,
-            [p.theme for p in result.recurring],
-            len({m.earlier_contact_id for m in result.matches}),
-        )
-        return result
+            return history_check(
+                s, rules, contact_id, contact.children, contact.concerns.factors, contact.received_at
+            )
 
     # -- documents -----------------------------------------------------------------
     def _store_document(self, request: DocumentRequest) -> str:

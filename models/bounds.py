@@ -43,6 +43,9 @@ MAX_CHILDREN = 20  # children named in one contact or consultation (a large sibl
 MAX_FACTORS = len(CIN_FACTORS)  # CIN factor codes on one contact: each code once at most
 MAX_AGENCIES = len(Agency)  # agencies in one MAP request: each agency once at most
 MAX_EXTENSIONS = 10  # extensions of one decision deadline (for the workflow's validator)
+# What the history check returns into a workflow's state (its history and every Update's
+# result): the most recent matches; patterns and counts are worked out from all of them.
+MAX_HISTORY_MATCHES = 200
 
 # ---------------------------------------------------------------- the calendar
 # Absolute range of any date or time from outside (shape: time-independent). Outside it,
