@@ -171,6 +171,34 @@ def test_unknown_fields_are_refused_at_every_level_naming_them(model, sample):
         assert (*path, "nested") in locs(exc.value), path
 
 
+def test_the_issues_reproductions_of_size_and_shape_are_refused_naming_the_field():
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(300):
+        node["a"] = {}
+        node = node["a"]
+    for path in [(), ("children", 0), ("referrer",)]:
+        target = copy.deepcopy(CONTACT)
+        holder: Any = target
+        for p in path:
+            holder = holder[p]
+        holder["nested"] = deep
+        with pytest.raises(ValidationError) as exc:
+            Contact.model_validate(target)
+        assert [(tuple(e["loc"]), e["type"]) for e in exc.value.errors()] == [((*path, "nested"), "extra_forbidden")]
+    kid = CONTACT["children"][0]
+    with pytest.raises(ValidationError) as exc:
+        Contact.model_validate(CONTACT | {"children": [kid] * 5000})
+    assert locs(exc.value) == {("children",)}  # refused before 5,000 children are validated
+    with pytest.raises(ValidationError) as exc:
+        Contact.model_validate(put(CONTACT, ("concerns", "summary"), "x" * 3_000_000))
+    assert locs(exc.value) == {("concerns", "summary")}
+    with pytest.raises(ValidationError) as exc:
+        Extension.model_validate({"actor": ACTOR, "reason": "other", "new_deadline": "2026-11-27T17:00:00Z",
+                                  "explanation": "x" * 1_500_000})
+    assert locs(exc.value) == {("explanation",)}
+
+
 def _walk_schema(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     defs = schema.get("$defs", {})
     seen: list[tuple[str, dict[str, Any]]] = []
