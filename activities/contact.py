@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.deps import Deps
 from activities.documents import store_document
-from activities.history import search_history
+from activities.history import history_check
 from activities.outbox import OutboundMessage
 from activities.records import update_case
 from models.case_record import save_contact
@@ -58,13 +58,9 @@ class ContactActivities:
             if record is None:
                 raise LookupError(f"contact {contact_id} has not been recorded")
             contact = Contact.model_validate(record.payload)
-            result = search_history(s, contact_id, contact.children)
-        result.suggestion = rules.suggest(
-            contact.concerns.factors,
-            [p.theme for p in result.recurring],
-            len({m.earlier_contact_id for m in result.matches}),
-        )
-        return result
+            return history_check(
+                s, rules, contact_id, contact.children, contact.concerns.factors, contact.received_at
+            )
 
     # -- MAP checks ------------------------------------------------------------------
     @activity.defn

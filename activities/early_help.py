@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.deps import Deps
-from activities.history import search_history
+from activities.history import history_check
 from activities.outbox import OutboundMessage
 from models.case_record import save_contact
 from models.contact import Contact
@@ -56,11 +56,11 @@ class EarlyHelpActivities:
         """The contact's history check, reused: matches, recurring patterns, a suggested level."""
         rules = ThresholdRules.current(self.rules_path)
         with session(self.database_url) as s:
-            result = search_history(s, review.subject_id, review.children)
-        result.suggestion = rules.suggest(
-            review.factors, [p.theme for p in result.recurring], len({m.earlier_contact_id for m in result.matches})
-        )
-        return result
+            received = review.received_at
+            if received is None:  # a review recorded before HistoryReview carried it: the case record has it
+                record = s.get(ContactRecord, review.subject_id)
+                received = record.received_at if record is not None else None
+            return history_check(s, rules, review.subject_id, review.children, review.factors, received)
 
     @activity.defn
     def hand_off_early_help(self, handoff: EarlyHelpHandoff) -> str:

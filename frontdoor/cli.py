@@ -23,6 +23,7 @@ from frontdoor import fields, timefmt
 from frontdoor.config import ConfigError, Settings, load_settings, parse_duration
 from frontdoor.errors import FrontdoorError
 from models import codes
+from models.bounds import duration_errors
 from models.roles import Role
 from workflows.process import Action, Process
 from workflows.registry import PROCESSES
@@ -361,6 +362,8 @@ async def _stuck(args: argparse.Namespace) -> int:
     if args.due_within:
         chosen.append("due_soon")
     within = args.due_within or timedelta(hours=4)
+    if problems := duration_errors("--due-within", within):
+        raise FrontdoorError(problems[0].message)
     if not chosen:
         out: dict[str, int | str] = {}
         for name in stuck.KINDS:

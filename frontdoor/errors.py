@@ -21,6 +21,20 @@ class Duplicate(FrontdoorError):
     status = 409
 
 
+class InvalidInput(FrontdoorError):
+    """The input is not valid: one entry per field in `errors` ({"field", "message"})."""
+
+    status = 422
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+    @classmethod
+    def of(cls, errors: list[dict[str, str]]) -> InvalidInput:
+        return cls("the input is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+
+
 class Unauthenticated(FrontdoorError):
     status = 401
 

@@ -14,8 +14,9 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from frontdoor.config import Settings
-from frontdoor.errors import Duplicate, NotFound, Refused
+from frontdoor.errors import Duplicate, InvalidInput, NotFound, Refused
 from models import errors as kinds
+from models.bounds import plausibility_errors
 from models.roles import Actor
 from workflows.process import Process, StartContext
 from workflows.registry import BY_KIND, PROCESSES
@@ -39,8 +40,11 @@ async def start(
         raise NotFound(f"a {proc.noun} is not started by a person")
     if actor.role not in spec.roles:
         raise Refused(kinds.PERMISSION_DENIED, f"{actor.username} ({actor.role.value}) may not {spec.title.lower()}")
+    now = datetime.now(UTC)
+    if hasattr(item, "plausibility_errors") and (problems := plausibility_errors(item, now)):  # type: ignore[arg-type]
+        raise InvalidInput.of([e.as_dict() for e in problems])
     subject = spec.subject_id(item)
-    ctx = StartContext(timescales=settings.timescales, timezone=settings.timezone, now=datetime.now(UTC))
+    ctx = StartContext(timescales=settings.timescales, timezone=settings.timezone, now=now)
     wid = proc.workflow_id(subject)
     try:
         await client.start_workflow(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -22,7 +23,7 @@ def name_key(name: str | None) -> str | None:
     return re.sub(r"[^a-z]", "", folded) or None
 
 
-def themes_of(factors: list[str]) -> list[str]:
+def themes_of(factors: Iterable[str]) -> list[str]:
     return sorted({FACTOR_THEMES[f] for f in factors if f in FACTOR_THEMES})
 
 

@@ -4,7 +4,7 @@ reason. workflows/deadline.py is the object that moves it; screens and reports r
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field, computed_field
 
@@ -25,6 +25,7 @@ class DeadlineRecord(BaseModel):
     due_at: datetime | None = None  # None only while a working-day due time is being worked out
     passed_at: datetime | None = None  # when it went overdue (an extension clears it)
     done_at: datetime | None = None  # when the work it waits for was done
+    max_extension: timedelta | None = None  # how far one extension may move it (None: it is not extended)
     extensions: list[ExtensionRecord] = Field(default_factory=list)
 
     @computed_field  # type: ignore[prop-decorator]

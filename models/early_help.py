@@ -4,6 +4,11 @@ Manager directions, promptly; parental consent first (early help is voluntary); 
 adviser gathers information (referrer, agencies, parents) and reviews history; a
 concise recommendation; a decision routes to targeted early help in an area
 quadrant, to universal services, or steps the case up into the SPA.
+
+The actions (Directions ... StepUp) refuse unknown fields (`extra="forbid"`) and take
+their limits from models/bounds.py, like the contact's actions; a direct request is the
+intake contract (models/contact.Contact). Rules are pure: these models are decoded again
+when a history replays.
 """
 
 from __future__ import annotations
@@ -11,10 +16,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel import Field as TableField
 from sqlmodel import SQLModel
 
+from models.bounds import Code, Name, ReasonText, ShortText, SummaryText, Username
 from models.codes import Agency, ConsentStatus, Quadrant
 from models.contact import Child, Contact
 from models.deadline import DeadlineRecord
@@ -23,7 +29,8 @@ from models.state import Fault, HistoryResult
 from models.tables import _ts
 from models.timescales import Timescales
 
-Reason = Field(min_length=3, max_length=4000)
+Reason = Field(min_length=3)  # with ReasonText: 3 to REASON_MAX characters
+FORBID = ConfigDict(extra="forbid")
 DEFAULT_QUADRANTS = [q.value for q in Quadrant]
 CONCISE = 2000  # characters: recommendations are "reflective and concise"
 
@@ -93,79 +100,97 @@ class EarlyHelpInput(BaseModel):
 
 # ---------------------------------------------------------------------- actions
 class Directions(BaseModel):
+    model_config = FORBID
     actor: Actor
-    directions: str = Reason
-    adviser: str | None = None  # the early help adviser allocated
+    directions: ReasonText = Reason
+    adviser: Username | None = None  # the early help adviser allocated
 
 
 class EarlyHelpConsent(BaseModel):
+    model_config = FORBID
     actor: Actor
     status: ConsentStatus
-    note: str | None = None
-    advice: str | None = None  # on refusal: the advice the family is given as the case closes
+    note: ShortText | None = None
+    advice: ShortText | None = Field(  # on refusal: the advice the family is given as the case closes
+        default=None, validate_default=True, description="required when the status is refused"
+    )
 
-    @model_validator(mode="after")
-    def _status(self) -> EarlyHelpConsent:
-        if self.status not in (ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED):
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: ConsentStatus) -> ConsentStatus:
+        if value not in (ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED):
             raise ValueError("early help consent is sought, given or refused (it is voluntary: no override)")
-        if self.status == ConsentStatus.REFUSED and not (self.advice and len(self.advice.strip()) >= 3):
+        return value
+
+    @field_validator("advice")
+    @classmethod
+    def _advice(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("status") == ConsentStatus.REFUSED and not (value and len(value.strip()) >= 3):
             raise ValueError("a refusal closes the case with advice: record the advice given to the family")
-        return self
+        return value
 
 
 class Conversation(BaseModel):
+    model_config = FORBID
     actor: Actor
     with_whom: ConversationWith
-    name: str = Field(min_length=1, max_length=200)
-    agency: Agency | None = None
-    summary: str = Field(min_length=3, max_length=4000)
+    name: Name = Field(min_length=1)
+    agency: Agency | None = Field(default=None, validate_default=True, description="required when with_whom is agency")
+    summary: ReasonText = Field(min_length=3)
 
-    @model_validator(mode="after")
-    def _agency(self) -> Conversation:
-        if self.with_whom == ConversationWith.AGENCY and self.agency is None:
+    @field_validator("agency")
+    @classmethod
+    def _agency(cls, value: Agency | None, info: ValidationInfo) -> Agency | None:
+        if info.data.get("with_whom") == ConversationWith.AGENCY and value is None:
             raise ValueError("a conversation with an agency names the agency (e.g. school, gp, health_visitor)")
-        return self
+        return value
 
 
 class ThresholdConsultation(BaseModel):
     """The adviser consulted a senior adviser or SPA manager: the needs are near the threshold."""
 
+    model_config = FORBID
     actor: Actor
-    consulted: str = Field(min_length=1, max_length=80)
+    consulted: Username = Field(min_length=1)
     consulted_role: Role
-    advice: str = Reason
+    advice: ReasonText = Reason
 
-    @model_validator(mode="after")
-    def _role(self) -> ThresholdConsultation:
-        if self.consulted_role not in (Role.SENIOR_ADVISER, Role.TEAM_MANAGER):
+    @field_validator("consulted_role")
+    @classmethod
+    def _role(cls, value: Role) -> Role:
+        if value not in (Role.SENIOR_ADVISER, Role.TEAM_MANAGER):
             raise ValueError("consult a senior adviser or an SPA team manager (senior_adviser or team_manager)")
-        return self
+        return value
 
 
 class FinishGathering(BaseModel):
+    model_config = FORBID
     actor: Actor
-    note: str | None = None
+    note: ShortText | None = None
 
 
 class EarlyHelpRecommendation(BaseModel):
+    model_config = FORBID
     actor: Actor
-    summary: str = Field(min_length=10, max_length=CONCISE)
+    summary: SummaryText = Field(min_length=10, max_length=CONCISE)
     recommended_outcome: EarlyHelpOutcome
-    quadrant: str | None = None
+    quadrant: Code | None = None
     history_considered: bool = False
 
 
 class EarlyHelpDecision(BaseModel):
+    model_config = FORBID
     actor: Actor
     outcome: EarlyHelpOutcome
-    rationale: str = Reason
-    quadrant: str | None = None
+    rationale: ReasonText = Reason
+    quadrant: Code | None = None
     recurring_pattern_considered: bool = False
 
 
 class StepUp(BaseModel):
+    model_config = FORBID
     actor: Actor
-    reason: str = Reason
+    reason: ReasonText = Reason
     level: int = Field(default=4, ge=3, le=4)
 
 
@@ -248,6 +273,9 @@ class HistoryReview(BaseModel):
     subject_id: str  # earlier records under this id are the case itself, not history
     children: list[Child]
     factors: list[str] = Field(default_factory=list)
+    # when the request was received: the recurring-pattern look-back counts back from it
+    # (None: the activity reads it from the case record, or takes the time of the review)
+    received_at: datetime | None = None
 
 
 # ---------------------------------------------------------------------- case record

@@ -14,7 +14,7 @@ from models.actions import (
     Review,
     Triage,
 )
-from models.codes import Agency, ConsentStatus, LevelOfNeed, Outcome
+from models.codes import THEMES, Agency, ConsentStatus, LevelOfNeed, Outcome
 from models.contact import Contact
 from models.deadline import DeadlineRecord, ExtensionRecord
 from models.roles import Actor
@@ -67,20 +67,50 @@ class ContactWorkflowInput(BaseModel):
 
 
 class HistoryMatch(BaseModel):
-    child_index: int
+    """An earlier contact (or imported record) about one of this contact's children."""
+
+    child_index: int  # which child of this contact
     earlier_contact_id: str
     received_at: datetime
     matched_on: str  # e.g. "nhs_number", "local_id", "name + date of birth"
     confidence: str  # "exact" or "probable"
     themes: list[str] = Field(default_factory=list)
     outcome: str | None = None
-    kind: str = "contact"
+    kind: str = "contact"  # contact | prior (imported from a legacy system) | early_help
 
 
 class RecurringPattern(BaseModel):
+    """A concern theme that recurs, and how it was counted (so a screen can say
+    "2nd domestic abuse contact in 12 months").
+
+    Histories recorded before the look-back window have only theme, occurrences and
+    contact_ids: there, occurrences counted earlier contacts only, which is what the
+    defaults below say (this contact not included, no window).
+    """
+
     theme: str
-    occurrences: int
-    contact_ids: list[str]
+    occurrences: int  # contacts carrying the theme in the window, this one included when it carries it
+    contact_ids: list[str]  # the earlier contacts carrying it, oldest first
+    includes_this_contact: bool = False  # this contact carries the theme too
+    window_months: int | None = None  # the look-back window counted in; None: all history
+    child_indexes: list[int] = Field(default_factory=list)  # this contact's children whose history it is
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> str:
+        name = THEMES.get(self.theme, self.theme.replace("_", " ")).lower()
+        window = f" in {self.window_months} months" if self.window_months else ""
+        if self.includes_this_contact:
+            return f"{ordinal(self.occurrences)} {name} contact{window}"
+        earlier = len(self.contact_ids)
+        return f"{name} in {earlier} earlier contact{'' if earlier == 1 else 's'}{window}" + (
+            " (not in this one)" if self.window_months else ""
+        )
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 class ThresholdSuggestion(BaseModel):
@@ -90,10 +120,12 @@ class ThresholdSuggestion(BaseModel):
 
 
 class HistoryResult(BaseModel):
-    matches: list[HistoryMatch] = Field(default_factory=list)
+    matches: list[HistoryMatch] = Field(default_factory=list)  # the most recent, oldest first
     recurring: list[RecurringPattern] = Field(default_factory=list)
     suggestion: ThresholdSuggestion | None = None
     checked_at: datetime | None = None
+    earlier_contacts: int | None = None  # distinct earlier contacts found (None: recorded before this was kept)
+    matches_not_shown: int = 0  # older matches left out of `matches` (models/bounds.MAX_HISTORY_MATCHES)
 
 
 class MapCheck(BaseModel):

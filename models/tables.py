@@ -6,15 +6,43 @@ database triggers refuse both.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, stored as UTC and read back aware in UTC, on SQLite and PostgreSQL alike.
+
+    SQLite has no time zones: SQLAlchemy writes an aware time's wall clock and drops its
+    offset, so 09:00+01:00 came back as 09:00 UTC. PostgreSQL's timestamptz keeps the
+    instant but answers in the session's zone. Here every value is converted to UTC on the
+    way in (a naive one is refused: it is a bug, not an instant) and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"a time without a time zone ({value.isoformat()}) cannot be stored: give it one")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(**kw: Any) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+    return Field(sa_column=Column(UTCDateTime(), **kw))
 
 
 class User(SQLModel, table=True):

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+from models.bounds import EXTENSION_MAX_SPAN
+
 
 class Span(BaseModel):
     """A step's timescale: working days on the service's calendar (models/calendar.py),
@@ -24,6 +26,7 @@ class Timescales(BaseModel):
     invited_referral_working_days: int = 2
     return_interview: timedelta = timedelta(hours=72)
     activity_attempts: int = 5
+    extension_max_span: timedelta = EXTENSION_MAX_SPAN  # how far one extension may move a decision deadline
     # consultation line: a plain duration here replaces the working days (demos, tests)
     invited_referral_due: timedelta | None = None
     # early help hub: management directions, information gathering, recommendation, decision

@@ -121,7 +121,7 @@ async def test_spa_validators(dev_env, settings, task_queue):
         await act(client, c.id, "recommend", {"actor": SAM, "summary": "Summary of findings.", "recommended_outcome": "nfa"})
         await refused(act(client, c.id, "decide", decision() | {"actor": SAM}), "PermissionDenied", "may not decide")
         await refused(act(client, c.id, "extend", {"actor": SAM, "reason": "interpreter_awaited", "new_deadline": "2099-01-01T00:00:00Z"}), "PermissionDenied", "may not extend")
-        await refused(act(client, c.id, "extend", {"actor": TOM, "reason": "interpreter_awaited", "new_deadline": "2001-01-01T00:00:00Z"}), "InvalidAction", "must be after the current one")
+        await refused(act(client, c.id, "extend", {"actor": TOM, "reason": "interpreter_awaited", "new_deadline": "2001-01-01T00:00:00Z"}), "InvalidAction", "does not move the deadline")
         await refused(act(client, c.id, "retry_fault", {"actor": MAYA}), "WrongStage", "no technical fault")
         state = await act(client, c.id, "decide", decision("nfa"))
         assert state.stage == Stage.HANDOFF
@@ -167,6 +167,30 @@ async def test_recurring_pattern_must_be_confirmed_at_triage_and_decision(dev_en
         await refused(act(client, c.id, "decide", decision(recurring_pattern_considered=False)), "InvalidAction", "confirm recurring_pattern_considered")
         state = await act(client, c.id, "decide", decision())
     assert state.decision.recurring_pattern_considered is True
+
+
+async def test_the_second_domestic_abuse_contact_is_a_recurring_pattern(dev_env, settings, task_queue):
+    """The letter's case (issue 8): one earlier domestic abuse contact, and the second arrives."""
+    client = dev_env.client
+    kid = {"first_name": "Ivy", "last_name": f"Hale{c_suffix()}", "date_of_birth": "2016-09-12"}
+    async with running_worker(client, settings, task_queue):
+        earlier = make_contact(children=[kid], concerns={"factors": ["3B"]})
+        await submit(client, settings, task_queue, earlier)
+        state = await wait_stage(client, earlier.id, Stage.AWAITING_TRIAGE)
+        assert state.history.recurring == [] and state.suggested_level == 3  # the first time: no pattern
+        c = make_contact(children=[kid], concerns={"factors": ["3A"]})
+        await submit(client, settings, task_queue, c)
+        state = await wait_stage(client, c.id, Stage.AWAITING_TRIAGE)
+        [p] = state.history.recurring
+        assert (p.theme, p.occurrences, p.contact_ids, p.includes_this_contact) == ("domestic_abuse", 2, [earlier.id], True)
+        assert p.summary == "2nd domestic abuse contact in 12 months"
+        assert "recurring_pattern" in state.flags
+        assert state.suggested_level == 4  # the recurring-domestic-abuse rule fires
+        triage = {"actor": RITA, "level": 4, "route": "spa", "rationale": "Second DV incident"}
+        await refused(act(client, c.id, "triage", triage), "InvalidAction", "confirm history_considered")
+        await act(client, c.id, "triage", triage | {"history_considered": True})
+        await to_decision(client, c.id)
+        await refused(act(client, c.id, "decide", decision(recurring_pattern_considered=False)), "InvalidAction", "confirm recurring_pattern_considered")
 
 
 def c_suffix() -> str:

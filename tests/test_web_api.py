@@ -211,7 +211,7 @@ async def test_action_errors_404_409_422(web: WebEnv, people) -> None:
     assert "time zone" in r["detail"]
     r = await web.act(people[TM], spa, "extend", {"reason": "parent_carer_unavailable",
                                                       "new_deadline": later(1)}, status=422)
-    assert "must be after the current one" in r["detail"]
+    assert "does not move the deadline" in r["detail"]
     r = await web.act(people[SW], spa, "request_map_checks", {"agencies": ["the_moon"]}, status=422)
     assert r["errors"][0]["field"].startswith("agencies")
     r = await web.act(people[SW], spa, "recommend", {"summary": "Too soon to say anything", "recommended_outcome": "nfa"})

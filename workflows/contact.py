@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         Review,
         Triage,
     )
+    from models.bounds import EXTENSION_MAX_SPAN, MAX_EXTENSIONS, extension_errors
     from models.calendar import WorkingCalendar
     from models.codes import (
         DECISION_OUTCOMES,
@@ -179,11 +180,15 @@ def _decision_rules(s: ContactState, d: ManagementDecision) -> None:
 
 
 def _extension_rules(s: ContactState, e: Extension) -> None:
-    current = s.decision_due_at
-    if current is not None and e.new_deadline <= current:
-        raise invalid(f"the new deadline must be after the current one ({current.isoformat()})")
-    if e.new_deadline <= workflow.now():
-        raise invalid("the new deadline is in the past")
+    deadline = s.decision_deadline
+    if deadline is None or deadline.due_at is None:
+        return
+    if len(deadline.extensions) >= MAX_EXTENSIONS:
+        raise invalid(f"the decision deadline has been extended {MAX_EXTENSIONS} times already: decide, or escalate")
+    problems = extension_errors(e.new_deadline, deadline.due_at, workflow.now(),
+                                deadline.max_extension or EXTENSION_MAX_SPAN)
+    if problems:
+        raise invalid(f"{problems[0].path}: {problems[0].message}")
 
 
 ACTIONS = ActionTable(
@@ -363,7 +368,8 @@ class ContactWorkflow(ContactIdentity, AuditedWorkflow):
     async def _single_point_of_access(self) -> None:
         now = workflow.now()
         self.state.spa_entered_at = now
-        self.decision_deadline = Deadline.begin(self, DECISION, now + self.inp.timescales.decision_deadline)
+        self.decision_deadline = Deadline.begin(self, DECISION, now + self.inp.timescales.decision_deadline,
+                                                max_extension=self.inp.timescales.extension_max_span)
         self.state.decision_deadline = self.decision_deadline.record
         self._set_stage(self._spa_stage())
         await self.decision_deadline.wait(lambda: self.state.decision is not None)

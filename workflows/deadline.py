@@ -71,9 +71,10 @@ class Deadline:
     @classmethod
     def begin(
         cls, owner: Owner, rule: DeadlineRule, due_at: datetime | None, *, name: str | None = None,
-        started_at: datetime | None = None,
+        started_at: datetime | None = None, max_extension: timedelta | None = None,
     ) -> Deadline:
-        record = DeadlineRecord(name=name or rule.name, started_at=started_at or workflow.now(), due_at=due_at)
+        record = DeadlineRecord(name=name or rule.name, started_at=started_at or workflow.now(), due_at=due_at,
+                                max_extension=max_extension)
         return cls.of(owner, rule, record)
 
     @classmethod

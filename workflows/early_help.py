@@ -289,7 +289,8 @@ class EarlyHelpWorkflow(AuditedWorkflow):
         req = self.inp.request
         history = await self.act(
             EarlyHelpActivities.review_early_help_history,
-            HistoryReview(subject_id=req.id, children=req.children, factors=req.concerns.factors),
+            HistoryReview(subject_id=req.id, children=req.children, factors=req.concerns.factors,
+                          received_at=req.received_at),
         )
         self.state.history = history
         self.sync()

@@ -24,20 +24,13 @@ from temporalio.client import Client
 
 from frontdoor import fields, processes, record, stuck
 from frontdoor.config import ConfigError, Settings, parse_duration
-from frontdoor.errors import FrontdoorError
+from frontdoor.errors import FrontdoorError, InvalidInput
 from frontdoor.web.auth import api_permission, api_roles
+from models.bounds import duration_errors
 from models.roles import Actor
 from workflows.process import Action, Process
 
 router = APIRouter(prefix="/api")
-
-
-class InvalidInput(FrontdoorError):
-    status = 422
-
-    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or []
 
 
 def field_errors(exc: ValidationError, drop_prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
@@ -49,8 +42,7 @@ def field_errors(exc: ValidationError, drop_prefix: tuple[str, ...] = ()) -> lis
 
 
 def invalid_from(exc: ValidationError, drop_prefix: tuple[str, ...] = ()) -> InvalidInput:
-    errors = field_errors(exc, drop_prefix)
-    return InvalidInput("the input is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+    return InvalidInput.of(field_errors(exc, drop_prefix))
 
 
 class ErrorBody(BaseModel):
@@ -203,6 +195,8 @@ async def stuck_lists(
         window: timedelta = parse_duration(within, name="within")
     except ConfigError as exc:
         raise InvalidInput(str(exc), [{"field": "within", "message": str(exc)}]) from None
+    if problems := duration_errors("within", window):
+        raise InvalidInput.of([e.as_dict() for e in problems])
     client = client_of(request)
     if kind is None:
         return {"within": within, "counts": {name: await stuck.count(client, name, window) for name in stuck.KINDS}}

@@ -21,6 +21,7 @@ from frontdoor.config import ConfigError, Settings, parse_duration
 from frontdoor.errors import FrontdoorError, NotFound
 from frontdoor.web import forms
 from frontdoor.web.auth import check, check_role, csrf_token, page_actor, sign_in, verify_csrf
+from models.bounds import duration_errors
 from models.roles import PERMISSIONS, Actor, Role
 from workflows.process import ListView, Process
 
@@ -140,10 +141,12 @@ async def show_document(document_id: str, request: Request, actor: Actor = Depen
 
 # ------------------------------------------------------------------ supervisor
 def _within(text: str | None) -> tuple[str, Any]:
+    """The dashboard's "due within": a duration in bounds, or the default."""
     try:
-        return (text or "4h"), parse_duration(text or "4h", name="within")
+        window = parse_duration((text or "4h")[:20], name="within")
     except ConfigError:
         return "4h", parse_duration("4h")
+    return ((text or "4h"), window) if not duration_errors("within", window) else ("4h", parse_duration("4h"))
 
 
 async def stuck_panels(client: Client, within: Any, limit: int = 25) -> list[dict[str, Any]]:
