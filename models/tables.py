@@ -1,7 +1,9 @@
 """The case record: sqlmodel tables (SQLite by default, PostgreSQL in production).
 
 The action trail is append-only: the store offers no update or delete for it, and
-database triggers refuse both.
+database triggers refuse UPDATE, DELETE, REPLACE (SQLite) and TRUNCATE (PostgreSQL). Each
+row is hash-chained to the previous row of its case (models/chain.py); `trail_heads`
+holds each case's latest link, so a row removed from the end shows too.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -67,10 +69,13 @@ class ChildRecord(SQLModel, table=True):
 
 
 class ActionRecord(SQLModel, table=True):
-    """Who did what, when and why. Append-only."""
+    """Who did what, when and why. Append-only and hash-chained per case."""
 
     __tablename__ = "actions"
-    __table_args__ = (UniqueConstraint("idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_actions_subject_seq", "subject_id", "seq", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200)
     subject_id: str = Field(index=True)  # contact id (or consultation / episode id)
@@ -82,6 +87,18 @@ class ActionRecord(SQLModel, table=True):
     action: str = Field(index=True)
     reasons: str | None = Field(default=None, sa_column=Column(Text))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    seq: int | None = None  # 1, 2, ... within the case (subject_id)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class TrailHead(SQLModel, table=True):
+    """The latest link of each case's chain; appends lock it, so two at once queue up."""
+
+    __tablename__ = "trail_heads"
+    subject_id: str = Field(primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
 
 
 class DocumentRecord(SQLModel, table=True):
