@@ -30,6 +30,41 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class ApiToken(SQLModel, table=True):
+    """A named API token of one person (stored hashed); several per person, each revocable."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, max_length=80)
+    label: str = Field(max_length=60)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts(nullable=False)
+    last_used_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds only a random id; this row, keyed by the id's
+    SHA-256, is what logout, disabling the person and the timeouts remove."""
+
+    __tablename__ = "web_sessions"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    username: str | None = Field(default=None, index=True, max_length=80)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = _ts(nullable=False)
+    last_seen_at: datetime = _ts(nullable=False, index=True)
+    address: str | None = Field(default=None, max_length=64)
+
+
+class SignInFailure(SQLModel, table=True):
+    """One failed sign-in, counted per person and per address to throttle guessing."""
+
+    __tablename__ = "sign_in_failures"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, max_length=200)  # person:NAME or address:IP
+    at: datetime = _ts(nullable=False, index=True)
+
+
 class ContactRecord(SQLModel, table=True):
     __tablename__ = "contacts"
     id: str = Field(primary_key=True, max_length=64)
