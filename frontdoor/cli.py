@@ -27,7 +27,6 @@ from models.codes import (
     Rag,
     Route,
 )
-from models.roles import Role
 
 
 def _duration(text: str) -> timedelta:
@@ -80,26 +79,6 @@ def cmd_web(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise FrontdoorError(f"the web app is not installed ({exc}): run `make install`") from None
     return serve(load_settings(), seed_demo_users=args.seed_demo_users)
-
-
-def cmd_users(args: argparse.Namespace) -> int:
-    from models.database import init_db
-    from frontdoor import users
-
-    settings = load_settings()
-    init_db(settings.database_url)
-    if args.users_cmd == "add":
-        token = users.add_user(settings.database_url, args.name, args.role, args.display_name or "", args.password)
-        print(f"added {args.name} ({args.role}). API token (shown once, keep it safe):\n{token}")
-    elif args.users_cmd == "list":
-        for u in users.list_users(settings.database_url):
-            print(f"{u.username:<16} {u.role:<20} {'active' if u.active else 'inactive'}  {'token' if u.token_hash else 'no token'}")
-    elif args.users_cmd == "revoke":
-        users.revoke_token(settings.database_url, args.name)
-        print(f"revoked the API token of {args.name}; `frontdoor users token {args.name}` issues a new one")
-    elif args.users_cmd == "token":
-        print(users.new_token(settings.database_url, args.name))
-    return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -413,20 +392,6 @@ def build_parser() -> argparse.ArgumentParser:
     hi.add_argument("file")
     h.set_defaults(func=cmd_history)
 
-    u = sub.add_parser("users", help="people and their roles")
-    us = u.add_subparsers(dest="users_cmd", required=True)
-    ua = us.add_parser("add", help="add a person with a role; prints their API token")
-    ua.add_argument("name")
-    ua.add_argument("--role", required=True, choices=[r.value for r in Role])
-    ua.add_argument("--display-name")
-    ua.add_argument("--password", help="for signing in to the web app")
-    us.add_parser("list", help="list people")
-    ur = us.add_parser("revoke", help="revoke a person's API token")
-    ur.add_argument("name")
-    ut = us.add_parser("token", help="issue a new API token (the old one stops working)")
-    ut.add_argument("name")
-    u.set_defaults(func=cmd_users)
-
     c = sub.add_parser("contact", help="submit a contact, see it, and act on it")
     cs = c.add_subparsers(dest="contact_cmd", required=True, metavar="ACTION")
 
@@ -529,9 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=lambda a: asyncio.run(_stuck(a)))
 
-    from frontdoor import cli_doors
+    from frontdoor import cli_admin, cli_doors
 
     cli_doors.register(sub)  # consultation line and early help hub
+    cli_admin.register(sub)  # users, trail, run --use-existing
     return p
 
 
