@@ -6,7 +6,11 @@ one token per person, and responses without X-Frame-Options or HSTS."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -279,3 +283,34 @@ async def test_over_https_cookies_are_secure_and_hsts_is_sent(dev_env, settings,
     async with browser(forced) as http:
         r = await sign_in(http, people[Role.SOCIAL_WORKER].username)
         assert "secure" in r.headers["set-cookie"].lower() and "strict-transport-security" in r.headers
+
+
+async def test_frontdoor_web_believes_x_forwarded_proto_only_from_its_proxies(dev_env, settings) -> None:
+    """The real `frontdoor web` (uvicorn): behind a trusted proxy that says https, cookies
+    are Secure and HSTS is sent; the same header from anyone else changes nothing."""
+    for trusted, secure in (("127.0.0.1", True), ("10.9.9.9", False)):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FRONTDOOR_", "TEMPORAL_", "DATABASE_URL"))} | {
+            "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host, "DATABASE_URL": settings.database_url,
+            "FRONTDOOR_VAR_DIR": str(settings.var_dir), "FRONTDOOR_WEB_PORT": str(port), "FRONTDOOR_TRUSTED_PROXIES": trusted,
+        }
+        proc = subprocess.Popen([sys.executable, "-m", "frontdoor.cli", "web"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                for _ in range(150):
+                    try:
+                        r = await http.get("/login", headers={"X-Forwarded-Proto": "https"})
+                        break
+                    except httpx.TransportError:
+                        assert proc.poll() is None, "frontdoor web exited"
+                        await asyncio.sleep(0.2)
+            assert r.status_code == 200
+            assert ("; secure" in r.headers["set-cookie"].lower()) is secure, trusted
+            assert ("strict-transport-security" in r.headers) is secure, trusted
+            assert r.headers["x-frame-options"] == "DENY" and "server" not in r.headers
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
