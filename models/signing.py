@@ -198,6 +198,30 @@ def verify(
         )
 
 
+# ------------------------------------------------------------------ for action models
+def signed(keyring: Keyring, workflow_id: str, action: str, payload: BaseModel, now: datetime) -> Any:
+    """A copy of an action model (with `actor` and `signature` fields) carrying its signature.
+    The interfaces call it just before sending the Update named `action`."""
+    actor = _actor_of(payload)
+    return payload.model_copy(update={SIGNATURE_FIELD: sign(keyring, workflow_id, action, actor, payload, now)})
+
+
+def verify_signed(
+    keyring: Keyring, workflow_id: str, action: str, payload: BaseModel, now: datetime,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+) -> None:
+    """Check an action model's own signature (validators: workflow.info().workflow_id,
+    workflow.current_update_info().name, workflow.now())."""
+    verify(keyring, workflow_id, action, _actor_of(payload), payload, getattr(payload, SIGNATURE_FIELD, None), now, max_age)
+
+
+def _actor_of(payload: BaseModel) -> Actor:
+    actor = getattr(payload, "actor", None)
+    if not isinstance(actor, Actor):
+        raise TypeError(f"{type(payload).__name__} has no actor to sign")
+    return actor
+
+
 def _span(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
@@ -209,12 +233,19 @@ def _span(delta: timedelta) -> str:
 
 # ------------------------------------------------------------------ the process's keyring
 _current: Keyring | None = None
+_max_age: timedelta = DEFAULT_MAX_AGE
 
 
-def configure(keyring: Keyring | None) -> None:
-    """Set the keyring this process signs and verifies with (the worker does it at start)."""
-    global _current
-    _current = keyring
+def configure(keyring: Keyring | None, max_age: timedelta = DEFAULT_MAX_AGE) -> None:
+    """Set the keyring this process signs and verifies with, and how old a signature may be
+    (the worker does it at start, from settings.signing_keyring and settings.signature_max_age)."""
+    global _current, _max_age
+    _current, _max_age = keyring, max_age
+
+
+def verify_action(workflow_id: str, action: str, payload: BaseModel, now: datetime) -> None:
+    """verify_signed with this process's keyring and maximum age: one call for a validator."""
+    verify_signed(current(), workflow_id, action, payload, now, _max_age)
 
 
 def current() -> Keyring:

@@ -20,6 +20,12 @@ from models.signing import ActorSignature, Keyring, SignatureRefused
 KEY = os.urandom(32)
 OLD = os.urandom(32)
 RING = Keyring("k2", {"k2": KEY, "k1": OLD})
+
+
+class SignedReview(Review):
+    signature: ActorSignature | None = None
+
+
 NOW = datetime(2026, 11, 26, 9, 14, tzinfo=UTC)
 
 texts = st.text(min_size=1, max_size=40)
@@ -146,8 +152,29 @@ def test_the_process_keyring_is_set_once_by_the_worker() -> None:
     with pytest.raises(SignatureRefused) as err:
         signing.current()
     assert err.value.reason == "no_keyring"
-    signing.configure(RING)
+    signing.configure(RING, max_age=timedelta(seconds=10))
     try:
         assert signing.current() is RING
+        review = SignedReview(actor=Actor(username="sam", role=Role.SOCIAL_WORKER), rag="red")
+        sent = signing.signed(RING, "contact-C-5", "review", review, NOW)
+        signing.verify_action("contact-C-5", "review", sent, NOW + timedelta(seconds=9))
+        with pytest.raises(SignatureRefused, match="older than the 10s allowed"):
+            signing.verify_action("contact-C-5", "review", sent, NOW + timedelta(seconds=11))
     finally:
         signing.configure(None)
+
+
+
+def test_an_action_model_signs_and_verifies_itself() -> None:
+    review = SignedReview(actor=Actor(username="sam", role=Role.SOCIAL_WORKER), rag="amber")
+    sent = signing.signed(RING, "contact-C-4", "review", review, NOW)
+    assert sent.signature is not None and review.signature is None
+    arrived = SignedReview.model_validate_json(sent.model_dump_json())
+    signing.verify_signed(RING, "contact-C-4", "review", arrived, NOW + timedelta(seconds=5))
+    forged = arrived.model_copy(update={"actor": Actor(username="mallory", role=Role.TEAM_MANAGER)})
+    with pytest.raises(SignatureRefused) as err:
+        signing.verify_signed(RING, "contact-C-4", "review", forged, NOW)
+    assert err.value.reason == "wrong_mac"
+    with pytest.raises(SignatureRefused) as err:
+        signing.verify_signed(RING, "contact-C-4", "review", review, NOW)
+    assert err.value.reason == "missing"
