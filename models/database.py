@@ -99,7 +99,7 @@ def get_engine(url: str) -> Engine:
 
 def _private_file(path: Path) -> None:
     """Create the SQLite file 0600 before SQLite does (its -wal and -shm files copy the mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the mode applies to a folder made here
     if not path.exists():
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
