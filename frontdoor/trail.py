@@ -6,8 +6,8 @@ What it finds, and how:
 - inserted: a row outside the chain (no place or hash), a second row at one place, rows
   beyond the chain head, or a link to a row that is not its predecessor;
 - deleted: a gap in the sequence, a head beyond the last row, a head with no rows;
-- reordered: a row linked to a row other than the one before it, a time or a write order
-  that runs backwards.
+- reordered: a row linked to a row other than the one before it, or written before the
+  row it follows.
 
 A chain of plain SHA-256 links catches anyone who changes rows without recomputing every
 later link and the head. Someone with write access who recomputes them all is caught only
@@ -144,11 +144,11 @@ def check_case(subject_id: str, rows: list[ActionRecord], head: tuple[int, str] 
                 problem("reordered", f"the row is linked to seq {before.seq}, not to the row before it", r)
             else:
                 problem("inserted", "the link to the row before is broken: a row was put in, or the one before was replaced", r)
-        if prev_row is not None:
-            if _utc(r.at) < _utc(prev_row.at):
-                problem("reordered", f"its time {chain.at_text(r.at)} is before the previous row's {chain.at_text(prev_row.at)}", r)
-            if (r.id or 0) < (prev_row.id or 0):
-                problem("reordered", f"it was written (row id {r.id}) before the row it follows (row id {prev_row.id})", r)
+        # Times are not compared: a write retried after a fault may carry an earlier time
+        # than a row written meanwhile. Row ids follow the chain, since both are given out
+        # under the case's chain-head lock.
+        if prev_row is not None and (r.id or 0) < (prev_row.id or 0):
+            problem("reordered", f"it was written (row id {r.id}) before the row it follows (row id {prev_row.id})", r)
         expected_seq, prev_hash, prev_row = seq + 1, r.hash or "", r
     last_seq, last_hash = (prev_row.seq or 0, prev_row.hash or "") if prev_row else (0, chain.GENESIS)
     if head is None:
@@ -172,10 +172,6 @@ def _against_anchor(subject_id: str, rows: list[ActionRecord], anchor: tuple[int
     if all(r.hash != digest for r in at_seq):
         return [Problem(subject_id, "edited", f"the chain no longer passes through the link recorded at seq {seq} in the heads file: rewritten and re-hashed", seq)]
     return []
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # ------------------------------------------------------------------ heads kept elsewhere
