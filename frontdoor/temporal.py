@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 
 from frontdoor.codec import EncryptionCodec, FrontdoorPayloadConverter, decode_key, parse_old_keys
 from frontdoor.config import Settings
+from models import signing
 from workflows import search_attributes as sa
 
 log = logging.getLogger("frontdoor")
@@ -32,7 +33,14 @@ def data_converter(codec: EncryptionCodec | None) -> DataConverter:
     return DataConverter(payload_converter_class=FrontdoorPayloadConverter, payload_codec=codec)
 
 
+def configure_signing(settings: Settings) -> None:
+    """This process signs (interfaces) and verifies (the worker's validators) actors with the
+    configured keyring; every process that talks to Temporal connects through connect()."""
+    signing.configure(settings.signing_keyring, max_age=settings.signature_max_age)
+
+
 async def connect(settings: Settings, *, codec: EncryptionCodec | None = None) -> Client:
+    configure_signing(settings)
     t = settings.temporal
     tls: TLSConfig | bool = False
     if t.tls:

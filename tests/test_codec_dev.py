@@ -89,3 +89,16 @@ async def test_the_migration_setting_lets_plaintext_through(dev_env, settings, t
         await forger.get_workflow_handle(workflow_id(c.id)).execute_update("review", FORGED, result_type=RawValue)
         state = await get_state(lenient, c.id)
     assert state.review is not None and state.review.actor.username == "mallory"
+
+
+async def test_connecting_configures_the_process_signing_keyring(dev_env, settings):
+    from frontdoor.temporal import connect
+    from models import signing
+
+    here = replace(settings, temporal=replace(settings.temporal, address=dev_env.client.service_client.config.target_host))
+    signing.configure(None)
+    try:
+        await connect(here)
+        assert signing.current() == here.signing_keyring
+    finally:
+        signing.configure(None)
