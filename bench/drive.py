@@ -3,7 +3,7 @@
 A contact goes: submit -> (history check) -> triage to the SPA -> daily review -> consent
 already given by the referrer -> MAP request to the police -> police answer ->
 recommendation -> management decision -> handoff -> closed. Each action goes through
-frontdoor.contacts.act, the client code the CLI and web app use, and its round trip
+frontdoor.processes.act, the client code the CLI and web app use, and its round trip
 (update sent to new state returned) is timed.
 """
 

@@ -13,7 +13,7 @@ The mix, by contact number modulo 20 (all stay open):
    1/20 SPA, decision due in 2h (due soon)   1/20 awaiting triage, reviewed
 Contacts are started many at a time with a window on those still in intake (so the
 worker's workflow cache is not thrashed), then the few that need actions are driven
-through them with frontdoor.contacts.act.
+through them with frontdoor.processes.act.
 
     .venv/bin/python bench/stuck.py                       # 10,000 contacts: about 15-30 min on 2 cores
     .venv/bin/python bench/stuck.py --contacts 2000 --checkpoints 1000 2000

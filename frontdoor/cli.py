@@ -24,7 +24,6 @@ from frontdoor.config import ConfigError, Settings, load_settings, parse_duratio
 from frontdoor.errors import FrontdoorError
 from models import codes
 from models.bounds import duration_errors
-from models.roles import Role
 from workflows.process import Action, Process
 from workflows.registry import PROCESSES
 
@@ -92,38 +91,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     os.execv(sys.executable, [sys.executable, "-m", "worker"])
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from frontdoor.stack import run_stack
-
-    return run_stack(load_settings())
-
-
 def cmd_web(args: argparse.Namespace) -> int:
     try:
         from frontdoor.web.server import serve
     except ImportError as exc:
         raise FrontdoorError(f"the web app is not installed ({exc}): run `make install`") from None
     return serve(load_settings(), seed_demo_users=args.seed_demo_users)
-
-
-def cmd_users(args: argparse.Namespace) -> int:
-    from frontdoor import users
-    from models.database import init_db
-
-    settings = load_settings()
-    init_db(settings.database_url)
-    if args.users_cmd == "add":
-        token = users.add_user(settings.database_url, args.name, args.role, args.display_name or "", args.password)
-        print(f"added {args.name} ({args.role}). API token (shown once, keep it safe):\n{token}")
-    elif args.users_cmd == "list":
-        for u in users.list_users(settings.database_url):
-            print(f"{u.username:<16} {u.role:<20} {'active' if u.active else 'inactive'}  {'token' if u.token_hash else 'no token'}")
-    elif args.users_cmd == "revoke":
-        users.revoke_token(settings.database_url, args.name)
-        print(f"revoked the API token of {args.name}; `frontdoor users token {args.name}` issues a new one")
-    elif args.users_cmd == "token":
-        print(users.new_token(settings.database_url, args.name))
-    return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -416,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="start the whole stack on the embedded default (dev server, worker, web)").set_defaults(func=cmd_run)
+    sub.add_parser("run", help="start the whole stack on the embedded default (dev server, worker, web)")
     sub.add_parser("worker", help="run a worker against TEMPORAL_ADDRESS (run as many as you like)").set_defaults(func=cmd_worker)
     w = sub.add_parser("web", help="serve the web app and JSON API")
     w.add_argument("--seed-demo-users", action="store_true", help="create one demo user per role (embedded default only)")
@@ -432,22 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
     hi.add_argument("file")
     h.set_defaults(func=cmd_history)
 
-    u = sub.add_parser("users", help="people and their roles")
-    us = u.add_subparsers(dest="users_cmd", required=True)
-    ua = us.add_parser("add", help="add a person with a role; prints their API token")
-    ua.add_argument("name")
-    ua.add_argument("--role", required=True, choices=[r.value for r in Role])
-    ua.add_argument("--display-name")
-    ua.add_argument("--password", help="for signing in to the web app")
-    us.add_parser("list", help="list people")
-    ur = us.add_parser("revoke", help="revoke a person's API token")
-    ur.add_argument("name")
-    ut = us.add_parser("token", help="issue a new API token (the old one stops working)")
-    ut.add_argument("name")
-    u.set_defaults(func=cmd_users)
-
     for proc in PROCESSES:
         _register(sub, proc)
+
+    from frontdoor import cli_admin
+
+    cli_admin.register(sub)  # users, trail, run --use-existing
 
     st = sub.add_parser("stuck", help="what is stuck: counts, or lists with a filter")
     for name, kind in stuck.KINDS.items():

@@ -6,12 +6,18 @@ else, so a deployment changes behaviour without touching code.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from models.signing import Keyring, SigningKeyError, keyring_from_text
 from models.timescales import Span, Timescales
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +123,10 @@ def _bool(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _duration(name: str, default: str) -> timedelta:
+    return parse_duration(_env(name, default) or default, name=f"FRONTDOOR_{name}")
+
+
 def read_timescales() -> Timescales:
     """Timescales from FRONTDOOR_<FIELD> variables (e.g. FRONTDOOR_DECISION_DEADLINE=24h);
     what is not set keeps its default, stated once in models/timescales.py."""
@@ -167,10 +177,52 @@ class Settings:
     web_port: int = 8000
     seed_demo_users: bool = False
     worker_cache: int = 200
+    # secrets and sign-in (see _secret, Security in README.md)
+    signing_key: str | None = None
+    signing_key_id: str = "local-1"
+    signing_old_keys: str | None = None
+    signature_max_age: timedelta = timedelta(minutes=5)
+    secret_key: str | None = None
+    codec_allow_plaintext: bool = False
+    secure_cookies: bool | None = None  # None: secure when the request came over https
+    trusted_proxies: str = "127.0.0.1"
+    session_idle: timedelta = timedelta(minutes=30)
+    session_max: timedelta = timedelta(hours=10)
+    signin_window: timedelta = timedelta(minutes=15)
+    signin_per_person: int = 5
+    signin_per_address: int = 30
+    password_min_length: int = 12
 
     @property
     def encryption_key_file(self) -> Path:
         return self.var_dir / "encryption.key"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.var_dir / "signing.key"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.var_dir / "secret.key"
+
+    @cached_property
+    def encryption_key_text(self) -> str:
+        """The payload codec key (base64): from the environment or its _FILE, else var/encryption.key."""
+        return self.encryption_key or ensure_secret_file(self.encryption_key_file, _random_key)
+
+    @cached_property
+    def signing_keyring(self) -> Keyring:
+        """The keys that sign actors (models/signing.py): the current one and old ones that still verify."""
+        text = self.signing_key or ensure_secret_file(self.signing_key_file, _random_key)
+        try:
+            return keyring_from_text(self.signing_key_id, text, self.signing_old_keys)
+        except SigningKeyError as exc:
+            raise ConfigError(str(exc)) from None
+
+    @cached_property
+    def web_secret_key(self) -> str:
+        """Signs the web app's session cookies: FRONTDOOR_SECRET_KEY(_FILE), else var/secret.key."""
+        return self.secret_key or ensure_secret_file(self.secret_key_file, lambda: secrets.token_urlsafe(48))
 
 
 def load_settings() -> Settings:
@@ -211,7 +263,7 @@ def load_settings() -> Settings:
         temporal=temporal,
         database_url=database_url,
         var_dir=var_dir,
-        encryption_key=_env("ENCRYPTION_KEY"),
+        encryption_key=_secret("ENCRYPTION_KEY"),
         encryption_key_id=_env("ENCRYPTION_KEY_ID", "local-1") or "local-1",
         encryption_old_keys=_env("ENCRYPTION_OLD_KEYS"),
         timescales=timescales,
@@ -223,4 +275,97 @@ def load_settings() -> Settings:
         web_port=web_port,
         seed_demo_users=_bool("SEED_DEMO_USERS"),
         worker_cache=_int("WORKER_CACHE", 200),
+        **_security_settings(),
+    )
+
+
+# ---------------------------------------------------------------------- secrets
+def _random_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def ensure_var_dir(var_dir: Path) -> Path:
+    """var/ holds the database, logs and keys: only its owner may enter it."""
+    var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    var_dir.chmod(0o700)
+    return var_dir
+
+
+def ensure_secret_file(path: Path, make: Callable[[], str]) -> str:
+    """Return the secret kept in `path`, generating it once (mode 0600) when it is missing.
+
+    Written to a temporary file and linked into place, so two processes starting at the
+    same moment agree on one key and neither reads a half-written file."""
+    if not path.exists():
+        ensure_var_dir(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(make() + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    text = path.read_text().strip()
+    if not text:
+        raise ConfigError(f"{path} is empty: delete it to have a new key generated, or restore it from your backup")
+    return text
+
+
+def _secret(name: str) -> str | None:
+    """A secret from FRONTDOOR_{name}, or from the file FRONTDOOR_{name}_FILE names (a secret
+    store's mounted file in production). None when neither is set."""
+    value, file_name = _env(name), _env(f"{name}_FILE")
+    if value and file_name:
+        raise ConfigError(f"set FRONTDOOR_{name} or FRONTDOOR_{name}_FILE, not both")
+    if not file_name:
+        return value or None
+    path = Path(file_name)
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"FRONTDOOR_{name}_FILE={file_name}: cannot read it ({exc.strerror}); check the path and its permissions") from None
+    if not text:
+        raise ConfigError(f"FRONTDOOR_{name}_FILE={file_name} is empty")
+    return text
+
+
+def _tristate(name: str) -> bool | None:
+    raw = (_env(name) or "auto").strip().lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    if raw == "auto":
+        return None
+    raise ConfigError(f"FRONTDOOR_{name}={raw!r}: use on, off or auto")
+
+
+def _security_settings() -> dict[str, Any]:
+    idle, longest = _duration("SESSION_IDLE", "30m"), _duration("SESSION_MAX", "10h")
+    if idle > longest:
+        raise ConfigError("FRONTDOOR_SESSION_IDLE must not be longer than FRONTDOOR_SESSION_MAX")
+    limits = {name: _int(name, default) for name, default in
+              (("SIGNIN_PER_PERSON", 5), ("SIGNIN_PER_ADDRESS", 30), ("PASSWORD_MIN_LENGTH", 12))}
+    for name, value in limits.items():
+        if not 1 <= value <= 1000:
+            raise ConfigError(f"FRONTDOOR_{name}={value}: use a whole number from 1 to 1000")
+    return dict(
+        signing_key=_secret("SIGNING_KEY"),
+        signing_key_id=_env("SIGNING_KEY_ID", "local-1") or "local-1",
+        signing_old_keys=_env("SIGNING_OLD_KEYS"),
+        signature_max_age=_duration("SIGNATURE_MAX_AGE", "5m"),
+        secret_key=_secret("SECRET_KEY"),
+        codec_allow_plaintext=_bool("CODEC_ALLOW_PLAINTEXT"),
+        secure_cookies=_tristate("SECURE_COOKIES"),
+        trusted_proxies=_env("TRUSTED_PROXIES", "127.0.0.1") or "127.0.0.1",
+        session_idle=idle,
+        session_max=longest,
+        signin_window=_duration("SIGNIN_WINDOW", "15m"),
+        signin_per_person=limits["SIGNIN_PER_PERSON"],
+        signin_per_address=limits["SIGNIN_PER_ADDRESS"],
+        password_min_length=limits["PASSWORD_MIN_LENGTH"],
     )

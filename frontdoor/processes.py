@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from frontdoor.config import Settings
 from frontdoor.errors import Duplicate, InvalidInput, NotFound, Refused
 from models import errors as kinds
+from models import signing
 from models.bounds import plausibility_errors
 from models.roles import Actor
 from workflows.process import Process, StartContext
@@ -83,7 +84,9 @@ async def act(client: Client, proc: Process, subject_id: str, action: str, paylo
         raise NotFound(f"no action {action!r} on a {proc.noun}; one of {', '.join(proc.actions.names())}")
     model = proc.actions[action].model
     arg = payload if isinstance(payload, model) else model.model_validate(payload)
-    handle = client.get_workflow_handle(proc.workflow_id(subject_id))
+    wid = proc.workflow_id(subject_id)
+    arg = signing.signed(signing.current(), wid, action, arg, datetime.now(UTC))  # this interface vouches for the actor
+    handle = client.get_workflow_handle(wid)
     try:
         return await handle.execute_update(action, arg, result_type=proc.state)
     except WorkflowUpdateFailedError as exc:

@@ -24,7 +24,7 @@ from models.codes import (
     Rag,
     Route,
 )
-from models.roles import Actor
+from models.signing import PersonAction
 
 Reason = Field(min_length=3)  # with ReasonText: 3 to REASON_MAX characters
 FORBID = ConfigDict(extra="forbid")
@@ -39,9 +39,7 @@ class ThresholdAdvice(BaseModel):
     reasons: ReasonText = Field(min_length=3)
 
 
-class Triage(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class Triage(PersonAction):
     level: LevelOfNeed
     route: Route
     rationale: ReasonText = Reason
@@ -50,24 +48,18 @@ class Triage(BaseModel):
     history_considered: bool = False
 
 
-class Review(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class Review(PersonAction):
     rag: Rag
     note: ShortText | None = None
 
 
-class Pickup(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class Pickup(PersonAction):
     note: ShortText | None = None
 
 
-class ConsentUpdate(BaseModel):
+class ConsentUpdate(PersonAction):
     """Consent sought, given or refused (not overridden: see ConsentOverride)."""
 
-    model_config = FORBID
-    actor: Actor
     status: ConsentStatus
     note: ShortText | None = None
 
@@ -79,46 +71,34 @@ class ConsentUpdate(BaseModel):
         return value
 
 
-class ConsentOverride(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class ConsentOverride(PersonAction):
     reason: ConsentOverrideReason
     explanation: ReasonText = Reason
 
 
-class MapRequest(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class MapRequest(PersonAction):
     agencies: list[Agency] = Field(min_length=1, max_length=MAX_AGENCIES)
     questions: ShortText | None = None
 
 
-class MapResponse(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class MapResponse(PersonAction):
     agency: Agency
     information: SummaryText = Field(min_length=1)
     known_to_agency: bool = True
 
 
-class ProceedWithoutAgency(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class ProceedWithoutAgency(PersonAction):
     agency: Agency
     reason: ReasonText = Reason
 
 
-class Recommendation(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class Recommendation(PersonAction):
     summary: SummaryText = Field(min_length=10)
     recommended_outcome: Outcome
     quadrant: Quadrant | None = None
 
 
-class ManagementDecision(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class ManagementDecision(PersonAction):
     outcome: Outcome
     rationale: ReasonText = Reason
     quadrant: Quadrant | None = Field(
@@ -134,12 +114,10 @@ class ManagementDecision(BaseModel):
         return value
 
 
-class Extension(BaseModel):
+class Extension(PersonAction):
     """A new decision deadline. Its span (forward, at most Timescales' maximum) is checked
     against the current deadline by the workflow's validator (models.bounds.extension_errors)."""
 
-    model_config = FORBID
-    actor: Actor
     reason: ExtensionReason
     new_deadline: Instant
     explanation: ReasonText | None = Field(
@@ -154,7 +132,5 @@ class Extension(BaseModel):
         return value
 
 
-class RetryFault(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class RetryFault(PersonAction):
     note: ShortText | None = None

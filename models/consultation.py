@@ -43,6 +43,7 @@ from models.codes import CIN_FACTORS
 from models.contact import ID_SCHEMA, Child, check_id, too_many_children
 from models.deadline import DeadlineRecord
 from models.roles import Actor
+from models.signing import PersonAction
 from models.state import Fault
 from models.tables import _ts
 from models.timescales import Timescales
@@ -172,9 +173,7 @@ class ReferralArrived(BaseModel):
     received_at: datetime
 
 
-class FollowUpCall(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class FollowUpCall(PersonAction):
     outcome: FollowUpOutcome
     note: ReasonText = Field(min_length=3)
     contact_id: Code | None = Field(default=None, json_schema_extra=ID_SCHEMA)  # when the referral has now been made

@@ -24,7 +24,8 @@ from models.bounds import Code, Name, ReasonText, ShortText, SummaryText, Userna
 from models.codes import Agency, ConsentStatus, Quadrant
 from models.contact import Child, Contact
 from models.deadline import DeadlineRecord
-from models.roles import Actor, Role
+from models.roles import Role
+from models.signing import PersonAction
 from models.state import Fault, HistoryResult
 from models.tables import _ts
 from models.timescales import Timescales
@@ -99,16 +100,12 @@ class EarlyHelpInput(BaseModel):
 
 
 # ---------------------------------------------------------------------- actions
-class Directions(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class Directions(PersonAction):
     directions: ReasonText = Reason
     adviser: Username | None = None  # the early help adviser allocated
 
 
-class EarlyHelpConsent(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class EarlyHelpConsent(PersonAction):
     status: ConsentStatus
     note: ShortText | None = None
     advice: ShortText | None = Field(  # on refusal: the advice the family is given as the case closes
@@ -130,9 +127,7 @@ class EarlyHelpConsent(BaseModel):
         return value
 
 
-class Conversation(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class Conversation(PersonAction):
     with_whom: ConversationWith
     name: Name = Field(min_length=1)
     agency: Agency | None = Field(default=None, validate_default=True, description="required when with_whom is agency")
@@ -146,11 +141,9 @@ class Conversation(BaseModel):
         return value
 
 
-class ThresholdConsultation(BaseModel):
+class ThresholdConsultation(PersonAction):
     """The adviser consulted a senior adviser or SPA manager: the needs are near the threshold."""
 
-    model_config = FORBID
-    actor: Actor
     consulted: Username = Field(min_length=1)
     consulted_role: Role
     advice: ReasonText = Reason
@@ -163,33 +156,25 @@ class ThresholdConsultation(BaseModel):
         return value
 
 
-class FinishGathering(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class FinishGathering(PersonAction):
     note: ShortText | None = None
 
 
-class EarlyHelpRecommendation(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class EarlyHelpRecommendation(PersonAction):
     summary: SummaryText = Field(min_length=10, max_length=CONCISE)
     recommended_outcome: EarlyHelpOutcome
     quadrant: Code | None = None
     history_considered: bool = False
 
 
-class EarlyHelpDecision(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class EarlyHelpDecision(PersonAction):
     outcome: EarlyHelpOutcome
     rationale: ReasonText = Reason
     quadrant: Code | None = None
     recurring_pattern_considered: bool = False
 
 
-class StepUp(BaseModel):
-    model_config = FORBID
-    actor: Actor
+class StepUp(PersonAction):
     reason: ReasonText = Reason
     level: int = Field(default=4, ge=3, le=4)
 

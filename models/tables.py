@@ -1,7 +1,9 @@
 """The case record: sqlmodel tables (SQLite by default, PostgreSQL in production).
 
 The action trail is append-only: the store offers no update or delete for it, and
-database triggers refuse both.
+database triggers refuse UPDATE, DELETE, REPLACE (SQLite) and TRUNCATE (PostgreSQL). Each
+row is hash-chained to the previous row of its case (models/chain.py); `trail_heads`
+holds each case's latest link, so a row removed from the end shows too.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -56,6 +58,41 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
+class ApiToken(SQLModel, table=True):
+    """A named API token of one person (stored hashed); several per person, each revocable."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, max_length=80)
+    label: str = Field(max_length=60)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts(nullable=False)
+    last_used_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. The cookie holds only a random id; this row, keyed by the id's
+    SHA-256, is what logout, disabling the person and the timeouts remove."""
+
+    __tablename__ = "web_sessions"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    username: str | None = Field(default=None, index=True, max_length=80)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime = _ts(nullable=False)
+    last_seen_at: datetime = _ts(nullable=False, index=True)
+    address: str | None = Field(default=None, max_length=64)
+
+
+class SignInFailure(SQLModel, table=True):
+    """One failed sign-in, counted per person and per address to throttle guessing."""
+
+    __tablename__ = "sign_in_failures"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, max_length=200)  # person:NAME or address:IP
+    at: datetime = _ts(nullable=False, index=True)
+
+
 class ContactRecord(SQLModel, table=True):
     __tablename__ = "contacts"
     id: str = Field(primary_key=True, max_length=64)
@@ -95,10 +132,13 @@ class ChildRecord(SQLModel, table=True):
 
 
 class ActionRecord(SQLModel, table=True):
-    """Who did what, when and why. Append-only."""
+    """Who did what, when and why. Append-only and hash-chained per case."""
 
     __tablename__ = "actions"
-    __table_args__ = (UniqueConstraint("idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_actions_subject_seq", "subject_id", "seq", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=200)
     subject_id: str = Field(index=True)  # contact id (or consultation / episode id)
@@ -110,6 +150,18 @@ class ActionRecord(SQLModel, table=True):
     action: str = Field(index=True)
     reasons: str | None = Field(default=None, sa_column=Column(Text))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    seq: int | None = None  # 1, 2, ... within the case (subject_id)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class TrailHead(SQLModel, table=True):
+    """The latest link of each case's chain; appends lock it, so two at once queue up."""
+
+    __tablename__ = "trail_heads"
+    subject_id: str = Field(primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
 
 
 class DocumentRecord(SQLModel, table=True):

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from models import signing
 from tests.conftest import TEST_KEY, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,9 @@ async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, set
             FRONTDOOR_VAR_DIR=str(tmp_path),
             FRONTDOOR_ENCRYPTION_KEY=base64.b64encode(TEST_KEY).decode(),
             FRONTDOOR_ENCRYPTION_KEY_ID="test-1",
+            # the worker here verifies actors with the suite's signing key: the CLI signs with it
+            FRONTDOOR_SIGNING_KEY=base64.b64encode(signing.current().keys[signing.current().signing_key_id]).decode(),
+            FRONTDOOR_SIGNING_KEY_ID=signing.current().signing_key_id,
             FRONTDOOR_DECISION_DEADLINE="4s",
         )
     )

@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
+    from models import errors, signing
     from models.actions import RetryFault
     from models.messages import ActionEntry, Notification
     from models.roles import FAULT_RETRIERS, Actor
@@ -95,6 +96,12 @@ class AuditedWorkflow:
 
     # -- the action table is the validator ----------------------------------------
     def validate(self, name: str, payload: Any) -> None:
+        """First the interface's signature on the actor (anyone who reaches the Temporal frontend
+        could otherwise act as anyone), then the action's row. Never called on replay."""
+        try:
+            signing.verify_action(workflow.info().workflow_id, name, payload, workflow.now())
+        except signing.SignatureRefused as exc:
+            raise refuse(errors.SIGNATURE_REFUSED, exc.message) from None
         self.actions[name].check(payload.actor, self.view(), payload, f"{self.noun} {self.subject_id}")
 
     # -- activities with bounded retries; a failure parks the case as faulted ------

@@ -8,32 +8,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
 from frontdoor.web import api, pages
-from frontdoor.web.auth import SESSION_COOKIE, SignInRequired, secret_key
+from frontdoor.web.auth import SignInRequired
+from frontdoor.web.headers import SecurityHeaders
+from frontdoor.web.sessions import ServerSessions
 from models import codes
 from models.database import init_db
 from models.roles import ROLE_NAMES
 from workflows import registry  # noqa: F401  (every process's tables are known before init_db)
 
 STATIC = Path(__file__).resolve().parent / "static"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 
 
 def templates(settings: Settings) -> Environment:
@@ -57,7 +54,11 @@ def templates(settings: Settings) -> Environment:
 
 
 def create_app(settings: Settings, client: Client | None = None, *, poll_seconds: float = 10.0,
-               secure_cookies: bool = False) -> FastAPI:
+               secure_cookies: bool | None = None) -> FastAPI:
+    """`secure_cookies` overrides settings.secure_cookies (FRONTDOOR_SECURE_COOKIES: on, off,
+    or auto = when the request came over https, directly or from a trusted proxy)."""
+    if secure_cookies is not None:
+        settings = replace(settings, secure_cookies=secure_cookies)
     init_db(settings.database_url)
 
     @asynccontextmanager
@@ -81,20 +82,8 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     app.state.client = client
     app.state.templates = templates(settings)
     app.state.poll_seconds = poll_seconds
-    app.add_middleware(
-        SessionMiddleware, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
-        max_age=12 * 3600, same_site="lax", https_only=secure_cookies,
-    )
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(ServerSessions, settings=settings)  # server-side sessions (frontdoor/web/sessions.py)
+    app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response, errors included
 
     @app.exception_handler(FrontdoorError)
     async def frontdoor_error(request: Request, exc: FrontdoorError) -> Response:
