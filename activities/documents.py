@@ -81,10 +81,11 @@ def store_document(deps: Deps, request: DocumentRequest) -> str:
         context = dict(request.context)
         if record is not None:
             context.setdefault("contact", record.payload)
-        content = render(deps, template_for(str(deps.templates_dir), request.kind), **context)
+        template = template_for(str(deps.templates_dir), request.kind)
+        content = render(deps, template, **context)
         s.add(
             DocumentRecord(
-                id=request.document_id, subject_id=request.subject_id, kind=request.kind,
+                id=request.document_id, subject_id=request.subject_id, kind=request.kind, process=template.split("/")[0],
                 title=request.title, content=content, created_at=datetime.now(UTC),
             )
         )

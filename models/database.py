@@ -118,6 +118,7 @@ def init_db(url: str) -> Engine:
                 if postgres:
                     conn.execute(text("SELECT pg_advisory_xact_lock(7441)"))  # many workers may start at once
                 SQLModel.metadata.create_all(conn)
+                _add_missing_columns(conn)
                 _add_chain_columns(conn)
                 _seal_unchained_trail(conn, postgres)
                 for stmt in _APPEND_ONLY_POSTGRES if postgres else _APPEND_ONLY_SQLITE:
@@ -127,6 +128,22 @@ def init_db(url: str) -> Engine:
             if "already exists" not in str(exc) or attempt == 2:
                 raise
     return engine
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """A case record made by an earlier version gets the columns added since (each new column
+    is nullable or has a default: additive changes only; a rename needs a migration of its own)."""
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _add_chain_columns(conn: Connection) -> None:

@@ -40,6 +40,13 @@ EARLY_HELP_LEADS = frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER})
 EARLY_HELP_WORKERS = frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER})
 EARLY_HELP_ADVISERS = frozenset({Role.EARLY_HELP_ADVISER})
 
+# Who reads each process's cases (its pages, API reads, trail, documents, messages): people see
+# the work their role does. Supervisors' stuck lists carry no personal data and are for all.
+CONTACT_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+CONSULTATION_READERS = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+EARLY_HELP_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER,
+                                Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "view": frozenset(Role),
     "stuck": frozenset(Role),

@@ -169,6 +169,7 @@ class DocumentRecord(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=200)  # workflow id + step: idempotent
     subject_id: str = Field(index=True)
     kind: str = Field(index=True)
+    process: str | None = Field(default=None, index=True)  # whose readers may read it (FdKind)
     title: str
     content: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts(nullable=False)

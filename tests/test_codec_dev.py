@@ -21,9 +21,9 @@ from temporalio.exceptions import ApplicationError
 
 from frontdoor.codec import PLAINTEXT_REFUSED, EncryptionCodec
 from frontdoor.temporal import data_converter
-from models.database import session
 from models import signing
 from models.actions import Review
+from models.database import session
 from models.state import ContactWorkflowInput, Stage
 from tests.clients import act, get_state, workflow_id
 from tests.conftest import SAM, TEST_KEY, make_contact, running_worker

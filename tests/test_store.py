@@ -457,3 +457,19 @@ def test_every_time_column_of_the_case_record_stores_utc():
 
     plain = [(t, c) for t, c, kind in columns if isinstance(kind, DateTime)]
     assert plain == [], f"time columns without UTCDateTime: {plain}"
+
+
+def test_a_case_record_from_an_earlier_version_gains_the_new_columns(tmp_path):
+    """init_db adds the columns a later version defines to tables an earlier one made."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE documents (id VARCHAR PRIMARY KEY, subject_id VARCHAR, kind VARCHAR, title VARCHAR,"
+                    " content TEXT, created_at DATETIME)")
+        old.execute("INSERT INTO documents VALUES ('d1', 'C-1', 'decision_record', 'Decision', 'x', '2026-01-01')")
+    init_db(f"sqlite:///{path}")
+    with sqlite3.connect(path) as now:
+        columns = [row[1] for row in now.execute("PRAGMA table_info(documents)")]
+        kept = now.execute("SELECT id, process FROM documents").fetchall()
+    assert "process" in columns and kept == [("d1", None)]

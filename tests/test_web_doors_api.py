@@ -85,7 +85,7 @@ async def listed(web: WebEnv, person, path: str, key: str, subject_id: str) -> d
 async def test_consultation_from_the_call_to_the_follow_up(web: WebEnv, people) -> None:
     cid = await record_call(web, people[SW])
     path = f"/api/consultations/{cid}"
-    state = await stage_of(web, people[RFS], path, "awaiting_referral")
+    state = await stage_of(web, people[SW], path, "awaiting_referral")
     assert state["reference"] == cid and state["children"] == ["Amy Jones"] and not state["anonymous"]
     assert "No history look-up" in state["history_lookup"] and state["holder"] == people[SW].username
 
@@ -236,7 +236,11 @@ async def test_early_help_direct_case_to_a_quadrant(web: WebEnv, people) -> None
     assert closed["team"] and closed["outcome"] == "targeted_early_help"
     assert [s["name"] for s in closed["steps"]] == ["directions", "gathering", "recommendation", "decision"]
 
-    trail = {a["action"] for a in (await get(web, people[SM], f"{path}/trail"))["actions"]}
+    async def closed_in_trail() -> set[str] | None:  # the trail's closing entry follows the stage
+        actions = {a["action"] for a in (await get(web, people[SM], f"{path}/trail"))["actions"]}
+        return actions if "closed" in actions else None
+
+    trail = await wait_for(closed_in_trail, what="the closed entry in the trail")
     assert {"early_help_received", "directions", "consent_given", "history_reviewed", "conversation",
             "gathering_finished", "recommendation", "early_help_decision", "closed"} <= trail
     kinds = {d["kind"] for d in (await get(web, people[SM], f"{path}/documents"))["documents"]}

@@ -96,17 +96,20 @@ async def test_record_a_call_by_form_then_follow_it_up(web: WebEnv, people) -> N
     panels = await wait_for(lambda: _panel_links(web, cid), what="the supervisor dashboard to list the consultation")
     assert f'href="/consultations/{cid}"' in panels
 
-    await as_person(web, people[RFS])
+    await as_person(web, people[SW])
     page = await wait_for(lambda: page_at("follow_up"), what="the follow-up")
-    assert 'id="follow-up-due"' in page and 'id="form-record_follow_up"' not in page
+    assert 'id="follow-up-due"' in page and 'id="form-record_follow_up"' in page
+
+    await as_person(web, people[RFS])  # the consultation line is not the RfS officer's work
+    refused = await web.http.get(f"/consultations/{cid}")
+    assert refused.status_code == 403 and "may not read consultations" in refused.text
     r = await web.http.post(f"/consultations/{cid}/actions/record_follow_up", data={
-        "csrf_token": csrf_of(page), "outcome": "escalated", "note": "Trying my luck"})
+        "csrf_token": csrf_of((await web.http.get("/contacts/new")).text), "outcome": "escalated", "note": "Trying my luck"})
     text = await follow(web, r)
     assert "not saved" in text and "may not record follow up" in text
 
     await as_person(web, people[SW])
     page = (await web.http.get(f"/consultations/{cid}")).text
-    assert 'id="form-record_follow_up"' in page
     line = (await web.http.get("/consultations")).text
     assert f'href="/consultations/{cid}"' in line.split('id="follow-ups"')[1]
     page = await follow(web, await web.http.post(f"/consultations/{cid}/actions/record_follow_up", data={

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralArrived,
     )
     from models.messages import DocumentRequest
-    from models.roles import SOCIAL_WORK, Actor
+    from models.roles import CONSULTATION_READERS, SOCIAL_WORK, Actor
     from workflows import search_attributes as sa
     from workflows.base import RETRY_FAULT, AuditedWorkflow, human_action
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
@@ -259,6 +259,7 @@ OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
     ConsultationWorkflow, path="consultations", subject_field="consultation_id",
+    readers=CONSULTATION_READERS,
     start=Start(
         name="record", title="Record a consultation call", model=Consultation, roles=SOCIAL_WORK,
         subject_id=lambda c: c.id, workflow_input=_start_input, search_attributes=_start_attributes,

@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import CaseUpdate, DocumentRequest, HandoffRequest, MapDispatch
     from models.roles import (
         CONSENT_TAKERS,
+        CONTACT_READERS,
         INTAKE,
         MANAGERS,
         SOCIAL_WORK,
@@ -747,6 +748,7 @@ def _time_left(r: Any) -> str:
 
 PROCESS = Process(
     ContactWorkflow, path="contacts", subject_field="contact_id",
+    readers=CONTACT_READERS,
     start=Start(
         name="submit", title="Receive a contact", model=Contact, roles=INTAKE,
         subject_id=lambda c: c.id, workflow_input=_start_input, search_attributes=start_attributes,

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from models.roles import (
         EARLY_HELP_ADVISERS,
         EARLY_HELP_LEADS,
+        EARLY_HELP_READERS,
         EARLY_HELP_TEAM,
         EARLY_HELP_WORKERS,
         ROLE_NAMES,
@@ -556,6 +557,7 @@ OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
     EarlyHelpWorkflow, path="early-help", subject_field="case_id",
+    readers=EARLY_HELP_READERS,
     start=Start(
         name="start", title="Start an early help case", model=Contact, roles=EARLY_HELP_TEAM,
         subject_id=lambda c: c.id, workflow_input=_start_input,

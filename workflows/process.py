@@ -203,6 +203,7 @@ class Process:
     views: tuple[ListView, ...] = ()
     activities: tuple[type, ...] = ()
     transient: frozenset[str] = frozenset()  # stages the workflow leaves by itself: pages refresh
+    readers: frozenset[Role] = frozenset()  # who reads its cases; empty: every role
 
     @property
     def kind(self) -> str:  # FdKind, the CLI command, the templates folder
@@ -222,6 +223,9 @@ class Process:
 
     def workflow_id(self, subject_id: str) -> str:
         return str(self.workflow.workflow_id(subject_id))
+
+    def may_read(self, role: Role) -> bool:
+        return not self.readers or role in self.readers
 
     def subject_of(self, state: BaseModel) -> str:
         return str(getattr(state, self.subject_field))

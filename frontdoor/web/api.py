@@ -27,7 +27,7 @@ from frontdoor.config import ConfigError, Settings, parse_duration
 from frontdoor.errors import FrontdoorError, InvalidInput
 from frontdoor.web.auth import api_permission, api_roles
 from models.bounds import duration_errors
-from models.roles import Actor
+from models.roles import Actor, Role
 from workflows.process import Action, Process
 
 router = APIRouter(prefix="/api")
@@ -88,6 +88,7 @@ class Page(BaseModel):
 def _register(proc: Process) -> None:
     base = f"/{proc.path}"
     tag = proc.noun + "s"
+    readers = api_roles(proc.readers or frozenset(Role), f"read {proc.noun}s")
     stage_type = proc.state.model_fields["stage"].annotation
     Stage_: Any = Literal[tuple(s.value for s in stage_type)]  # type: ignore[union-attr]
 
@@ -112,7 +113,7 @@ def _register(proc: Process) -> None:
         closed: bool = Query(False, description="include closed cases"),
         limit: int = Query(100, ge=1, le=stuck.MAX_PAGE),
         page_token: str | None = Query(None, max_length=2000, description="from the previous page's next_page_token"),
-        actor: Actor = Depends(api_permission("view")),
+        actor: Actor = Depends(readers),
     ) -> Page:
         query = stuck.cases_query(proc, stage=stage, flag=flag, open_only=not closed)
         rows, token = await stuck.page_of(client_of(request), query, page_size=limit,
@@ -125,22 +126,22 @@ def _register(proc: Process) -> None:
     router.add_api_route(base, list_cases, methods=["GET"], response_model=Page, responses=ERRORS,
                          name=f"list_{proc.kind}", tags=[tag])
 
-    async def show(subject_id: str, request: Request, actor: Actor = Depends(api_permission("view"))) -> Any:
+    async def show(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> Any:
         return await processes.get_state(client_of(request), proc, subject_id)
 
     show.__doc__ = f"The {proc.noun}'s full state, read from its workflow."
     router.add_api_route(f"{base}/{{subject_id}}", show, methods=["GET"], response_model=proc.state,
                          responses=ERRORS, name=f"show_{proc.kind}", tags=[tag])
 
-    async def trail(subject_id: str, request: Request, actor: Actor = Depends(api_permission("view"))) -> dict[str, Any]:
+    async def trail(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
         rows = await run_in_threadpool(record.trail, settings_of(request).database_url, subject_id)
         return {"id": subject_id, "actions": record.trail_json(rows)}
 
-    async def documents(subject_id: str, request: Request, actor: Actor = Depends(api_permission("view"))) -> dict[str, Any]:
+    async def documents(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
         rows = await run_in_threadpool(record.documents, settings_of(request).database_url, subject_id)
         return {"id": subject_id, "documents": record.documents_json(rows)}
 
-    async def messages(subject_id: str, request: Request, actor: Actor = Depends(api_permission("view"))) -> dict[str, Any]:
+    async def messages(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
         rows = await run_in_threadpool(record.messages, settings_of(request).database_url, subject_id)
         return {"id": subject_id, "messages": record.messages_json(rows)}
 

@@ -135,6 +135,11 @@ async def show_document(document_id: str, request: Request, actor: Actor = Depen
     doc = await run_in_threadpool(record.document, _settings(request).database_url, document_id)
     if doc is None:
         raise NotFound(f"no document {document_id}")
+    proc = processes.BY_KIND.get(doc.process or "")
+    if proc is not None:
+        check_reader(actor, proc)
+    elif not all(p.may_read(actor.role) for p in processes.PROCESSES):  # a document kept before it named its process
+        raise NotFound(f"no document {document_id} you may read")
     # Rendered by activities/documents.py from autoescaped templates; shown as stored.
     return HTMLResponse(doc.content)
 
@@ -194,8 +199,13 @@ def _blank_values(proc: Process, settings: Settings) -> dict[str, Any]:
     return {"id": _new_id(proc), proc.start.received_field: now}
 
 
+def check_reader(actor: Actor, proc: Process) -> None:
+    check_role(actor, proc.readers or frozenset(Role), f"read {proc.noun}s")
+
+
 async def _list_page(request: Request, actor: Actor, proc: Process, view: ListView, *, values: dict[str, Any] | None = None,
                      errors: list[str] | None = None, status: int = 200) -> HTMLResponse:
+    check_reader(actor, proc)
     if actor.role not in view.roles:
         check(actor, "view")
     rows = await stuck.list_rows(_client(request), stuck.view_query(proc, view), limit=stuck.MAX_PAGE)
@@ -223,7 +233,7 @@ def _case_page_context(request: Request, proc: Process, state: Any, actor: Actor
 
 
 async def _case_page(request: Request, proc: Process, subject_id: str, actor: Actor) -> HTMLResponse:
-    check(actor, "view")
+    check_reader(actor, proc)
     url = _settings(request).database_url
     state = await processes.get_state(_client(request), proc, subject_id)
     received, docs, trail, messages = await run_in_threadpool(
