@@ -199,7 +199,7 @@ async def _act(proc: Process, action: Action, args: argparse.Namespace) -> int:
     payload = _from_options(args, fields.specs(action.model)) | {"actor": _actor(settings, args.as_user)}
     state = await processes.act(await _client(settings), proc, args.id, action.name, payload)
     if not args.json:
-        print(f"done: {action.title.lower()}")
+        print(f"done: {action.title}")
     print_state(settings, proc, state, args.json)
     return 0
 

@@ -16,7 +16,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 
 from models.codes import label as code_label
@@ -48,11 +48,14 @@ class FieldSpec:
 
 
 def unwrap(annotation: Any) -> tuple[Any, bool]:
-    """(the inner type, whether None is allowed)."""
+    """(the inner type, whether None is allowed); Annotated[...] gives its type."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return unwrap(typing.get_args(annotation)[0])
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return (args[0] if len(args) == 1 else str), len(args) != len(typing.get_args(annotation))
+        inner = unwrap(args[0])[0] if len(args) == 1 else str
+        return inner, len(args) != len(typing.get_args(annotation))
     return annotation, False
 
 
@@ -65,10 +68,18 @@ def _enum_choices(enum_type: type[Enum]) -> tuple[tuple[str, str], ...]:
 
 
 def _max_length(info: FieldInfo) -> int | None:
+    """The field's maxLength as its JSON schema states it (constraints may sit in an Annotated type)."""
     for meta in info.metadata:
         value = getattr(meta, "max_length", None)
         if value is not None:
             return int(value)
+    try:
+        schema = TypeAdapter(info.annotation).json_schema()
+    except Exception:  # noqa: BLE001 (a type with no schema: no limit to show)
+        return None
+    for node in [schema, *schema.get("anyOf", [])]:
+        if isinstance(node, dict) and "maxLength" in node:
+            return int(node["maxLength"])
     return None
 
 
@@ -81,7 +92,7 @@ def specs(model: type[BaseModel], prefix: str = "", group: str | None = None) ->
         inner, nullable = unwrap(info.annotation)
         path = f"{prefix}{name}"
         required = info.is_required() and not nullable
-        label = info.title or _humane(name)
+        label = info.title or (f"{_humane(prefix.rstrip('.').rsplit('.', 1)[-1])}: {name.replace('_', ' ')}" if prefix else _humane(name))
         help_text = info.description or ""
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         if isinstance(default, Enum):
@@ -94,6 +105,9 @@ def specs(model: type[BaseModel], prefix: str = "", group: str | None = None) ->
         origin = typing.get_origin(inner)
         if origin is list:
             (item,) = typing.get_args(inner) or (str,)
+            item = unwrap(item)[0]
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                continue  # a list of records (e.g. children): a JSON file or a form of its own gives those
             choices = _enum_choices(item) if isinstance(item, type) and issubclass(item, Enum) else ()
             out.append(FieldSpec(path, kind="checks" if choices else "text", choices=choices,
                                  **common | {"default": list(default or [])}))
