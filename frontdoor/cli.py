@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from frontdoor import fields, timefmt
 from frontdoor.config import ConfigError, Settings, load_settings, parse_duration
-from frontdoor.errors import FrontdoorError
+from frontdoor.errors import FrontdoorError, StillWorking
 from models import codes
 from models.bounds import duration_errors
 from workflows.process import Action, Process
@@ -197,7 +197,8 @@ async def _act(proc: Process, action: Action, args: argparse.Namespace) -> int:
 
     settings = load_settings()
     payload = _from_options(args, fields.specs(action.model)) | {"actor": _actor(settings, args.as_user)}
-    state = await processes.act(await _client(settings), proc, args.id, action.name, payload)
+    state = await processes.act(await _client(settings), proc, args.id, action.name, payload,
+                                timeout=settings.action_timeout, database_url=settings.database_url)
     if not args.json:
         print(f"done: {action.title}")
     print_state(settings, proc, state, args.json)
@@ -370,7 +371,7 @@ async def _stuck(args: argparse.Namespace) -> int:
                 due = f" due {timefmt.local(r.due_at, settings.timezone)}" if r.due_at else ""
                 fault = f" FAULT {r.fault}" if r.fault else ""
                 print(f"  {r.id:<24} {r.kind:<12} {r.stage or '-':<24} since {timefmt.local(r.since, settings.timezone)}"
-                      f"  held by {r.holder or '-'}{due}{fault}")
+                      f"  held by {r.holder or '-'}{due}{fault}" + (f"  waits on {r.waits_on}" if r.waits_on else ""))
             if total > len(rows):
                 print(f"  ... and {total - len(rows)} more (raise --limit)")
     if args.json:
@@ -428,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except StillWorking as exc:  # taken: not an error
+        print(exc.message)
+        return 0
     except ValidationError as exc:
         print(f"frontdoor: {_validation_message(exc)}", file=sys.stderr)
     except (FrontdoorError, ConfigError) as exc:

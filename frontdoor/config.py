@@ -177,6 +177,8 @@ class Settings:
     web_port: int = 8000
     seed_demo_users: bool = False
     worker_cache: int = 200
+    action_timeout: timedelta = timedelta(seconds=10)  # an action not done by then answers "still being carried out"
+    max_body_bytes: int = 1_048_576  # a request body larger than this is refused (413)
     # secrets and sign-in (see _secret, Security in README.md)
     signing_key: str | None = None
     signing_key_id: str = "local-1"
@@ -275,6 +277,8 @@ def load_settings() -> Settings:
         web_port=web_port,
         seed_demo_users=_bool("SEED_DEMO_USERS"),
         worker_cache=_int("WORKER_CACHE", 200),
+        action_timeout=_duration("ACTION_TIMEOUT", "10s"),
+        max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
         **_security_settings(),
     )
 

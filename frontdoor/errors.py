@@ -35,6 +35,22 @@ class InvalidInput(FrontdoorError):
         return cls("the input is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
 
 
+class StillWorking(FrontdoorError):
+    """The action was taken and is still being carried out (202): see the case for its end."""
+
+    status = 202
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class NotAnswering(FrontdoorError):
+    """Temporal or the workers did not answer in time; the action may not have been taken (503)."""
+
+    status = 503
+
+
 class Unauthenticated(FrontdoorError):
     status = 401
 

@@ -73,6 +73,8 @@ def _max_length(info: FieldInfo) -> int | None:
         value = getattr(meta, "max_length", None)
         if value is not None:
             return int(value)
+    if info.annotation is None:
+        return None
     try:
         schema = TypeAdapter(info.annotation).json_schema()
     except Exception:  # noqa: BLE001 (a type with no schema: no limit to show)

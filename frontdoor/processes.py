@@ -4,22 +4,28 @@ same everywhere (frontdoor.errors: 403 wrong role, 409 wrong stage, 422 invalid)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from frontdoor.config import Settings
-from frontdoor.errors import Duplicate, InvalidInput, NotFound, Refused
+from frontdoor.errors import Duplicate, InvalidInput, NotAnswering, NotFound, Refused, StillWorking
 from models import errors as kinds
 from models import signing
 from models.bounds import plausibility_errors
-from models.roles import Actor
-from workflows.process import Process, StartContext
+from models.roles import ROLE_NAMES, Actor
+from workflows.process import Action, Process, StartContext
 from workflows.registry import BY_KIND, PROCESSES
 
 __all__ = ["BY_KIND", "PROCESSES", "act", "get_state", "process", "start"]
@@ -78,17 +84,51 @@ async def get_state(client: Client, proc: Process, subject_id: str) -> Any:
         raise
 
 
-async def act(client: Client, proc: Process, subject_id: str, action: str, payload: BaseModel | dict[str, Any]) -> Any:
-    """Run one person's action as the workflow's Update; a refusal raises Refused with the reason."""
+async def act(
+    client: Client, proc: Process, subject_id: str, action: str, payload: BaseModel | dict[str, Any], *,
+    timeout: timedelta | None = None, database_url: str | None = None,
+) -> Any:
+    """Run one person's action as the workflow's Update; a refusal raises Refused with the reason.
+
+    With a `timeout`, never waits longer: an action the workflow has not taken by then raises
+    NotAnswering (503), one taken but still being carried out (an activity retrying, say)
+    raises StillWorking (202) with the case's address, or Refused with the fault's reason."""
     if action not in proc.actions:
         raise NotFound(f"no action {action!r} on a {proc.noun}; one of {', '.join(proc.actions.names())}")
     model = proc.actions[action].model
     arg = payload if isinstance(payload, model) else model.model_validate(payload)
+    if database_url is not None:
+        _check_people(proc.actions[action], arg, database_url)
     wid = proc.workflow_id(subject_id)
     arg = signing.signed(signing.current(), wid, action, arg, datetime.now(UTC))  # this interface vouches for the actor
     handle = client.get_workflow_handle(wid)
+    limit = timeout.total_seconds() if timeout else None
+    clock = asyncio.get_running_loop().time
+    started = clock()
     try:
-        return await handle.execute_update(action, arg, result_type=proc.state)
+        try:
+            update = await asyncio.wait_for(
+                handle.start_update(action, arg, wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=proc.state),
+                limit,
+            )
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise NotAnswering(
+                f"the {proc.noun}'s workflow did not take the action within {limit:.0f}s (are the workers running?). "
+                f"It may still be taken: look at {proc.noun} {subject_id} before trying again"
+            ) from None
+        if limit is None:
+            return await update.result()
+        outcome = asyncio.ensure_future(update.result())
+        try:
+            while True:  # the update was taken: wait for its end, but look for a fault each second
+                left = limit - (clock() - started)
+                done, _ = await asyncio.wait({outcome}, timeout=max(min(1.0, left), 0.05))
+                if done:
+                    return outcome.result()
+                if left <= 1.0 or await _faulted(client, proc, subject_id):
+                    await _still_working(client, proc, subject_id, action)
+        finally:
+            outcome.cancel()
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
@@ -98,3 +138,50 @@ async def act(client: Client, proc: Process, subject_id: str, action: str, paylo
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise NotFound(f"no open {proc.noun} {subject_id}: it may be closed already, or the id is wrong") from None
         raise
+
+
+def _check_people(action: Action, payload: BaseModel, database_url: str) -> None:
+    """A person an action names (the adviser, the consulted) is known, with a fitting role."""
+    from frontdoor.users import role_of
+
+    problems = []
+    for path, roles in action.people.items():
+        value: Any = payload
+        for part in path.split("."):
+            value = getattr(value, part, None)
+        if value is None:
+            continue
+        role = role_of(database_url, str(value))
+        allowed = ", ".join(ROLE_NAMES[r].lower() for r in sorted(roles))
+        if role is None:
+            problems.append({"field": path, "message": f"no person {value!r} uses the front door: give their username"})
+        elif role not in roles:
+            problems.append({"field": path, "message": f"{value} is a {ROLE_NAMES[role].lower()}; name a {allowed}"})
+    if problems:
+        raise InvalidInput.of(problems)
+
+
+async def _faulted(client: Client, proc: Process, subject_id: str) -> bool:
+    try:
+        state = await asyncio.wait_for(get_state(client, proc, subject_id), 2.0)
+    except (TimeoutError, RPCError, NotFound):
+        return False
+    return getattr(state, "fault", None) is not None
+
+
+async def _still_working(client: Client, proc: Process, subject_id: str, action: str) -> None:
+    """An accepted action still being carried out: say whether a fault holds it, or that it runs on."""
+    title = proc.actions[action].title
+    try:
+        state = await asyncio.wait_for(get_state(client, proc, subject_id), 2.0)
+    except (TimeoutError, RPCError, NotFound):
+        state = None
+    fault = getattr(state, "fault", None)
+    if fault is not None:
+        raise Refused(
+            kinds.WRONG_STAGE,
+            f"{title}: taken, but a step failed ({fault.activity}: {fault.error}); the {proc.noun} waits for a "
+            "manager to retry once the cause is mended (retry_fault)",
+        )
+    raise StillWorking(f"{title}: taken and still being carried out; the {proc.noun} shows when it is done",
+                       f"/{proc.path}/{subject_id}")

@@ -17,9 +17,10 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecution
 
 from frontdoor.errors import FrontdoorError
+from models.roles import ROLE_NAMES
 from workflows import search_attributes as sa
 from workflows.process import ListView, Process, StuckList
-from workflows.registry import PROCESSES
+from workflows.registry import BY_KIND, PROCESSES
 
 OPEN = "ExecutionStatus = 'Running'"
 MAX_PAGE = 500
@@ -51,6 +52,16 @@ class Row:
     ref: str | None = None  # a consultation's reference, an early help case's origin contact
 
     @property
+    def waits_on(self) -> str:
+        """Whose move it is at this stage: the roles of the actions made for it (not the
+        person who last acted, who may be done: a recommendation waits on the managers)."""
+        proc = BY_KIND.get(self.kind)
+        if proc is None or self.stage is None:
+            return ""
+        roles = {r for a in proc.actions if a.stages and self.stage in a.stages for r in a.roles}
+        return ", ".join(ROLE_NAMES[r].lower() for r in sorted(roles))
+
+    @property
     def overdue(self) -> bool:
         return any(f.endswith("_overdue") for f in self.flags) or bool(
             self.due_at and self.due_at <= datetime.now(UTC)
@@ -63,6 +74,7 @@ class Row:
             "since": iso(self.since), "holder": self.holder, "due_at": iso(self.due_at),
             "received_at": iso(self.received_at), "flags": self.flags, "priority": self.priority,
             "route": self.route, "fault": self.fault, "ref": self.ref, "overdue": self.overdue,
+            "waits_on": self.waits_on,
         }
 
 

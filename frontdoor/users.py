@@ -183,6 +183,13 @@ def _user(s: Session, username: str) -> User:
     return user
 
 
+def role_of(database_url: str, username: str) -> Role | None:
+    """The role of an active person, or None when there is no such active person."""
+    with session(database_url) as s:
+        user = s.get(User, username[:80])
+    return Role(user.role) if user is not None and user.active else None
+
+
 def actor_for(database_url: str, username: str) -> Actor:
     with session(database_url) as s:
         user = s.get(User, username)

@@ -47,6 +47,10 @@ CONSULTATION_READERS = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SE
 EARLY_HELP_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER,
                                 Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
 
+# who may give an RfS officer threshold advice (the letter: it was given, and not recorded)
+ADVISERS = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SENIOR_ADVISER, Role.SERVICE_MANAGER})
+SENIOR_CONSULTEES = frozenset({Role.SENIOR_ADVISER, Role.TEAM_MANAGER})
+
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "view": frozenset(Role),
     "stuck": frozenset(Role),

@@ -274,10 +274,10 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "retry_fault": {},
     },
     "early_help": {
-        "give_directions": {"directions": "Speak to school and mother.", "adviser": "erin"},
+        "give_directions": {"directions": "Speak to school and mother.", "adviser": "@early_help_adviser"},
         "record_consent": {"status": "given"},
         "record_conversation": {"with_whom": "parent", "name": "Mother", "summary": "Spoke"},
-        "consult": {"consulted": "sana", "consulted_role": "senior_adviser", "advice": "Stay in early help"},
+        "consult": {"consulted": "@senior_adviser", "consulted_role": "senior_adviser", "advice": "Stay in early help"},
         "finish_gathering": {},
         "recommend": {"summary": "A concise summary", "recommended_outcome": "universal_services"},
         "decide": {"outcome": "universal_services", "rationale": "Universal services"},
@@ -294,8 +294,10 @@ async def test_permission_matrix_role_by_action_for_every_process(web: WebEnv, p
     seen = 0
     for proc in PROCESSES:
         assert set(SAMPLE_BODIES[proc.kind]) == set(proc.actions.names()), proc.kind
-        for name, body in SAMPLE_BODIES[proc.kind].items():
-            action = proc.actions[name]
+        for name, sample in SAMPLE_BODIES[proc.kind].items():
+            action = proc.actions[name]  # "@role": the person of that role (named people must exist)
+            body = {k: people[Role(v[1:])].username if isinstance(v, str) and v.startswith("@") else v
+                    for k, v in sample.items()}
             for role, person in people.items():
                 r = await web.http.post(f"/api/{proc.path}/NOBODY-{name}/{name}", json=body, headers=person.auth)
                 expected = 404 if role in action.roles else 403

@@ -185,7 +185,7 @@ async def history_ready(web: WebEnv, person, path: str) -> dict[str, Any] | None
     return state if state["stage"] == "gathering" and state["history"] is not None else None
 
 
-DIRECTIONS = {"directions": "Ask mother for consent first; then speak to the health visitor.", "adviser": "erin"}
+DIRECTIONS = {"directions": "Ask mother for consent first; then speak to the health visitor."}  # + the adviser
 
 
 async def test_early_help_direct_case_to_a_quadrant(web: WebEnv, people) -> None:
@@ -205,7 +205,9 @@ async def test_early_help_direct_case_to_a_quadrant(web: WebEnv, people) -> None
     early = await post(web, people[EHA], f"{path}/record_conversation",
                        {"with_whom": "parent", "name": "Mother", "summary": "Too early"}, status=409)
     assert early["kind"] == "WrongStage"
-    state = await post(web, people[SA], f"{path}/give_directions", DIRECTIONS)
+    nobody = await post(web, people[SA], f"{path}/give_directions", DIRECTIONS | {"adviser": "erin-nobody"}, status=422)
+    assert nobody["errors"][0]["field"] == "adviser"  # the adviser named must be a person of the hub
+    state = await post(web, people[SA], f"{path}/give_directions", DIRECTIONS | {"adviser": people[EHA].username})
     assert state["stage"] == "awaiting_consent" and state["directions"]["actor"]["username"] == people[SA].username
     bad = await post(web, people[EHA], f"{path}/record_consent", {"status": "refused"}, status=422)
     assert "record the advice" in bad["detail"]

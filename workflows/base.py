@@ -33,7 +33,10 @@ __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weig
 SYSTEM = "frontdoor"
 
 # Errors that retrying cannot mend: the activity fails at once and the case shows as faulted.
-NON_RETRYABLE = ["LookupError", "ValidationError", "TemplateNotFound", "UndefinedError"]
+NON_RETRYABLE = [
+    "LookupError", "KeyError", "ValidationError", "ValueError", "TypeError", "OverflowError", "UnicodeError",
+    "TemplateNotFound", "UndefinedError", "TemplateSyntaxError",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

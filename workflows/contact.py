@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from models.early_help import EarlyHelpEntry, EarlyHelpInput, Origin
     from models.messages import CaseUpdate, DocumentRequest, HandoffRequest, MapDispatch
     from models.roles import (
+        ADVISERS,
         CONSENT_TAKERS,
         CONTACT_READERS,
         INTAKE,
@@ -195,6 +196,7 @@ def _extension_rules(s: ContactState, e: Extension) -> None:
 ACTIONS = ActionTable(
     Action("triage", Triage, TRIAGERS, "Triage against the threshold guidance",
            stages=frozenset({Stage.AWAITING_TRIAGE}), rules=_triage_rules, needs="is done once, while the contact awaits triage",
+           people={"threshold_advice.given_by": ADVISERS},
            form=lambda s: {"level": {"default": int(s.suggested_level) if s.suggested_level else None},
                            "history_considered": {"label": "I have considered the history"
                                                   + (" and the recurring pattern" if s.recurring_themes else "")}},

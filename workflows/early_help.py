@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         EARLY_HELP_TEAM,
         EARLY_HELP_WORKERS,
         ROLE_NAMES,
+        SENIOR_CONSULTEES,
         Actor,
         Role,
     )
@@ -148,7 +149,7 @@ def _quadrant_form(s: EarlyHelpState) -> dict[str, Any]:
 
 ACTIONS = ActionTable(
     Action("give_directions", Directions, EARLY_HELP_LEADS, "Management directions",
-           stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS}),
+           stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS}), people={"adviser": EARLY_HELP_WORKERS},
            help="Prompt directions from a manager, and the adviser who takes the case."),
     Action("record_consent", EarlyHelpConsent, EARLY_HELP_TEAM, "Record parental consent",
            stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS, EarlyHelpStage.AWAITING_CONSENT}),
@@ -159,7 +160,7 @@ ACTIONS = ActionTable(
            stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION})),
     Action("consult", ThresholdConsultation, EARLY_HELP_ADVISERS, "Record a threshold consultation",
            stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION,
-                             EarlyHelpStage.AWAITING_DECISION}),
+                             EarlyHelpStage.AWAITING_DECISION}), people={"consulted": SENIOR_CONSULTEES},
            help="When the need is close to the statutory threshold: a senior adviser or SPA manager's advice."),
     Action("finish_gathering", FinishGathering, EARLY_HELP_WORKERS, "Finish information gathering",
            stages=frozenset({EarlyHelpStage.GATHERING}), ready=_spoken_to_parents),

@@ -9,7 +9,7 @@ pages are generated from them. Nothing here does I/O: the interface reads these 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -68,6 +68,7 @@ class Action:
     form: Callable[[Any], dict[str, Any]] | None = None
     help: str = ""
     needs: str = ""  # when it is refused for the stage, in people's words: "needs the recommendation first"
+    people: dict[str, frozenset[Role]] = field(default_factory=dict)  # fields naming a person -> the roles they must hold
 
     def doing(self) -> str:
         """The action in words: its name, and its title when that says more."""

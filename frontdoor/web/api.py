@@ -24,7 +24,7 @@ from temporalio.client import Client
 
 from frontdoor import fields, processes, record, stuck
 from frontdoor.config import ConfigError, Settings, parse_duration
-from frontdoor.errors import FrontdoorError, InvalidInput
+from frontdoor.errors import FrontdoorError, InvalidInput, StillWorking
 from frontdoor.web.auth import api_permission, api_roles
 from models.bounds import duration_errors
 from models.roles import Actor, Role
@@ -170,7 +170,9 @@ def _action_endpoint(proc: Process, action: Action) -> Any:
             payload = action.model.model_validate(body.model_dump() | {"actor": actor})  # type: ignore[attr-defined]
         except ValidationError as exc:
             raise invalid_from(exc, drop_prefix=("body",)) from None
-        return await processes.act(client_of(request), proc, subject_id, action.name, payload)
+        return await processes.act(client_of(request), proc, subject_id, action.name, payload,
+                                   timeout=settings_of(request).action_timeout,
+                                   database_url=settings_of(request).database_url)
 
     endpoint.__name__ = f"{proc.kind}_{action.name}"
     endpoint.__doc__ = f"{action.title} ({proc.noun}): returns the new state. {action.help} Who may: {action.who()}."
@@ -218,5 +220,7 @@ def error_response(exc: FrontdoorError) -> JSONResponse:
     kind = getattr(exc, "kind", None)
     if kind:
         body["kind"] = kind
+    if isinstance(exc, StillWorking):
+        body["url"] = "/api" + exc.url
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(body, status_code=exc.status, headers=headers)

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from frontdoor import timefmt
@@ -23,7 +24,9 @@ from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
 from frontdoor.web import api, pages
 from frontdoor.web.auth import SignInRequired
+from frontdoor.web.errors import error_answer
 from frontdoor.web.headers import SecurityHeaders
+from frontdoor.web.limits import RequestLimits
 from frontdoor.web.sessions import ServerSessions
 from models import codes
 from models.database import init_db
@@ -83,7 +86,13 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     app.state.templates = templates(settings)
     app.state.poll_seconds = poll_seconds
     app.add_middleware(ServerSessions, settings=settings)  # server-side sessions (frontdoor/web/sessions.py)
+    app.add_middleware(RequestLimits, settings=settings)  # body size and OPTIONS, before anything reads the body
     app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response, errors included
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = {404: f"no such address: {request.url.path}", 405: f"{request.method} is not taken at {request.url.path}"}
+        return error_answer(request.scope, exc.status_code, detail.get(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(FrontdoorError)
     async def frontdoor_error(request: Request, exc: FrontdoorError) -> Response:

@@ -4,8 +4,11 @@ ordinary middleware, so this middleware answers it itself)."""
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 from starlette.datastructures import MutableHeaders
-from starlette.responses import PlainTextResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frontdoor.config import Settings
@@ -20,6 +23,23 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), gyroscope=(), magnetometer=(), display-capture=(), interest-cohort=()"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+log = logging.getLogger("frontdoor.web")
+
+
+def unexpected(scope: Scope) -> Response:
+    """The answer to an error nobody foresaw: JSON under /api, a page elsewhere; never the
+    exception's text (it is logged with its reference)."""
+    reference = secrets.token_hex(4)
+    log.exception("unexpected error %s on %s %s", reference, scope.get("method"), scope.get("path"))
+    message = f"Something went wrong on our side (reference {reference}); it has been logged. Try again, or tell the service desk the reference."
+    if str(scope.get("path", "")).startswith("/api"):
+        return JSONResponse({"detail": message}, status_code=500)
+    return HTMLResponse(
+        "<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Problem · frontdoor</title>"
+        "<link rel=\"stylesheet\" href=\"/static/web.css\"></head><body><main><h1>Something went wrong</h1>"
+        f"<p class=\"error\" role=\"alert\">{message}</p><p><a href=\"/\">Back to your start page</a></p></main></body></html>",
+        status_code=500,
+    )
 
 
 class SecurityHeaders:
@@ -45,8 +65,7 @@ class SecurityHeaders:
         except Exception:
             if started:
                 raise
-            response = PlainTextResponse("Something went wrong on our side; it has been logged. Try again.", 500)
-            await response(scope, receive, send_wrapper)
+            await unexpected(scope)(scope, receive, send_wrapper)
             raise  # the server logs it; the browser already has its answer
 
     def add(self, scope: Scope, headers: MutableHeaders) -> None:

@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from frontdoor import processes, record, stuck, timefmt
 from frontdoor.config import ConfigError, Settings, parse_duration
-from frontdoor.errors import FrontdoorError, NotFound
+from frontdoor.errors import FrontdoorError, NotFound, StillWorking
 from frontdoor.web import forms
 from frontdoor.web.auth import check, check_role, csrf_token, page_actor, sign_in, verify_csrf
 from models.bounds import duration_errors
@@ -281,7 +281,11 @@ async def _act(request: Request, proc: Process, subject_id: str, name: str, acto
     try:
         check_role(actor, action.roles, action.doing())
         payload = action.model.model_validate(forms.read(action.model, form, _settings(request).timezone) | {"actor": actor})
-        await processes.act(_client(request), proc, subject_id, name, payload)
+        await processes.act(_client(request), proc, subject_id, name, payload, timeout=_settings(request).action_timeout,
+                            database_url=_settings(request).database_url)
+    except StillWorking as exc:
+        flash(request, "ok", exc.message)
+        return back
     except ValidationError as exc:
         flash(request, "error", f"{action.title}: not saved. " + "; ".join(_errors(exc)))
         return back
