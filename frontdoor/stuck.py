@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecution
 
-from frontdoor.errors import FrontdoorError
+from frontdoor.errors import InvalidInput
 from models.roles import ROLE_NAMES
 from workflows import search_attributes as sa
 from workflows.process import ListView, Process, StuckList
@@ -122,17 +124,26 @@ def view_query(proc: Process, view: ListView) -> str:
 
 
 # ------------------------------------------------------------------ running them
-def encode_token(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode() if token else None
+def encode_token(token: bytes | None, key: bytes) -> str | None:
+    """A page token for a caller: Temporal's token and a MAC, so only tokens we gave out come back."""
+    if not token:
+        return None
+    mac = hmac.new(key, token, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac + token).decode()
 
 
-def decode_token(text: str | None) -> bytes | None:
+def decode_token(text: str | None, key: bytes) -> bytes | None:
     if not text:
         return None
     try:
-        return base64.urlsafe_b64decode(text.encode())
+        raw = base64.urlsafe_b64decode(text.encode())
     except (binascii.Error, ValueError):
-        raise FrontdoorError("page_token is not one this server gave out: start again without it") from None
+        raw = b""
+    mac, token = raw[:16], raw[16:]
+    if not token or not hmac.compare_digest(mac, hmac.new(key, token, hashlib.sha256).digest()[:16]):
+        message = "page_token is not one this server gave out: start again without it"
+        raise InvalidInput(message, [{"field": "page_token", "message": message}])
+    return token
 
 
 async def count(client: Client, name: str, within: timedelta = timedelta(hours=4)) -> int:

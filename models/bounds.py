@@ -104,7 +104,9 @@ def check_calendar_date(value: date) -> date:
 
 
 # Every string from outside is Text; the kinds add their maximum length (in the schema too).
-Text = Annotated[str, AfterValidator(check_characters)]
+# The schema states the characters refused (lone surrogates cannot be written in a pattern).
+TEXT_PATTERN = "^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
+Text = Annotated[str, AfterValidator(check_characters), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 Name = Annotated[Text, Field(max_length=NAME_MAX)]
 Username = Annotated[Text, Field(max_length=USERNAME_MAX)]
 Code = Annotated[Text, Field(max_length=CODE_MAX)]

@@ -13,6 +13,7 @@ row before the workflow's validator checks the whole rule. Errors always answer
 (with `errors`, one per field).
 """
 
+import hashlib
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -54,11 +55,25 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in {
-        401: "no API token, or it was revoked", 403: "your role may not do this",
+        400: "the body could not be read (not JSON, or not UTF-8)",
+        401: "no API token, or it was revoked", 403: "your role may not do this, or the action was not vouched for",
         404: "no such case", 409: "the case's stage does not allow this (or the id was used before)",
-        422: "invalid input (one entry per field in `errors`)",
+        413: "the request body is larger than FRONTDOOR_MAX_BODY_BYTES",
+        422: "invalid input (one entry per field in `errors`). Besides what the schema states, the rules it cannot "
+             "state answer 422 too: times against the clock (a receipt not in the future, a child under 25), rules "
+             "across fields (police attendance only for source 6), people named who must exist, page tokens",
+        429: "too many attempts: try again later",
+        503: "Temporal or the workers did not answer in time: try again",
     }.items()
 }
+ACTED: dict[int | str, dict[str, Any]] = ERRORS | {
+    202: {"model": ErrorBody, "description": "taken and still being carried out (FRONTDOOR_ACTION_TIMEOUT passed): "
+          "`url` is the case"},
+}
+
+
+def page_key(request: Request) -> bytes:
+    return hashlib.sha256(b"page-token:" + settings_of(request).web_secret_key.encode()).digest()
 
 
 def client_of(request: Request) -> Client:
@@ -117,9 +132,10 @@ def _register(proc: Process) -> None:
     ) -> Page:
         query = stuck.cases_query(proc, stage=stage, flag=flag, open_only=not closed)
         rows, token = await stuck.page_of(client_of(request), query, page_size=limit,
-                                          next_page_token=stuck.decode_token(page_token))
+                                          next_page_token=stuck.decode_token(page_token, page_key(request)))
         rows.sort(key=lambda r: r.received_at.isoformat() if r.received_at else "")
-        return Page(count=len(rows), rows=[r.as_dict() for r in rows], next_page_token=stuck.encode_token(token))
+        return Page(count=len(rows), rows=[r.as_dict() for r in rows],
+                    next_page_token=stuck.encode_token(token, page_key(request)))
 
     list_cases.__doc__ = (f"Open {proc.noun}s (a visibility query: no personal data), a page at a time; "
                           "pass next_page_token back for the next page.")
@@ -155,7 +171,7 @@ def _register(proc: Process) -> None:
     for action in proc.actions:
         router.add_api_route(
             f"{base}/{{subject_id}}/{action.name}", _action_endpoint(proc, action), methods=["POST"],
-            response_model=proc.state, responses=ERRORS, name=f"{proc.kind}_{action.name}", tags=[tag],
+            response_model=proc.state, responses=ACTED, name=f"{proc.kind}_{action.name}", tags=[tag],
         )
 
 
@@ -184,10 +200,12 @@ for _proc in processes.PROCESSES:
 
 
 # ------------------------------------------------------------------ stuck
+StuckKind: Any = Literal[tuple(stuck.KINDS)]  # type: ignore[valid-type]
+
 @router.get("/stuck", responses=ERRORS, tags=["what is stuck"])
 async def stuck_lists(
     request: Request,
-    kind: str | None = Query(None, description="one of " + ", ".join(stuck.KINDS) + "; none: counts of every kind"),
+    kind: StuckKind | None = Query(None, description="a stuck list; none: counts of every list"),  # type: ignore[valid-type]
     within: str = Query("4h", max_length=20, description="for due_soon: a duration such as 4h or 90m"),
     limit: int = Query(50, ge=1, le=stuck.MAX_PAGE),
     page_token: str | None = Query(None, max_length=2000, description="from the previous page's next_page_token"),
@@ -203,14 +221,12 @@ async def stuck_lists(
     client = client_of(request)
     if kind is None:
         return {"within": within, "counts": {name: await stuck.count(client, name, window) for name in stuck.KINDS}}
-    if kind not in stuck.KINDS:
-        message = f"unknown stuck list {kind!r}; one of {', '.join(stuck.KINDS)}"
-        raise InvalidInput(message, [{"field": "kind", "message": message}])
     total = await stuck.count(client, kind, window)
-    rows, token = await stuck.page(client, kind, window, page_size=limit, next_page_token=stuck.decode_token(page_token))
+    rows, token = await stuck.page(client, kind, window, page_size=limit,
+                                   next_page_token=stuck.decode_token(page_token, page_key(request)))
     rows.sort(key=lambda r: r.since.isoformat() if r.since else "")
     return {"kind": kind, "title": stuck.KINDS[kind].title, "within": within, "count": total,
-            "rows": [r.as_dict() for r in rows], "next_page_token": stuck.encode_token(token)}
+            "rows": [r.as_dict() for r in rows], "next_page_token": stuck.encode_token(token, page_key(request))}
 
 
 def error_response(exc: FrontdoorError) -> JSONResponse:

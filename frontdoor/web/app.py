@@ -6,6 +6,7 @@ lifespan (frontdoor.temporal.connect); tests pass the dev server's client instea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -18,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from frontdoor import timefmt
 from frontdoor.config import Settings
@@ -34,6 +36,7 @@ from models.roles import ROLE_NAMES
 from workflows import registry  # noqa: F401  (every process's tables are known before init_db)
 
 STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger("frontdoor.web")
 
 
 def templates(settings: Settings) -> Environment:
@@ -92,7 +95,14 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = {404: f"no such address: {request.url.path}", 405: f"{request.method} is not taken at {request.url.path}"}
-        return error_answer(request.scope, exc.status_code, detail.get(exc.status_code, str(exc.detail)))
+        answer = error_answer(request.scope, exc.status_code, detail.get(exc.status_code, str(exc.detail)))
+        answer.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return answer
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(request: Request, exc: RPCError) -> Response:
+        log.warning("Temporal answered %s to %s %s: %s", exc.status, request.method, request.url.path, exc.message)
+        return error_answer(request.scope, 503, "Temporal could not answer just now; nothing was changed. Try again in a moment.")
 
     @app.exception_handler(FrontdoorError)
     async def frontdoor_error(request: Request, exc: FrontdoorError) -> Response:
