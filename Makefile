@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-postgres install lint bench clean help
+.PHONY: run test test-postgres fuzz install lint bench clean help
 
 help:
 	@echo "make run    - create .venv, install, start Temporal dev server + worker + web app (Ctrl-C stops)"
 	@echo "make test   - create .venv, install, run the whole test suite on real servers"
 	@echo "make test-postgres - the workflow, web and store tests with the case record on PostgreSQL"
+	@echo "make fuzz   - the model-based test for 10,000 steps and Schemathesis for 2 minutes per role (long)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 
@@ -27,6 +28,12 @@ run: install
 
 test: install
 	FRONTDOOR_TEST_POSTGRES_URL="$${FRONTDOOR_TEST_POSTGRES_URL:-$$(./scripts/ensure_postgres.sh)}" $(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The two fuzz tests of `make test`, run long: the model-based test for 10,000 steps (random
+# people, random actions, invariants after each) and Schemathesis for 2 minutes per role.
+fuzz: install
+	FRONTDOOR_MODEL_STEPS=$${FRONTDOOR_MODEL_STEPS:-10000} FRONTDOOR_FUZZ_SECONDS=$${FRONTDOOR_FUZZ_SECONDS:-120} \
+	  $(BIN)/pytest -q -s tests/test_model_based.py tests/test_schemathesis.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

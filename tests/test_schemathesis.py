@@ -8,28 +8,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from frontdoor.web.app import create_app
 from models.roles import Role
 from tests.conftest import running_worker
-from tests.web_support import add_people, app_settings
+from tests.web_support import add_people, app_settings, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 ST = Path(sys.executable).parent / "st"
 SECONDS_PER_ROLE = int(os.environ.get("FRONTDOOR_FUZZ_SECONDS", "5"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.skipif(not ST.exists() and shutil.which("st") is None, reason="schemathesis is not installed")
@@ -37,27 +29,17 @@ async def test_the_api_answers_every_generated_request_as_its_schema_says(dev_en
     here = app_settings(settings, task_queue)
     people = add_people(settings.database_url)
     app = create_app(here, client=dev_env.client)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    async with running_worker(dev_env.client, here, task_queue):
-        serving = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                await asyncio.sleep(0.05)
-            failures = []
-            for role in (Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER,
-                         Role.TEAM_MANAGER, Role.SERVICE_MANAGER):
-                run = await asyncio.create_subprocess_exec(
-                    str(ST), "run", f"http://127.0.0.1:{port}/openapi.json", "--checks", "all",
-                    "-H", f"Authorization: Bearer {people[role].token}", "--max-time", str(SECONDS_PER_ROLE),
-                    "--workers", "1", "--phases", "examples,coverage,fuzzing", "--no-color",
-                    "--suppress-health-check", "all",
-                    cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                )
-                out, _ = await run.communicate()
-                if run.returncode != 0:
-                    failures.append(f"--- as {role.value} ---\n" + out.decode()[-6000:])
-            assert not failures, "\n".join(failures)
-        finally:
-            server.should_exit = True
-            await serving
+    async with running_worker(dev_env.client, here, task_queue), serving(app) as base:
+        failures = []
+        for role in Role:
+            run = await asyncio.create_subprocess_exec(
+                str(ST), "run", f"{base}/openapi.json", "--checks", "all",
+                "-H", f"Authorization: Bearer {people[role].token}", "--max-time", str(SECONDS_PER_ROLE),
+                "--workers", "1", "--phases", "examples,coverage,fuzzing", "--no-color",
+                "--suppress-health-check", "all",
+                cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            )
+            out, _ = await run.communicate()
+            if run.returncode != 0:
+                failures.append(f"--- as {role.value} ---\n" + out.decode()[-6000:])
+        assert not failures, "\n".join(failures)

@@ -5,6 +5,7 @@ and clean-up of the workflows a test started."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import uvicorn
 from temporalio.client import Client
 
 from frontdoor import users
@@ -133,3 +135,23 @@ async def web_env(client: Client, settings: Settings, task_queue: str, **worker_
                 yield env
             finally:
                 await terminate(client, env.started)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """The app on a real HTTP server on 127.0.0.1 (a free port), for clients in other
+    processes or threads (Schemathesis, the model-based test). Yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises why it could not start
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
