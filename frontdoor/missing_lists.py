@@ -242,6 +242,39 @@ def _parse_csv(text: str, list_id: str, now: datetime) -> ParsedList:
     return parsed
 
 
+def shift_to_now(data: bytes, *, filename: str | None = None, issued_at: datetime | None = None,
+                 now: datetime | None = None) -> tuple[bytes, datetime]:
+    """The list with its times moved so it was issued now, keeping the gaps between them (for
+    demonstrations with the examples). The list's time is its issued_at, else `issued_at`, else
+    its latest time. Returns the list and the time it now says it was issued."""
+    now = now or datetime.now(UTC)
+    text = data.decode("utf-8-sig")
+    fields = ("reported_missing_at", "returned_at")
+    as_json = (filename or "").lower().endswith(".json") or (not filename and text.lstrip()[:1] in "[{")
+    try:
+        doc: Any = json.loads(text) if as_json else list(csv.DictReader(io.StringIO(text)))
+    except json.JSONDecodeError as exc:
+        raise ListError(f"the list is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    episodes = doc.get("episodes", []) if isinstance(doc, dict) else doc
+    moments = [datetime.fromisoformat(e[f]) for e in episodes if isinstance(e, dict) for f in fields if e.get(f)]
+    listed = doc.get("issued_at") if isinstance(doc, dict) else None
+    reference = datetime.fromisoformat(listed) if listed else issued_at or max(moments, default=now)
+    delta = now - reference
+    for e in episodes:
+        for f in fields:
+            if isinstance(e, dict) and e.get(f):
+                e[f] = (datetime.fromisoformat(e[f]) + delta).isoformat()
+    if isinstance(doc, dict) and listed:
+        doc["issued_at"] = now.isoformat()
+    if as_json:
+        return json.dumps(doc, indent=2).encode(), now
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(episodes[0]) if episodes else list(CSV_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(episodes)
+    return out.getvalue().encode(), now
+
+
 # ---------------------------------------------------------------------- applying it
 def _holder(settings: Settings, actor: Actor) -> str:
     """The designated worker (FRONTDOOR_MISSING_LEAD) holds every episode; without one, who imports."""
