@@ -43,6 +43,9 @@ def test_there_are_recorded_histories():
     first = {"replay-spa", "replay-urgent", "replay-early_help", "replay-advice_nfa", "consultation-replay-cons", "early-help-replay-eh"}
     assert set(IDS) >= first | {f"local-audit/{name}" for name in first}
     assert set(IDS) >= {f"one-shape/{name}" for name in first | {"early-help-replay-eh-up"}}
+    # the missing episode, the morning discussion (and a contact put to it), the schedule's launcher
+    assert set(IDS) >= {f"one-shape/{name}" for name in ("missing-replay-missing", "morning-replay-morning",
+                                                          "morning-replay-contact", "frontdoor-morning-discussion-run-replay")}
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):
