@@ -468,7 +468,7 @@ PROCESS = Process(
                   lambda now, within: f"{OPEN} AND FdFlags = '{MorningFlag.ROLLED_OVER_TWICE.value}'"),
     ),
     views=(
-        ListView("morning", "Morning case discussion", MORNING_READERS, order=_by_date,
+        ListView("morning", "Morning case discussion", MORNING_CONTRIBUTORS, order=_by_date,
                  help="Today's discussion and the next working day's agenda: items where the threshold is not "
                       "clear, for the SPA's police and health partners."),
     ),
