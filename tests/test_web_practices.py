@@ -101,3 +101,12 @@ async def test_partners_read_the_morning_discussion_and_nothing_else(web: WebEnv
     assert (await web.http.get("/morning")).status_code == 200
     for path in ("/queue", "/contacts/anything", "/missing", "/supervisor", "/missing/daily-lists"):
         assert (await web.http.get(path)).status_code == 403, path
+
+
+async def test_the_supervisors_dashboard_has_the_new_stuck_lists(web: WebEnv, people) -> None:
+    await sign_in(web, people[Role.SERVICE_MANAGER].username)
+    page = await web.http.get("/supervisor")
+    assert page.status_code == 200
+    for title in ("Return home interviews not offered within 72 hours", "Return home interviews outstanding",
+                  "Repeat missing: a contact suggested, not raised", "Morning discussion: items rolled over twice"):
+        assert title in page.text
