@@ -114,17 +114,24 @@ async def _agenda(args: argparse.Namespace) -> int:
     settings = load_settings()
     calendar = WorkingCalendar(settings.timezone)
     today = calendar.local_date(datetime.now(UTC))
-    day = args.date or (today if calendar.is_working_day(today) else calendar.next_working_day(today))
     proc = processes.process("morning")
     client = await connect(settings)
-    try:
-        state = await processes.get_state(client, proc, day.isoformat())
-    except NotFound:
-        raise NotFound(f"no morning discussion for {day:%d/%m/%Y} yet: the schedule opens it the working day before "
-                       f"(see `frontdoor schedules`), or a team manager opens one: frontdoor morning open --date {day}") from None
+    # today's discussion while it is open, else the next working day's
+    days = [args.date] if args.date else ([today] if calendar.is_working_day(today) else []) + [
+        calendar.next_working_day(today)]
+    state = None
+    for day in days:
+        try:
+            state = await processes.get_state(client, proc, day.isoformat())
+        except NotFound:
+            continue
+        if args.date or state.stage.value != "closed":
+            break
+    if state is None:
+        raise NotFound(f"no morning discussion for {days[-1]:%d/%m/%Y} yet: the schedule opens it the working day "
+                       f"before (see `frontdoor schedules`), or a team manager opens one: "
+                       f"frontdoor morning open --date {days[-1]} --as USER") from None
     print_state(settings, proc, state, args.json)
-    if not args.json and state.stage.value == "closed" and args.date is None:
-        print(f"  (closed: the next one is `frontdoor morning agenda {calendar.next_working_day(day)}`)")
     return 0
 
 

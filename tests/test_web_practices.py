@@ -107,6 +107,6 @@ async def test_the_supervisors_dashboard_has_the_new_stuck_lists(web: WebEnv, pe
     await sign_in(web, people[Role.SERVICE_MANAGER].username)
     page = await web.http.get("/supervisor")
     assert page.status_code == 200
-    for title in ("Return home interviews not offered within 72 hours", "Return home interviews outstanding",
+    for title in ("Return home interviews not offered in 72 hours", "Return home interviews outstanding",
                   "Repeat missing: a contact suggested, not raised", "Morning discussion: items rolled over twice"):
         assert title in page.text

@@ -476,7 +476,7 @@ PROCESS = Process(
              "`frontdoor missing import FILE`). You hold it.",
     ),
     stuck=(
-        StuckList("return_interview_overdue", "Return home interviews not offered within 72 hours",
+        StuckList("return_interview_overdue", "Return home interviews not offered in 72 hours",
                   lambda now, within: f"{OPEN} AND FdFlags = '{MissingFlag.INTERVIEW_OVERDUE.value}'"),
         StuckList("return_interviews_outstanding", "Return home interviews outstanding",
                   lambda now, within: f"{OPEN} AND FdKind = '{KIND}' AND FdStage IN "
