@@ -2,7 +2,8 @@
 
 The fixtures under tests/fixtures/histories were recorded by tests/record_histories.py:
 the contact ones from the first released ContactWorkflow (commit 0672569), the
-consultation and early help ones from the first versions of those workflows, and
+consultation and early help ones from the first versions of those workflows (and, in
+one-shape/, the missing episode, the morning discussion and its schedule's launcher), and
 local-audit/ from every workflow once the action trail became local activities. A change
 to live workflow code that is not behind workflow.patched() fails here.
 """
