@@ -83,6 +83,10 @@ async def test_an_unclear_contact_goes_on_the_agenda_and_the_chairs_outcome_reac
             "actor": PAT, "question": "Should this go to a strategy discussion?", "about": "Tom Smith, born 02/03/2015",
             "ask": ["police", "health"]})
         partner_item = m.agenda[-1]
+        with pytest.raises(Refused) as named:  # partners cannot reach into contacts through an item
+            await morning.act(client, day.isoformat(), "add", {"actor": PAT, "question": "And this one?",
+                                                               "contact_id": c.id})
+        assert named.value.status == 422 and "partners do not name the front door's contacts" in named.value.message
         assert partner_item.item.raised_role == "police_partner" and partner_item.item.contact_id is None
 
         with pytest.raises(Refused) as not_chair:

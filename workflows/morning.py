@@ -126,6 +126,12 @@ def _record_rules(s: MorningState, r: ItemDiscussed) -> None:
         raise invalid(f"item: item {r.item} rolled over to {entry.rolled_to:%d/%m/%Y}: record it there")
 
 
+def _add_rules(s: MorningState, a: AgendaAddition) -> None:
+    if a.contact_id and a.actor.role in PARTNER_AGENCY:
+        raise invalid("contact_id: partners do not name the front door's contacts: say who the item is about "
+                      "(about), and a worker links it to the contact")
+
+
 def _first_waiting(s: MorningState) -> dict[str, Any]:
     waiting = _waiting(s)
     return {"item": {"default": waiting[0].number if waiting else None}}
@@ -135,6 +141,7 @@ ACTIONS = ActionTable(
     Action("add", AgendaAddition, MORNING_CONTRIBUTORS, "Add an item to the agenda",
            stages=frozenset({MorningStage.AGENDA}),
            ready=lambda s: None if len(s.agenda) < MAX_AGENDA else f"the agenda has {MAX_AGENDA} items already",
+           rules=_add_rules,
            needs="is done before the meeting begins: add it to the next working day's discussion",
            help="A question for the meeting: who it is about, and which partners are asked what their agency knows."),
     Action("share", AgencyInformation, MORNING_CONTRIBUTORS, "Add what your agency knows",
