@@ -107,7 +107,6 @@ def cmd_missing_import(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- morning agenda
 async def _agenda(args: argparse.Namespace) -> int:
     from frontdoor import processes
-    from frontdoor.cli import print_state
     from frontdoor.temporal import connect
     from models.calendar import WorkingCalendar
 
@@ -131,8 +130,26 @@ async def _agenda(args: argparse.Namespace) -> int:
         raise NotFound(f"no morning discussion for {days[-1]:%d/%m/%Y} yet: the schedule opens it the working day "
                        f"before (see `frontdoor schedules`), or a team manager opens one: "
                        f"frontdoor morning open --date {days[-1]} --as USER") from None
-    print_state(settings, proc, state, args.json)
+    if args.json:
+        print(state.model_dump_json(indent=2))
+    else:
+        print(_summary(settings, "morning", state))
     return 0
+
+
+def _summary(settings: Any, kind: str, state: Any) -> str:
+    """A case's CLI summary (templates/<kind>/summary.txt), as `frontdoor <kind> show` prints it."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from models import codes
+
+    env = Environment(loader=FileSystemLoader(str(settings.templates_dir)), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = lambda m: timefmt.local(m, settings.timezone)
+    env.filters["left"] = timefmt.time_left
+    env.globals.update(codes.template_globals())
+    text = env.get_template(f"{kind}/summary.txt").render(s=state)
+    return "\n".join(line for line in text.splitlines() if line.strip())
 
 
 # ---------------------------------------------------------------------- schedules

@@ -422,13 +422,15 @@ class MorningSchedule:
                 await workflow.sleep(wait)
                 wait = min(wait * 2, inp.retry_at_most)
         self._show("opening")
-        opened = []
+        opened: list[str] = []
+        already: list[str] = []
         for day in ([today] if working else []) + [following]:
-            if await open_discussion(day, "schedule", inp.timescales, []):
-                opened.append(day.isoformat())
+            (opened if await open_discussion(day, "schedule", inp.timescales, []) else already).append(day.isoformat())
         self._show("done")
-        today_note = "" if working else f"{today:%d/%m/%Y} is not a working day: no discussion today. "
-        return today_note + (f"opened {', '.join(opened)}" if opened else "the discussions were open already")
+        notes = [] if working else [f"{today:%d/%m/%Y} is not a working day: no discussion today"]
+        notes += [f"opened {', '.join(opened)}"] if opened else []
+        notes += [f"open already: {', '.join(already)}"] if already else []
+        return "; ".join(notes)
 
     async def _step(self, activity: Any, *args: Any) -> Any:
         return await workflow.execute_activity_method(
@@ -466,7 +468,6 @@ PROCESS = Process(
     start=Start(
         name="open", title="Open a morning discussion", model=MorningOpening, roles=MORNING_CHAIRS,
         subject_id=lambda o: o.date.isoformat(), workflow_input=_start_input, search_attributes=_start_attributes,
-        received_field="date",
         help="The schedule opens each working day's discussion (and the next one's agenda) by itself: open one "
              "by hand only for a day it has not opened.",
     ),
