@@ -19,13 +19,15 @@ from activities.case import CaseActivities
 from activities.deps import Deps
 from activities.outbox import Outbox, StoredOutbox
 from frontdoor.config import Settings, load_settings
+from frontdoor.schedules import WORKFLOWS as SCHEDULED
+from frontdoor.schedules import ensure_schedules
 from frontdoor.temporal import connect, ensure_search_attributes
 from models.database import init_db
 from workflows.registry import PROCESSES
 
 log = logging.getLogger("frontdoor.worker")
 
-WORKFLOWS: list[type] = [p.workflow for p in PROCESSES]
+WORKFLOWS: list[type] = [p.workflow for p in PROCESSES] + SCHEDULED  # and the launchers the schedules start
 
 
 def deps(settings: Settings, outbox: Outbox | None = None) -> Deps:
@@ -75,6 +77,8 @@ async def run_worker(settings: Settings | None = None) -> None:
     except PermissionError as exc:
         log.error("%s", exc)
         raise SystemExit(2) from exc
+    for schedule, done in await ensure_schedules(client, settings):  # frontdoor/schedules.py
+        log.info("schedule %s %s", schedule, done)
     worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -412,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     from frontdoor import cli_admin
 
     cli_admin.register(sub)  # users, trail, run --use-existing
+    from frontdoor import cli_practices
+
+    cli_practices.register(sub)  # missing import, morning agenda, schedules
 
     st = sub.add_parser("stuck", help="what is stuck: counts, or lists with a filter")
     for name, kind in stuck.KINDS.items():

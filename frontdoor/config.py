@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,17 @@ def parse_span(text: str, *, name: str = "timescale") -> Span:
             raise ConfigError(f"{name}={text!r} must not be negative")
         return Span(working_days=days)
     return Span(working_days=0, duration=parse_duration(raw, name=name))
+
+
+_TIME_OF_DAY = re.compile(r"^\s*([01]?[0-9]|2[0-3]):([0-5][0-9])\s*$")
+
+
+def parse_time_of_day(text: str, *, name: str = "time") -> time:
+    """Parse a local time of day, '09:30' or '9:30' (24-hour clock)."""
+    match = _TIME_OF_DAY.match(str(text))
+    if not match:
+        raise ConfigError(f"{name}={text!r} is not a time of day: use HH:MM on the 24-hour clock, e.g. 09:30")
+    return time(int(match.group(1)), int(match.group(2)))
 
 
 RUN_ENV = "run.env"
@@ -141,6 +152,8 @@ def read_timescales() -> Timescales:
             overrides[field_name] = parse_duration(raw, name=f"FRONTDOOR_{env_name}")
         elif inner is Span:
             overrides[field_name] = parse_span(raw, name=f"FRONTDOOR_{env_name}")
+        elif inner is time:
+            overrides[field_name] = parse_time_of_day(raw, name=f"FRONTDOOR_{env_name}")
         else:
             overrides[field_name] = _int(env_name, int(info.default or 1))
     return Timescales(**overrides)  # type: ignore[arg-type]
@@ -179,6 +192,7 @@ class Settings:
     worker_cache: int = 200
     action_timeout: timedelta = timedelta(seconds=10)  # an action not done by then answers "still being carried out"
     max_body_bytes: int = 1_048_576  # a request body larger than this is refused (413)
+    missing_lead: str | None = None  # FRONTDOOR_MISSING_LEAD: the designated worker who holds missing episodes
     # secrets and sign-in (see _secret, Security in README.md)
     signing_key: str | None = None
     signing_key_id: str = "local-1"
@@ -279,6 +293,7 @@ def load_settings() -> Settings:
         worker_cache=_int("WORKER_CACHE", 200),
         action_timeout=_duration("ACTION_TIMEOUT", "10s"),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
+        missing_lead=(_env("MISSING_LEAD") or "").strip() or None,
         **_security_settings(),
     )
 

@@ -27,6 +27,8 @@ DEMO_USERS = {
     "sana": Role.SENIOR_ADVISER,
     "tom": Role.TEAM_MANAGER,
     "maya": Role.SERVICE_MANAGER,
+    "pat": Role.POLICE_PARTNER,
+    "hana": Role.HEALTH_PARTNER,
 }
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256

@@ -203,8 +203,12 @@ class Contact(BaseModel):
         description="required when the source is 6 (police), refused otherwise; not after received_at",
     )
     consultation_ref: Code | None = Field(default=None, json_schema_extra=ID_SCHEMA)
+    missing_episode_ref: Code | None = Field(
+        default=None, json_schema_extra=ID_SCHEMA,
+        description="the police reference of the missing episode whose return home interview raised this contact",
+    )
 
-    @field_validator("id", "consultation_ref")
+    @field_validator("id", "consultation_ref", "missing_episode_ref")
     @classmethod
     def _id(cls, value: str | None) -> str | None:
         return check_id(value)

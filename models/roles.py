@@ -14,6 +14,9 @@ class Role(StrEnum):
     SENIOR_ADVISER = "senior_adviser"
     TEAM_MANAGER = "team_manager"
     SERVICE_MANAGER = "service_manager"
+    # partners co-located in the SPA for the morning case discussion: they read only what it puts before them
+    POLICE_PARTNER = "police_partner"
+    HEALTH_PARTNER = "health_partner"
 
 
 ROLE_NAMES = {
@@ -23,6 +26,8 @@ ROLE_NAMES = {
     Role.SENIOR_ADVISER: "Senior early help adviser",
     Role.TEAM_MANAGER: "Team manager",
     Role.SERVICE_MANAGER: "Service manager",
+    Role.POLICE_PARTNER: "Police partner (SPA)",
+    Role.HEALTH_PARTNER: "Health partner (SPA)",
 }
 
 # Who does what. Each process's action table (workflows/<process>.py) names, per action,
@@ -39,13 +44,25 @@ EARLY_HELP_TEAM = frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.
 EARLY_HELP_LEADS = frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER})
 EARLY_HELP_WORKERS = frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER})
 EARLY_HELP_ADVISERS = frozenset({Role.EARLY_HELP_ADVISER})
+# children missing from home, school and care: the designated early help worker and their managers
+MISSING_TEAM = frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER})
+MISSING_IMPORTERS = MISSING_TEAM | {Role.RFS_OFFICER}  # who loads the police's daily list
+# the morning case discussion: partners add items and what their agency knows; the chair records
+PARTNERS = frozenset({Role.POLICE_PARTNER, Role.HEALTH_PARTNER})
+MORNING_CONTRIBUTORS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER}) | PARTNERS
+MORNING_CHAIRS = MANAGERS
+STAFF = frozenset(r for r in Role if r not in PARTNERS)  # everyone employed by children's services
 
 # Who reads each process's cases (its pages, API reads, trail, documents, messages): people see
-# the work their role does. Supervisors' stuck lists carry no personal data and are for all.
+# the work their role does. Supervisors' stuck lists carry no personal data and are for all staff.
 CONTACT_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
 CONSULTATION_READERS = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
 EARLY_HELP_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER,
                                 Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+MISSING_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER,
+                             Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+# the partners read the morning discussion and nothing else of the front door
+MORNING_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SERVICE_MANAGER}) | PARTNERS
 
 # who may give an RfS officer threshold advice (the letter: it was given, and not recorded)
 ADVISERS = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SENIOR_ADVISER, Role.SERVICE_MANAGER})
@@ -53,7 +70,7 @@ SENIOR_CONSULTEES = frozenset({Role.SENIOR_ADVISER, Role.TEAM_MANAGER})
 
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "view": frozenset(Role),
-    "stuck": frozenset(Role),
+    "stuck": STAFF,  # the stuck lists name cases of every process: not for partners
 }
 
 

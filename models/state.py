@@ -17,6 +17,7 @@ from models.actions import (
 from models.codes import THEMES, Agency, ConsentStatus, LevelOfNeed, Outcome
 from models.contact import Contact
 from models.deadline import DeadlineRecord, ExtensionRecord
+from models.discussion import DiscussionRecord
 from models.roles import Actor
 from models.timescales import Timescales
 
@@ -224,6 +225,12 @@ class ContactState(BaseModel):
     flags: list[str] = Field(default_factory=list)
     consultation_linked: bool | None = None  # quoted a consultation_ref: was it linked?
     early_help_case_id: str | None = None  # the early help case this contact started
+    discussions: list[DiscussionRecord] = Field(default_factory=list)  # put to the morning case discussion
+
+    @property
+    def discussion_pending(self) -> DiscussionRecord | None:
+        """A question on a morning discussion's agenda, not yet discussed."""
+        return next((d for d in self.discussions if d.outcome is None), None)
 
     @property
     def outstanding_agencies(self) -> list[MapCheck]:

@@ -1,5 +1,5 @@
 """The client layer (frontdoor.processes) for one process at a time, as tests call it:
-`contacts`, `consultations` and `early_help`, each with start / get_state / act / workflow_id.
+`contacts`, `consultations`, `early_help`, `missing` and `morning`, each with start / get_state / act / workflow_id.
 The contact's are also plain functions (act, get_state, workflow_id, submit_contact)."""
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ class Cases:
 contacts = Cases(BY_KIND["contact"])
 consultations = Cases(BY_KIND["consultation"])
 early_help = Cases(BY_KIND["early_help"])
+missing = Cases(BY_KIND["missing"])
+morning = Cases(BY_KIND["morning"])
 
 workflow_id = contacts.workflow_id
 get_state = contacts.get_state

@@ -136,6 +136,72 @@ async def _step_up(client, settings, tq) -> str:
     return early_help.workflow_id(req.id)
 
 
+async def _missing(client, settings, tq) -> str:
+    """An episode from a police list: returned, the 72 hours pass (2 s here), a later list
+    raises the risk, the interview is offered late and done with concerns: a contact is raised."""
+    from datetime import UTC, datetime
+
+    from frontdoor import missing_lists
+    from tests.clients import missing
+    from tests.missing_support import ELLA, as_csv, report
+
+    now = datetime.now(UTC)
+    row = report(police_ref="REPLAY-MISSING", returned_at=now.isoformat())  # the 72 hours (2 s) run as a timer
+    for changed in (row, row | {"risk": "high"}):
+        parsed = missing_lists.parse_list(as_csv([changed]).encode(), filename="list.csv")
+        await missing_lists.import_list(client, settings, parsed, ELLA, via="record", task_queue=tq)
+        for _ in range(100):
+            state = await missing.get_state(client, changed["police_ref"])
+            if "interview_overdue" in state.flags and state.risk.value == changed["risk"]:
+                break
+            await asyncio.sleep(0.1)
+    await missing.act(client, row["police_ref"], "offer_interview", {"actor": ELLA, "method": "visit"})
+    await missing.act(client, row["police_ref"], "record_interview", {
+        "actor": ELLA, "outcome": "done", "child_said": "Older boys give her lifts and cannabis", "concerns": ["11A"]})
+    await client.get_workflow_handle(missing.workflow_id(row["police_ref"])).result()
+    return missing.workflow_id(row["police_ref"])
+
+
+async def _morning(client, settings, tq) -> list[str]:
+    """A contact marked "threshold unclear" opens the next meeting; a partner adds an item and
+    what the police know; the chair records the contact's item (the outcome reaches the
+    contact) and closes: the partner's item rolls over to the next working day."""
+    from tests.clients import morning
+    from tests.missing_support import PAT
+
+    c = make_contact(id="REPLAY-MORNING")
+    await submit_contact(client, settings, c, RITA, task_queue=tq)
+    await wait_stage(client, c.id, Stage.AWAITING_TRIAGE)
+    state = await act(client, c.id, "threshold_unclear", {"actor": SAM, "question": "Level 3 or 4?", "ask": ["police"]})
+    day = state.discussions[0].meeting.isoformat()
+    for _ in range(100):
+        m = await morning.get_state(client, day)
+        if m.agenda and m.meeting_at:
+            break
+        await asyncio.sleep(0.1)
+    await morning.act(client, day, "share", {"actor": PAT, "item": 1, "information": "One call-out in 2026"})
+    await morning.act(client, day, "add", {"actor": PAT, "question": "Strategy discussion?", "about": "Tom Smith"})
+    await morning.act(client, day, "record", {"actor": TOM, "item": 1, "attendees": ["PC Pat", "Tom"],
+                                              "next_step": "stays_in_spa", "next_step_by": "Sam"})
+    await morning.act(client, day, "close", {"actor": TOM, "note": "Item 2 not reached"})
+    await client.get_workflow_handle(morning.workflow_id(day)).result()
+    await act(client, c.id, "triage", {"actor": RITA, "level": 2, "route": "advice_nfa", "rationale": "As discussed",
+                                       "departure_reason": "Morning discussion"})
+    await wait_stage(client, c.id, Stage.CLOSED)
+    return ["morning-replay", morning.workflow_id(day), f"contact-{c.id}"]
+
+
+async def _schedule_launcher(client, settings, tq) -> str:
+    from models.morning import MorningScheduleInput
+    from workflows.morning import MorningSchedule
+
+    wid = "frontdoor-morning-discussion-run-replay"
+    await client.execute_workflow(MorningSchedule.run, MorningScheduleInput(schedule_id="frontdoor-morning-discussion",
+                                                                            timescales=settings.timescales),
+                                  id=wid, task_queue=tq)
+    return wid
+
+
 async def main(out: Path, only: set[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path("/tmp") / f"record-{uuid.uuid4().hex[:6]}"
@@ -147,12 +213,16 @@ async def main(out: Path, only: set[str] | None = None) -> None:
         timescales=Timescales(
             decision_deadline=timedelta(seconds=2), urgent_pickup=timedelta(seconds=2),
             map_response_due=timedelta(seconds=2), invited_referral_due=timedelta(seconds=2),
+            return_interview=timedelta(seconds=2),
             early_help_directions=Span(working_days=0, duration=timedelta(seconds=2)),
         ),
         threshold_rules=ROOT / "config" / "threshold_rules.json",
         templates_dir=ROOT / "templates",
     )
     init_db(settings.database_url)
+    from models import signing
+
+    signing.configure(settings.signing_keyring, max_age=settings.signature_max_age)  # the interface signs actors
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL, data_converter=data_converter(codec_for_tests())
     )
@@ -166,13 +236,26 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             "consultation": lambda: _consultation(client, settings, "record"),
             "early_help_case": lambda: _early_help(client, settings, "record"),
             "early_help_step_up": lambda: _step_up(client, settings, "record"),
+            "missing": lambda: _missing(client, settings, "record"),
+            "morning": lambda: _morning(client, settings, "record"),
+            "schedule_launcher": lambda: _schedule_launcher(client, settings, "record"),
         }
+        names: dict[str, str] = {}  # workflow id -> fixture name, where the id is not a good name
         async with running_worker(client, settings, "record"):
-            ids = [await flow() for name, flow in flows.items() if only is None or name in only]
+            ids = []
+            for name, flow in flows.items():
+                if only is None or name in only:
+                    got = await flow()
+                    if isinstance(got, list):  # [fixture prefix, workflow ids ...]
+                        prefix, *got = got
+                        names |= {wid: f"{prefix}-{wid.split('-')[0]}" for wid in got}
+                        ids += got
+                    else:
+                        ids.append(got)
         for wid in ids:
             wid = wid if "-" in wid and not wid.startswith("REPLAY") else f"contact-{wid}"
             history = await client.get_workflow_handle(wid).fetch_history()
-            path = out / f"{wid.removeprefix('contact-').lower()}.json"
+            path = out / f"{names.get(wid) or wid.removeprefix('contact-').lower()}.json"
             path.write_text(history.to_json())
             print(f"wrote {path} ({len(history.events)} events)")
     finally:

@@ -105,3 +105,17 @@ def test_no_import_circles() -> None:
         if v not in index:
             visit(v)
     assert not circles, f"modules that import each other: {circles}"
+
+
+def test_every_role_lands_on_a_page_it_may_open() -> None:
+    """The start page after sign-in: the person's first list, or the stuck lists for staff
+    who work from none; partners never see a link to the stuck lists (they would get 403)."""
+    from frontdoor.web.pages import SUPERVISOR, home, nav
+    from models.roles import PERMISSIONS, Actor, Role
+    from workflows.registry import PROCESSES
+
+    for role in Role:
+        actor = Actor(username="someone", role=role)
+        views = {f"/{v.name}" for p in PROCESSES for v in p.views if role in v.roles}
+        assert home(actor) in views | ({SUPERVISOR[0]} if role in PERMISSIONS["stuck"] else set()), role
+        assert (SUPERVISOR in nav(actor)) == (role in PERMISSIONS["stuck"]), role

@@ -58,7 +58,15 @@ from models.codes import (
 from models.roles import Role
 from models.state import Stage
 from tests.conftest import letters, running_worker
-from tests.web_support import PASSWORD, add_people, app_settings, contact_body, serving, terminate
+from tests.web_support import (
+    PASSWORD,
+    add_people,
+    app_settings,
+    contact_body,
+    serving,
+    terminate,
+    terminate_queue,
+)
 from workflows.contact import PROCESS
 
 STEPS = int(os.environ.get("FRONTDOOR_MODEL_STEPS", "100"))
@@ -155,6 +163,8 @@ def _valid(action: str, state: dict[str, Any], data: st.DataObject) -> dict[str,
                 "new_deadline": (start + timedelta(hours=hours)).isoformat()}
     if action == "retry_fault":
         return {}
+    if action == "threshold_unclear":
+        return {"question": "Level 3 or 4?", "ask": draw(st.sampled_from([[], ["police"], ["police", "health"]]))}
     raise AssertionError(f"no payload for {action}")
 
 
@@ -382,7 +392,7 @@ _TRAIL_TO_UPDATE = {
     "consent_overridden": "override_consent", "map_requested": "request_map_checks",
     "map_response": "record_map_response", "map_proceed_without": "proceed_without_agency",
     "recommendation": "recommend", "management_decision": "decide", "deadline_extended": "extend",
-    "fault_retried": "retry_fault",
+    "fault_retried": "retry_fault", "threshold_unclear": "threshold_unclear",
 }
 
 
@@ -412,6 +422,7 @@ async def test_random_people_and_random_actions_never_break_the_front_door(dev_e
             for http in world.browsers.values():
                 http.close()
             await terminate(dev_env.client, world.started)
+            await terminate_queue(dev_env.client, task_queue)
         took = time.monotonic() - began
         refused = sum(n for k, n in world.answers.items() if int(k.rsplit(" ", 1)[1]) >= 400)
         print(f"\nmodel-based run: {world.steps} requests in {runs} runs of up to {STEPS_PER_RUN} steps, "

@@ -2,7 +2,8 @@
 
 The fixtures under tests/fixtures/histories were recorded by tests/record_histories.py:
 the contact ones from the first released ContactWorkflow (commit 0672569), the
-consultation and early help ones from the first versions of those workflows, and
+consultation and early help ones from the first versions of those workflows (and, in
+one-shape/, the missing episode, the morning discussion and its schedule's launcher), and
 local-audit/ from every workflow once the action trail became local activities. A change
 to live workflow code that is not behind workflow.patched() fails here.
 """
@@ -43,6 +44,9 @@ def test_there_are_recorded_histories():
     first = {"replay-spa", "replay-urgent", "replay-early_help", "replay-advice_nfa", "consultation-replay-cons", "early-help-replay-eh"}
     assert set(IDS) >= first | {f"local-audit/{name}" for name in first}
     assert set(IDS) >= {f"one-shape/{name}" for name in first | {"early-help-replay-eh-up"}}
+    # the missing episode, the morning discussion (and a contact put to it), the schedule's launcher
+    assert set(IDS) >= {f"one-shape/{name}" for name in ("missing-replay-missing", "morning-replay-morning",
+                                                          "morning-replay-contact", "frontdoor-morning-discussion-run-replay")}
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):

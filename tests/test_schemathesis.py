@@ -17,7 +17,7 @@ import pytest
 from frontdoor.web.app import create_app
 from models.roles import Role
 from tests.conftest import running_worker
-from tests.web_support import add_people, app_settings, serving
+from tests.web_support import add_people, app_settings, serving, terminate_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 ST = Path(sys.executable).parent / "st"
@@ -42,4 +42,5 @@ async def test_the_api_answers_every_generated_request_as_its_schema_says(dev_en
             out, _ = await run.communicate()
             if run.returncode != 0:
                 failures.append(f"--- as {role.value} ---\n" + out.decode()[-6000:])
+        await terminate_queue(dev_env.client, task_queue)
         assert not failures, "\n".join(failures)

@@ -62,6 +62,11 @@ class WebEnv:
     client: Client
     task_queue: str
     started: list[str] = field(default_factory=list)
+    keep_running: bool = False  # leave its workflows for the next worker on the same queue
+
+    def keep(self) -> None:
+        self.started.clear()
+        self.keep_running = True
 
     async def submit(self, person: Person, **overrides: Any) -> str:
         body = contact_body(**overrides)
@@ -125,6 +130,14 @@ async def terminate(client: Client, workflow_ids: list[str]) -> None:
             pass
 
 
+async def terminate_queue(client: Client, task_queue: str) -> None:
+    """Terminate every workflow still running on a test's task queue, including those its
+    workflows started (a morning discussion has one id per day for the whole server: left
+    running without a worker, it would swallow the next test's items)."""
+    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    await terminate(client, [w.id async for w in client.list_workflows(query)])
+
+
 @asynccontextmanager
 async def web_env(client: Client, settings: Settings, task_queue: str, **worker_overrides: Any) -> AsyncIterator[WebEnv]:
     app = create_app(settings, client=client)
@@ -135,6 +148,8 @@ async def web_env(client: Client, settings: Settings, task_queue: str, **worker_
                 yield env
             finally:
                 await terminate(client, env.started)
+                if not env.keep_running:
+                    await terminate_queue(client, task_queue)
 
 
 @asynccontextmanager

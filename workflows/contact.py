@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from models.consultation import ReferralArrived
     from models.contact import ConsentStatement, Contact
     from models.deadline import DeadlineRecord
+    from models.discussion import AgendaItem, DiscussionNotice, DiscussionRecord, ThresholdUnclear
     from models.early_help import EarlyHelpEntry, EarlyHelpInput, Origin
     from models.messages import CaseUpdate, DocumentRequest, HandoffRequest, MapDispatch
     from models.roles import (
@@ -74,7 +75,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StepUpEntry,
     )
-    from workflows import consultation, early_help
+    from workflows import consultation, early_help, morning_identity
     from workflows import search_attributes as sa
     from workflows.base import (
         RETRY_FAULT,
@@ -134,6 +135,14 @@ def _nothing_outstanding(s: ContactState) -> str | None:
 
 def _settled(check: MapCheck) -> bool:
     return not check.outstanding
+
+
+def _no_discussion_pending(s: ContactState) -> str | None:
+    pending = s.discussion_pending
+    if pending is None:
+        return None
+    when = f" of {pending.meeting:%d/%m/%Y}" if pending.meeting else ""
+    return f"it is on the agenda of the morning discussion{when} already"
 
 
 def _undecided(s: ContactState) -> str | None:
@@ -239,6 +248,10 @@ ACTIONS = ActionTable(
            rules=_extension_rules, needs="is for an SPA contact awaiting its decision",
            form=lambda s: {"new_deadline": {"default": (s.decision_due_at + timedelta(hours=24))
                                             if s.decision_due_at else None}}),
+    Action("threshold_unclear", ThresholdUnclear, TRIAGERS | SOCIAL_WORK, "Threshold unclear: for the morning discussion",
+           ready=_no_discussion_pending,
+           help="Put the contact on the next morning case discussion's agenda with the question, and ask the SPA's "
+                "police and health partners what their agencies know. The outcome comes back here."),
     RETRY_FAULT,
 )
 
@@ -558,6 +571,48 @@ class ContactWorkflow(ContactIdentity, AuditedWorkflow):
             sa.DUE: due,
         }
 
+
+    # ------------------------------------------------------------------ the morning case discussion
+    @human_action
+    async def threshold_unclear(self, t: ThresholdUnclear) -> ContactState:
+        """On the next morning discussion's agenda (workflows/morning_identity.put_on_agenda)."""
+        s = self.state
+        record = DiscussionRecord(item_id=f"{self.subject_id}:{len(s.discussions) + 1}", question=t.question,
+                                  asked=list(t.ask), by=t.actor.username, at=workflow.now())
+        s.discussions.append(record)
+        await self.audit(t.actor, "threshold_unclear", t.question, ask=", ".join(a.value for a in t.ask) or None)
+        item = AgendaItem(item_id=record.item_id, question=t.question, contact_id=self.subject_id,
+                          about=", ".join(s.children), asked=list(t.ask), raised_by=t.actor.username,
+                          raised_role=t.actor.role.value, raised_at=record.at)
+        record.meeting = await morning_identity.put_on_agenda(self, item, self.inp.timescales, t.actor.username)
+        await self.audit(None, "put_on_morning_agenda", meeting=record.meeting.isoformat(), item_id=record.item_id)
+        return self.view()  # type: ignore[no-any-return]
+
+    @workflow.signal(name=morning_identity.DISCUSSION_UPDATE)
+    async def discussion_update(self, notice: DiscussionNotice) -> None:
+        """From the morning discussion: the chair's outcome, or the item rolled over. Told
+        twice, it records once."""
+        s = self.state
+        record = next((d for d in s.discussions if d.item_id == notice.item_id), None)
+        if record is None:  # an item a worker or partner added about this contact
+            record = DiscussionRecord(item_id=notice.item_id, question=notice.question, by="morning discussion",
+                                      at=workflow.now(), meeting=notice.meeting)
+            s.discussions.append(record)
+        o = notice.outcome
+        if o is not None:
+            if record.outcome is not None:
+                return
+            record.outcome, record.meeting = o, notice.meeting
+            await self.audit(
+                Actor(username=o.chair, role=Role.TEAM_MANAGER), "morning_discussion_outcome", o.note,
+                meeting=notice.meeting.isoformat(), next_step=o.next_step.value, next_step_by=o.next_step_by,
+                attendees="; ".join(o.attendees), police_shared=o.police_shared, health_shared=o.health_shared,
+                others_shared=o.others_shared,
+            )
+        elif notice.rolled_to is not None and record.meeting != notice.rolled_to:
+            record.meeting, record.rolled_over = notice.rolled_to, record.rolled_over + 1
+            await self.audit(None, "morning_discussion_rolled_over", "not reached at the meeting",
+                             meeting=notice.meeting.isoformat(), rolled_to=notice.rolled_to.isoformat())
 
     # ------------------------------------------------------------------ the actions
     # Each handler changes the state before its first await and checks nothing: the

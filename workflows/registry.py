@@ -3,13 +3,15 @@ and activities; the CLI, the API, the pages and the stuck lists are generated fr
 
 from __future__ import annotations
 
-from workflows import consultation, contact, early_help
+from workflows import consultation, contact, early_help, missing, morning
 from workflows.process import Process
 
 PROCESSES: tuple[Process, ...] = (
     contact.PROCESS,
     consultation.PROCESS,
     early_help.PROCESS,
+    missing.PROCESS,
+    morning.PROCESS,
 )
 
 BY_KIND: dict[str, Process] = {p.kind: p for p in PROCESSES}

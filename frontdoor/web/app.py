@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
-from frontdoor.web import api, pages
+from frontdoor.web import api, pages, practices
 from frontdoor.web.auth import SignInRequired
 from frontdoor.web.errors import error_answer
 from frontdoor.web.headers import SecurityHeaders
@@ -125,6 +125,7 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
+    app.include_router(practices.router)  # the missing list's upload page and API, before the generated routes
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
