@@ -267,10 +267,12 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "recommend": {"summary": "A balanced summary here", "recommended_outcome": "nfa"},
         "decide": {"outcome": "nfa", "rationale": "Nothing further"},
         "extend": {"reason": "interpreter_awaited", "new_deadline": "2099-01-01T09:00:00Z"},
+        "allocate": {"to": "sam", "reason": "Sam knows the family"},
         "retry_fault": {},
     },
     "consultation": {
         "record_follow_up": {"outcome": "escalated", "note": "No referral made"},
+        "allocate": {"to": "sam", "reason": "Cover while Cara is away"},
         "retry_fault": {},
     },
     "early_help": {
@@ -282,6 +284,7 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "recommend": {"summary": "A concise summary", "recommended_outcome": "universal_services"},
         "decide": {"outcome": "universal_services", "rationale": "Universal services"},
         "step_up": {"reason": "Above the threshold"},
+        "allocate": {"to": "erin", "reason": "Erin covers the north west"},
         "retry_fault": {},
     },
 }

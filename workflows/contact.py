@@ -76,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import consultation, early_help
     from workflows import search_attributes as sa
     from workflows.base import (
+        ALLOCATE,
         RETRY_FAULT,
         AuditedWorkflow,
         human_action,
@@ -237,6 +238,7 @@ ACTIONS = ActionTable(
            rules=_extension_rules, needs="is for an SPA contact awaiting its decision",
            form=lambda s: {"new_deadline": {"default": (s.decision_due_at + timedelta(hours=24))
                                             if s.decision_due_at else None}}),
+    ALLOCATE,
     RETRY_FAULT,
 )
 
