@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
@@ -37,6 +37,10 @@ class FieldSpec:
     max_length: int | None = None
     group: str | None = None  # the optional nested model it belongs to
     hidden: bool = False
+    # a list of nested models (e.g. one grade per audit domain): its items' fields, and the rows
+    # the action's form(state) hints name (a grid on the screens; JSON or a line per item elsewhere)
+    items: tuple[FieldSpec, ...] = ()
+    grid: tuple[tuple[str, str, tuple[FieldSpec, ...]], ...] = field(default=())  # (row value, row label, cells)
 
     @property
     def option(self) -> str:
@@ -94,6 +98,9 @@ def specs(model: type[BaseModel], prefix: str = "", group: str | None = None) ->
         origin = typing.get_origin(inner)
         if origin is list:
             (item,) = typing.get_args(inner) or (str,)
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                out.append(FieldSpec(path, kind="text", items=specs(item), **common | {"default": list(default or [])}))
+                continue
             choices = _enum_choices(item) if isinstance(item, type) and issubclass(item, Enum) else ()
             out.append(FieldSpec(path, kind="checks" if choices else "text", choices=choices,
                                  **common | {"default": list(default or [])}))
@@ -131,8 +138,31 @@ def with_hints(fields: tuple[FieldSpec, ...], hints: dict[str, Any] | None) -> l
             changes["label"] = hint["label"]
         if hint.get("hidden"):
             changes["hidden"] = True
+        if "choices" in changes and f.kind == "text" and isinstance(f.default, list) and not f.items:
+            changes["kind"] = "checks"  # a list of codes from the case's own list (e.g. the audit tool's themes)
+        if f.items and hint.get("rows"):
+            changes["grid"] = _grid(f, hint)
         out.append(replace(f, **changes) if changes else f)
     return out
+
+
+def _grid(f: FieldSpec, hint: dict[str, Any]) -> tuple[tuple[str, str, tuple[FieldSpec, ...]], ...]:
+    """One row per hinted item: `rows` [(value, label)], `key` (the item field the row's value
+    fills, sent hidden), `values` {row value: {item field: default}}, `item` (hints for the item's fields)."""
+    key, values = hint.get("key"), hint.get("values") or {}
+    item_fields = with_hints(f.items, hint.get("item"))
+    out = []
+    for i, (value, label) in enumerate(hint["rows"]):
+        cells = []
+        for sub in item_fields:
+            path = f"{f.path}.{i}.{sub.path}"
+            if sub.path == key:
+                cells.append(replace(sub, path=path, kind="hidden", default=value, required=True))
+                continue
+            default = (values.get(value) or {}).get(sub.path, sub.default)
+            cells.append(replace(sub, path=path, default=getattr(default, "value", default)))
+        out.append((str(value), str(label), tuple(cells)))
+    return tuple(out)
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:

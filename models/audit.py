@@ -60,6 +60,8 @@ ID_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 ToolId = Annotated[str, Field(pattern=ID_PATTERN, max_length=40)]
 CaseId = Annotated[Code, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 NO_TEAM = "(no team)"
+# Trail entries that record who decided a case (their actor may not audit it).
+DECISION_ACTIONS = ("management_decision", "early_help_decision")
 
 
 # ---------------------------------------------------------------------- grades
@@ -506,6 +508,15 @@ class AuditRoundRequest(BaseModel):
     cases: list[CaseId] = Field(default_factory=list, max_length=MAX_ROUND_CASES,
                                 description="chosen cases instead of a sample")
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="reproduce an earlier sample with its seed")
+
+    @field_validator("teams", "cases", mode="before")
+    @classmethod
+    def _one_per_line(cls, value: Any) -> Any:
+        """A form's text area (or a command line's comma list) gives several values in one."""
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            return [part for i in items for part in i.replace(",", "\n").split() if part]
+        return value
 
     @model_validator(mode="after")
     def _period(self) -> AuditRoundRequest:
