@@ -79,7 +79,10 @@ class AuditActivities:
         req = plan.request
         with session(self.database_url) as s:
             people = {u.username: u for u in s.exec(select(User)).all()}
-            managers = [u.username for u in people.values() if u.active and u.role == Role.TEAM_MANAGER.value]
+            managers = [u.username for u in people.values() if u.active and u.role == Role.TEAM_MANAGER.value
+                        and (not req.auditors or u.username in req.auditors)]
+            skipped_auditors = [a for a in req.auditors if a not in managers]
+            notes = [f"{a} is not an active team manager: left out of this round's auditors" for a in skipped_auditors]
             skipped: list[Unassigned] = []
             if req.cases:
                 found = {c.case_id: c for c in candidates(s, people, subject_ids=list(req.cases))}
@@ -100,7 +103,8 @@ class AuditActivities:
         for c in pool:
             teams[c.team or "(no team)"] = teams.get(c.team or "(no team)", 0) + 1
         assigned, left = assign_auditors(chosen, managers, plan.seed)
-        return RoundPlan(seed=plan.seed, candidates=len(pool), teams=teams, audits=assigned, skipped=skipped + left)
+        return RoundPlan(seed=plan.seed, candidates=len(pool), teams=teams, audits=assigned, skipped=skipped + left,
+                         notes=notes)
 
     @activity.defn
     def snapshot_case(self, request: SnapshotRequest) -> SnapshotSummary:

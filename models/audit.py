@@ -507,9 +507,11 @@ class AuditRoundRequest(BaseModel):
     teams: list[Code] = Field(default_factory=list, max_length=MAX_TEAMS, description="only these teams (none: every team)")
     cases: list[CaseId] = Field(default_factory=list, max_length=MAX_ROUND_CASES,
                                 description="chosen cases instead of a sample")
+    auditors: list[Username] = Field(default_factory=list, max_length=MAX_TEAMS * 4,
+                                     description="the first-line managers auditing this round (none: every team manager)")
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="reproduce an earlier sample with its seed")
 
-    @field_validator("teams", "cases", mode="before")
+    @field_validator("teams", "cases", "auditors", mode="before")
     @classmethod
     def _one_per_line(cls, value: Any) -> Any:
         """A form's text area (or a command line's comma list) gives several values in one."""
@@ -609,6 +611,7 @@ class RoundPlan(BaseModel):
     teams: dict[str, int] = Field(default_factory=dict)  # candidates per team
     audits: list[Assigned] = Field(default_factory=list)
     skipped: list[Unassigned] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # e.g. a named auditor who is not a team manager
 
 
 # ---------------------------------------------------------------------- a round: the workflow's state
@@ -651,6 +654,7 @@ class AuditRoundState(BaseModel):
     teams: dict[str, int] = Field(default_factory=dict)
     audits: list[RoundAudit] = Field(default_factory=list)
     skipped: list[Unassigned] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     closed_at: datetime | None = None
     fault: Fault | None = None
     flags: list[str] = Field(default_factory=list)

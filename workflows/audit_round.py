@@ -84,7 +84,7 @@ class AuditRoundWorkflow(AuditedWorkflow):
         s.tool_version = tool.version_label
         s.seed = req.seed if req.seed is not None else workflow.random().randint(1, 2**31 - 1)
         plan = await self.act(AuditActivities.plan_round, RoundPlanRequest(round_id=req.id, request=req, seed=s.seed))
-        s.candidates, s.teams, s.skipped = plan.candidates, plan.teams, plan.skipped
+        s.candidates, s.teams, s.skipped, s.notes = plan.candidates, plan.teams, plan.skipped, plan.notes
         s.audits = [
             RoundAudit(audit_id=audit_id(req.id, n), case_id=a.candidate.case_id, case_kind=a.candidate.case_kind,
                        team=a.candidate.team, auditor=a.auditor, re_auditor=a.re_auditor)
@@ -95,7 +95,7 @@ class AuditRoundWorkflow(AuditedWorkflow):
             None, "round_started", req.title, started_by=inp.started_by, seed=s.seed, tool_version=s.tool_version,
             period=f"{req.period_from.isoformat()}..{req.period_to.isoformat()}", per_team=req.per_team,
             chosen=len(req.cases) or None, candidates=s.candidates, audits=len(s.audits),
-            skipped=[f"{u.case_id}: {u.reason}" for u in s.skipped] or None,
+            skipped=[f"{u.case_id}: {u.reason}" for u in s.skipped] or None, notes=s.notes or None,
         )
         watching = []
         for entry, planned in zip(s.audits, plan.audits, strict=True):

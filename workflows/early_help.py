@@ -201,7 +201,7 @@ def _late_message(wf: EarlyHelpWorkflow, d: Deadline) -> tuple[str, str]:
     return (
         f"Early help {wf.subject_id}: {step} overdue",
         f"The {step} step of early help case {wf.subject_id} was due {d.due_at:%d/%m/%Y %H:%M} UTC "
-        f"and is not done. Held by {wf.state.holder}.",
+        f"and is not done. Allocated to {wf.state.holder}.",
     )
 
 
