@@ -214,7 +214,7 @@ async def _list(proc: Process, args: argparse.Namespace) -> int:
     for r in rows:
         due = f" due {timefmt.local(r.due_at, settings.timezone)}" if r.due_at else ""
         print(f"{r.id:<24} {r.stage or '-':<24} since {timefmt.local(r.since, settings.timezone)}  "
-              f"held by {r.holder or '-':<10}{due} {','.join(r.flags)}")
+              f"allocated to {r.holder or '-':<10}{due} {','.join(r.flags)}")
     print(f"{len(rows)} {proc.noun}(s)" + (f" (first {args.limit})" if len(rows) >= args.limit else ""))
     return 0
 
@@ -370,7 +370,7 @@ async def _stuck(args: argparse.Namespace) -> int:
                 due = f" due {timefmt.local(r.due_at, settings.timezone)}" if r.due_at else ""
                 fault = f" FAULT {r.fault}" if r.fault else ""
                 print(f"  {r.id:<24} {r.kind:<12} {r.stage or '-':<24} since {timefmt.local(r.since, settings.timezone)}"
-                      f"  held by {r.holder or '-'}{due}{fault}")
+                      f"  allocated to {r.holder or '-'}{due}{fault}")
             if total > len(rows):
                 print(f"  ... and {total - len(rows)} more (raise --limit)")
     if args.json:
