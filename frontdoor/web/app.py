@@ -21,7 +21,7 @@ from temporalio.client import Client
 from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
-from frontdoor.web import api, pages
+from frontdoor.web import api, audits, caseloads, pages
 from frontdoor.web.auth import SignInRequired
 from frontdoor.web.headers import SecurityHeaders
 from frontdoor.web.sessions import ServerSessions
@@ -106,6 +106,8 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
+    app.include_router(audits.router)  # before the generic pages: /audits/{id}/case (issue 12)
+    app.include_router(caseloads.router)  # caseload pages and API (issue 12)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
