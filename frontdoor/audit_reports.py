@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
-from models.audit import GRADE_RANK, AuditGradeRow, AuditThemeRow, AuditTool, Grade
+from models.audit import GRADE_RANK, AuditGradeRow, AuditRow, AuditThemeRow, AuditTool, Grade
 from models.database import get_engine, session
 
 OVERALL = "overall"
@@ -38,19 +38,31 @@ def _month(database_url: str, column: Any) -> ColumnElement[str]:
     return func.strftime("%Y-%m", column)
 
 
+def _in_round(audit_id: Any, round_id: str | None) -> ColumnElement[bool] | None:
+    """Only the audits of one round (None: every audit)."""
+    if round_id is None:
+        return None
+    return audit_id.in_(sa_select(col(AuditRow.id)).where(col(AuditRow.round_id) == round_id))
+
+
+def _where(query: Any, condition: ColumnElement[bool] | None) -> Any:
+    return query if condition is None else query.where(condition)
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def grades_over_time(database_url: str, *, step: str = "moderation", domain: str = OVERALL) -> list[dict[str, Any]]:
+def grades_over_time(database_url: str, *, step: str = "moderation", domain: str = OVERALL,
+                     round_id: str | None = None) -> list[dict[str, Any]]:
     """Per month: how many of each grade were given at `step` (moderation: the final grades)
     for `domain` ("overall", or a domain id of the audit tool), and each grade's share."""
     if step not in STEPS:
         raise ValueError(f"step is one of {', '.join(STEPS)}")
     g = AuditGradeRow
     month = _month(database_url, col(g.at)).label("month")
-    query = (sa_select(month, col(g.grade), func.count()).where(col(g.step) == step, col(g.domain) == domain)
-             .group_by(month, col(g.grade)).order_by(month))
+    query = _where(sa_select(month, col(g.grade), func.count()).where(col(g.step) == step, col(g.domain) == domain),
+                   _in_round(col(g.audit_id), round_id)).group_by(month, col(g.grade)).order_by(month)
     with session(database_url) as s:
         rows = s.execute(query).all()
     totals: dict[str, int] = {}
@@ -60,7 +72,7 @@ def grades_over_time(database_url: str, *, step: str = "moderation", domain: str
     return sorted(out, key=lambda r: (r["month"], GRADE_RANK.get(Grade(r["grade"]), 9)))
 
 
-def agreement(database_url: str, *, compare_to: str = "moderation") -> dict[str, Any]:
+def agreement(database_url: str, *, compare_to: str = "moderation", round_id: str | None = None) -> dict[str, Any]:
     """How often `compare_to` (moderation, or the re-audit) gave a different grade from the
     first-line audit: overall and per domain, raised (a better grade) or lowered, and per month."""
     if compare_to not in ("moderation", "re_audit"):
@@ -71,11 +83,12 @@ def agreement(database_url: str, *, compare_to: str = "moderation") -> dict[str,
     changed = case((col(first.grade) != col(later.grade), 1), else_=0)
     raised = case((col(later.rank) < col(first.rank), 1), else_=0)
     lowered = case((col(later.rank) > col(first.rank), 1), else_=0)
-    per_domain = (sa_select(col(first.domain), func.count(), func.sum(changed), func.sum(raised), func.sum(lowered))
-                  .select_from(first).join(later, joined).group_by(col(first.domain)).order_by(col(first.domain)))
+    scope = _in_round(col(first.audit_id), round_id)
+    per_domain = _where(sa_select(col(first.domain), func.count(), func.sum(changed), func.sum(raised), func.sum(lowered))
+                        .select_from(first).join(later, joined), scope).group_by(col(first.domain)).order_by(col(first.domain))
     month = _month(database_url, col(later.at)).label("month")
-    per_month = (sa_select(month, func.count(), func.sum(changed)).select_from(first).join(later, joined)
-                 .where(col(first.domain) == OVERALL).group_by(month).order_by(month))
+    per_month = _where(sa_select(month, func.count(), func.sum(changed)).select_from(first).join(later, joined)
+                       .where(col(first.domain) == OVERALL), scope).group_by(month).order_by(month)
     with session(database_url) as s:
         domains = s.execute(per_domain).all()
         months = s.execute(per_month).all()
@@ -93,14 +106,14 @@ def agreement(database_url: str, *, compare_to: str = "moderation") -> dict[str,
     }
 
 
-def learning_themes(database_url: str, tool: AuditTool | None = None, *, recurring_months: int = 2) -> list[dict[str, Any]]:
+def learning_themes(database_url: str, tool: AuditTool | None = None, *, recurring_months: int = 2,
+                    round_id: str | None = None) -> list[dict[str, Any]]:
     """Each learning theme named in reflective meetings: in how many audits and months, first
     and last month, and whether it recurs (in `recurring_months` months or more). Most audits first."""
     t = AuditThemeRow
     month = _month(database_url, col(t.at))
-    query = (sa_select(col(t.theme), func.count(func.distinct(col(t.audit_id))), func.count(func.distinct(month)),
-                       func.min(month), func.max(month))
-             .group_by(col(t.theme)))
+    query = _where(sa_select(col(t.theme), func.count(func.distinct(col(t.audit_id))), func.count(func.distinct(month)),
+                             func.min(month), func.max(month)), _in_round(col(t.audit_id), round_id)).group_by(col(t.theme))
     with session(database_url) as s:
         rows = s.execute(query).all()
     titles = {th.id: th.title for th in tool.learning_themes} if tool else {}
@@ -110,12 +123,13 @@ def learning_themes(database_url: str, tool: AuditTool | None = None, *, recurri
     return sorted(out, key=lambda r: (-r["audits"], r["theme"]))
 
 
-def critical_weakness_by_month(database_url: str) -> list[dict[str, Any]]:
+def critical_weakness_by_month(database_url: str, *, round_id: str | None = None) -> list[dict[str, Any]]:
     """Per month of moderation: moderated audits, how many had a critical weakness (the final
     grade inadequate in any domain), and the share."""
     g = AuditGradeRow
-    worst = (sa_select(col(g.audit_id), func.max(col(g.rank)).label("worst"), func.min(col(g.at)).label("at"))
-             .where(col(g.step) == "moderation", col(g.domain) != OVERALL).group_by(col(g.audit_id)).subquery())
+    worst = _where(sa_select(col(g.audit_id), func.max(col(g.rank)).label("worst"), func.min(col(g.at)).label("at"))
+                   .where(col(g.step) == "moderation", col(g.domain) != OVERALL),
+                   _in_round(col(g.audit_id), round_id)).group_by(col(g.audit_id)).subquery()
     month = _month(database_url, worst.c.at).label("month")
     critical = case((worst.c.worst >= GRADE_RANK[Grade.INADEQUATE], 1), else_=0)
     query = sa_select(month, func.count(), func.sum(critical)).group_by(month).order_by(month)

@@ -25,13 +25,13 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
 )
-from temporalio.service import RPCError
 
 from frontdoor import processes, stuck, users
 from frontdoor.config import Settings
@@ -299,10 +299,8 @@ async def ensure_snapshot_schedule(client: Client, settings: Settings) -> bool:
     schedule_id, schedule = snapshot_schedule(settings)
     try:
         await client.create_schedule(schedule_id, schedule)
-    except RPCError as exc:
-        if "already" in str(exc).lower():
-            return False
-        raise
+    except ScheduleAlreadyRunningError:
+        return False
     return True
 
 

@@ -249,7 +249,8 @@ class Acknowledgement(PersonAction):
     """The case's worker, in their own words, and their acknowledgement of the audit and its learning."""
 
     reflections: ReasonText = Field(min_length=3, description="your own reflections on the audit and the learning")
-    read_and_understood: bool = Field(default=False, description="I have read the audit and the learning points")
+    read_and_understood: bool = Field(default=False, validate_default=True,
+                                      description="I have read the audit and the learning points")
 
     @field_validator("read_and_understood")
     @classmethod

@@ -442,7 +442,7 @@ PROCESS = Process(
                   help="First-line audit, re-audit, moderation or reflective meeting past its due time."),
     ),
     views=(
-        ListView("audits", "Case audits", FIRST_LINE_MANAGERS | MODERATORS, order=_time_left,
+        ListView("audits", "Case audits", FIRST_LINE_MANAGERS, order=_time_left,
                  groups=(("first-line", "First-line audits", lambda r: r.stage == AuditStage.FIRST_LINE),
                          ("re-audit", "Re-audits", lambda r: r.stage == AuditStage.RE_AUDIT),
                          ("moderation", "Moderation", lambda r: r.stage == AuditStage.MODERATION),

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import audit
     from workflows import search_attributes as sa
     from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow
-    from workflows.process import ActionTable, ListView, Process, Start, StartContext
+    from workflows.process import ActionTable, Process, Start, StartContext
 
 KIND = "audit_round"
 
@@ -184,10 +184,8 @@ PROCESS = Process(
         help="A random sample of N closed (or open) cases per team for a period, with a recorded seed, or chosen "
         "cases; each is audited by a first-line manager who did not decide it, re-audited by another, and moderated by you.",
     ),
-    views=(
-        ListView("audit-rounds", "Audit rounds", AUDIT_ROUND_STARTERS | AUDIT_ROUND_READERS,
-                 help="Rounds in progress; each round's page shows its audits and what could not be audited."),
-    ),
+    # no list view of its own: /audit-rounds lists them for their readers, with the start form for a
+    # service manager, whose navigation offers it (a view naming them would make it their home page)
     activities=(AuditActivities,),
     transient=frozenset({AuditRoundStage.PLANNING}),
 )
