@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
@@ -136,6 +136,55 @@ async def _step_up(client, settings, tq) -> str:
     return early_help.workflow_id(req.id)
 
 
+async def _audit_round(client, settings, tq) -> list[str]:
+    """A contact decided by tom; a round of that chosen case: the audit goes to two managers who
+    did not decide it, its first-line step runs late, and it goes through every step to closed,
+    which closes the round."""
+    from frontdoor import users
+    from models.roles import Actor, Role
+    from tests.audit_support import TESS, grading, meeting, moderation, rounds
+    from tests.audit_support import audits as audit_cases
+    from tests.conftest import MAYA
+
+    tariq = Actor(username="tariq", role=Role.TEAM_MANAGER)
+    for name, role in (("tom", "team_manager"), ("tess", "team_manager"), ("tariq", "team_manager"),
+                       ("sam", "social_worker"), ("maya", "service_manager")):
+        users.create_user(settings.database_url, name, role, team="spa-east", check_policy=False)
+    c = make_contact(id="REPLAY-AUD-C")
+    await submit_contact(client, settings, c, RITA, task_queue=tq)
+    await wait_stage(client, c.id, Stage.AWAITING_TRIAGE)
+    await act(client, c.id, "triage", {"actor": RITA, "level": 3, "route": "spa", "rationale": "SPA decision needed"})
+    await act(client, c.id, "recommend", {"actor": SAM, "summary": "Summary of what was found.", "recommended_outcome": "assessment_s17"})
+    await act(client, c.id, "decide", {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed"})
+    await client.get_workflow_handle(f"contact-{c.id}").result()
+    from models.audit import AuditRoundRequest
+
+    today = datetime.now(UTC).date()
+    req = AuditRoundRequest(id="REPLAY-ROUND", title="Replay round", period_from=today, period_to=today, cases=[c.id],
+                            seed=42)
+    await rounds.start(client, settings, req, MAYA, task_queue=tq)
+    aid = "REPLAY-ROUND-01"
+    for _ in range(100):
+        try:
+            state = await audit_cases.get_state(client, aid)
+            if "audit_first_line_overdue" in state.flags:
+                break
+        except Exception:  # noqa: BLE001 (not started yet)
+            pass
+        await asyncio.sleep(0.1)
+    by_name = {"tess": TESS, "tariq": tariq}
+    await audit_cases.act(client, aid, "record_audit", grading(by_name[state.auditor], {"consent": "requires_improvement"}))
+    await audit_cases.act(client, aid, "record_re_audit", grading(by_name[state.re_auditor]))
+    await audit_cases.act(client, aid, "moderate", moderation(MAYA, {"consent": ("good", "Consent was given at intake")}))
+    at = datetime.now(UTC) + timedelta(hours=2)
+    lead = by_name[state.auditor]
+    await audit_cases.act(client, aid, "schedule_meeting", {"actor": lead, "at": at.isoformat(), "place": "Room 1"})
+    await audit_cases.act(client, aid, "record_meeting", meeting(lead))
+    await audit_cases.act(client, aid, "acknowledge", {"actor": SAM, "reflections": "Agreed", "read_and_understood": True})
+    await client.get_workflow_handle(f"audit-round-{req.id}").result()
+    return [f"audit-{aid}", f"audit-round-{req.id}"]
+
+
 async def main(out: Path, only: set[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path("/tmp") / f"record-{uuid.uuid4().hex[:6]}"
@@ -148,11 +197,15 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             decision_deadline=timedelta(seconds=2), urgent_pickup=timedelta(seconds=2),
             map_response_due=timedelta(seconds=2), invited_referral_due=timedelta(seconds=2),
             early_help_directions=Span(working_days=0, duration=timedelta(seconds=2)),
+            audit_first_line=Span(working_days=0, duration=timedelta(seconds=2)),
         ),
         threshold_rules=ROOT / "config" / "threshold_rules.json",
         templates_dir=ROOT / "templates",
     )
     init_db(settings.database_url)
+    from models import signing
+
+    signing.configure(settings.signing_keyring, max_age=settings.signature_max_age)  # actions are signed since issue 9
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"), search_attributes=sa.ALL, data_converter=data_converter(codec_for_tests())
     )
@@ -166,9 +219,11 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             "consultation": lambda: _consultation(client, settings, "record"),
             "early_help_case": lambda: _early_help(client, settings, "record"),
             "early_help_step_up": lambda: _step_up(client, settings, "record"),
+            "audit_round": lambda: _audit_round(client, settings, "record"),
         }
         async with running_worker(client, settings, "record"):
-            ids = [await flow() for name, flow in flows.items() if only is None or name in only]
+            found = [await flow() for name, flow in flows.items() if only is None or name in only]
+        ids = [w for f in found for w in (f if isinstance(f, list) else [f])]
         for wid in ids:
             wid = wid if "-" in wid and not wid.startswith("REPLAY") else f"contact-{wid}"
             history = await client.get_workflow_handle(wid).fetch_history()

@@ -2,8 +2,9 @@
 
 The fixtures under tests/fixtures/histories were recorded by tests/record_histories.py:
 the contact ones from the first released ContactWorkflow (commit 0672569), the
-consultation and early help ones from the first versions of those workflows, and
-local-audit/ from every workflow once the action trail became local activities. A change
+consultation and early help ones from the first versions of those workflows,
+local-audit/ from every workflow once the action trail became local activities, and
+one-shape/ from the one-shape version (the audit and its round from their first version). A change
 to live workflow code that is not behind workflow.patched() fails here.
 """
 
@@ -43,6 +44,7 @@ def test_there_are_recorded_histories():
     first = {"replay-spa", "replay-urgent", "replay-early_help", "replay-advice_nfa", "consultation-replay-cons", "early-help-replay-eh"}
     assert set(IDS) >= first | {f"local-audit/{name}" for name in first}
     assert set(IDS) >= {f"one-shape/{name}" for name in first | {"early-help-replay-eh-up"}}
+    assert set(IDS) >= {"one-shape/audit-replay-round-01", "one-shape/audit-round-replay-round"}  # issue 12
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):
