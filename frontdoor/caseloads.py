@@ -31,11 +31,12 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
+    WorkflowFailureError,
 )
 
 from frontdoor import processes, stuck, users
 from frontdoor.config import Settings
-from frontdoor.errors import InvalidInput, NotFound
+from frontdoor.errors import FrontdoorError, InvalidInput, NotFound
 from models.allocation import Allocation
 from models.caseload import (
     CaseloadSnapshotRequest,
@@ -307,7 +308,14 @@ async def ensure_snapshot_schedule(client: Client, settings: Settings) -> bool:
 async def snapshot_now(client: Client, settings: Settings, *, task_queue: str | None = None) -> Any:
     """Take today's snapshot at once (the schedule's workflow, run now; today's rows are replaced)."""
     when = datetime.now(UTC)
-    return await client.execute_workflow(
-        CaseloadSnapshotWorkflow.run, snapshot_request(settings).model_copy(update={"at": when}),
-        id=f"{SCHEDULE_ID}-{when:%Y%m%dT%H%M%S%f}", task_queue=task_queue or settings.temporal.task_queue,
-    )
+    try:
+        return await client.execute_workflow(
+            CaseloadSnapshotWorkflow.run, snapshot_request(settings).model_copy(update={"at": when}),
+            id=f"{SCHEDULE_ID}-{when:%Y%m%dT%H%M%S%f}", task_queue=task_queue or settings.temporal.task_queue,
+            execution_timeout=timedelta(minutes=2),
+        )
+    except WorkflowFailureError as exc:
+        raise FrontdoorError(
+            f"the caseload snapshot did not finish ({exc.cause}): is a worker running that registers "
+            "workflows.registry.SCHEDULED (CaseloadSnapshotWorkflow) on the task queue?"
+        ) from None

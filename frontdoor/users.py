@@ -27,10 +27,13 @@ DEMO_USERS = {
     "sana": Role.SENIOR_ADVISER,
     "tom": Role.TEAM_MANAGER,
     "maya": Role.SERVICE_MANAGER,
-    "tess": Role.TEAM_MANAGER,  # a second first-line manager: audits are re-audited by a different one
+    # two more first-line managers: an audit is by a manager who did not decide the case, and
+    # its re-audit by a different one
+    "tess": Role.TEAM_MANAGER,
+    "tariq": Role.TEAM_MANAGER,
 }
 DEMO_TEAMS = {"rita": "spa-east", "sam": "spa-east", "tom": "spa-east", "erin": "early-help", "sana": "early-help",
-              "tess": "spa-west", "maya": "front-door"}
+              "tess": "spa-west", "tariq": "early-help", "maya": "front-door"}
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 MAX_TOKENS = 20

@@ -135,6 +135,7 @@ class AuditRoundWorkflow(AuditedWorkflow):
             await self.audit(None, "audit_ended", str(err.cause or err)[:300], audit_id=entry.audit_id)
             return
         entry.status, entry.closed_at = "closed", workflow.now()
+        entry.auditor, entry.re_auditor = result.auditor, result.re_auditor  # as it was done (it may have been reallocated)
         entry.final_overall, entry.critical_weakness = result.final_overall, result.critical_weakness
         self.sync()
 
