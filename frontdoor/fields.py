@@ -37,6 +37,7 @@ class FieldSpec:
     max_length: int | None = None
     group: str | None = None  # the optional nested model it belongs to
     hidden: bool = False
+    prompt: bool = False  # a choice that starts blank: the person must make it (no first option taken by default)
     # a list of nested models (e.g. one grade per audit domain): its items' fields, and the rows
     # the action's form(state) hints name (a grid on the screens; JSON or a line per item elsewhere)
     items: tuple[FieldSpec, ...] = ()
@@ -138,6 +139,8 @@ def with_hints(fields: tuple[FieldSpec, ...], hints: dict[str, Any] | None) -> l
             changes["label"] = hint["label"]
         if hint.get("hidden"):
             changes["hidden"] = True
+        if hint.get("prompt"):
+            changes["prompt"] = True
         if "choices" in changes and f.kind == "text" and isinstance(f.default, list) and not f.items:
             changes["kind"] = "checks"  # a list of codes from the case's own list (e.g. the audit tool's themes)
         if f.items and hint.get("rows"):
@@ -148,7 +151,8 @@ def with_hints(fields: tuple[FieldSpec, ...], hints: dict[str, Any] | None) -> l
 
 def _grid(f: FieldSpec, hint: dict[str, Any]) -> tuple[tuple[str, str, tuple[FieldSpec, ...]], ...]:
     """One row per hinted item: `rows` [(value, label)], `key` (the item field the row's value
-    fills, sent hidden), `values` {row value: {item field: default}}, `item` (hints for the item's fields)."""
+    fills, sent hidden), `values` {row value: {item field: default}}, `item` (hints for the item's
+    fields, e.g. {"grade": {"prompt": True}})."""
     key, values = hint.get("key"), hint.get("values") or {}
     item_fields = with_hints(f.items, hint.get("item"))
     out = []

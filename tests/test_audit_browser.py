@@ -91,6 +91,8 @@ async def test_an_audit_from_the_first_line_form_to_the_reflective_meeting(live)
     await expect(tma.locator("#stage")).to_have_attribute("data-stage", "first_line_audit", timeout=WAIT)
     form = "#form-record_audit"
     await expect(tma.locator(f"{form} table.grading tr")).to_have_count(len(TOOL.domains))
+    assert await tma.input_value(f"{form} select[name='domains.0.grade']") == ""  # a grade is chosen, not defaulted
+    assert await tma.input_value(f"{form} select[name=overall]") == ""
     await grade(tma, form, {"consent": "requires_improvement"})
     await tma.fill(f"{form} textarea[name=overall_comment]", "Safe and timely; consent was assumed, not sought.")
     await tma.click(f"{form} button[type=submit]")

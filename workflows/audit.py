@@ -139,14 +139,19 @@ def _acknowledge_rules(s: AuditState, a: Acknowledgement) -> None:
         raise forbidden(f"the case's worker ({s.worker}) acknowledges their own audit")
 
 
+CHOOSE = {"prompt": True}  # a grade is chosen, never taken from the first option
+
+
 def _grading_form(s: AuditState) -> dict[str, Any]:
-    return {"domains": {"rows": [(d.id, d.title) for d in s.tool.domains], "key": "domain"}}
+    return {"domains": {"rows": [(d.id, d.title) for d in s.tool.domains], "key": "domain", "item": {"grade": CHOOSE}},
+            "overall": CHOOSE}
 
 
 def _moderation_form(s: AuditState) -> dict[str, Any]:
     first = {d.domain: {"grade": d.grade} for d in s.first_line.grading.domains} if s.first_line else {}
-    return {"domains": {"rows": [(d.id, d.title) for d in s.tool.domains], "key": "domain", "values": first},
-            "overall": {"default": s.first_line.grading.overall if s.first_line else None}}
+    return {"domains": {"rows": [(d.id, d.title) for d in s.tool.domains], "key": "domain", "values": first,
+                        "item": {"grade": CHOOSE}},
+            "overall": CHOOSE | {"default": s.first_line.grading.overall if s.first_line else None}}
 
 
 GRADED_STEP = "is graded by the manager it is allocated to"
