@@ -164,6 +164,12 @@ async def team_caseload(client: Client, settings: Settings, team: str) -> TeamCa
     return TeamCaseload(team, people)
 
 
+async def all_teams(client: Client, settings: Settings) -> list[TeamCaseload]:
+    """Every team's caseloads (the supervisor's dashboard and /caseloads/teams): one
+    visibility query per team."""
+    return [await team_caseload(client, settings, team) for team in users.teams(settings.database_url)]
+
+
 # ---------------------------------------------------------------------- allocation
 @dataclass
 class AllocationPreview:

@@ -61,6 +61,34 @@ def test_an_edited_tool_has_another_fingerprint_and_a_broken_one_is_refused_nami
         AuditTool.from_json("{", "config/audit_tool.json")
 
 
+def test_a_round_reads_the_tool_as_it_is_now_and_says_what_is_wrong_with_a_broken_one(tmp_path) -> None:
+    """Editing the tool changes what the next round reads (its audits carry it in their input);
+    an audit already started keeps the tool it was given (tests/test_audit_dev.py: its fingerprint)."""
+    from pathlib import Path
+
+    from activities.audit import AuditActivities
+    from activities.deps import Deps
+    from activities.outbox import StoredOutbox
+
+    path = tmp_path / "audit_tool.json"
+    data = json.loads((ROOT / "config" / "audit_tool.json").read_text())
+    path.write_text(json.dumps(data))
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    reader = AuditActivities(Deps(database_url=url, templates_dir=Path("templates"), rules_path=Path("x"),
+                                  outbox=StoredOutbox(url), audit_tool=path))
+    before = reader.load_audit_tool()
+    assert before.fingerprint == TOOL.fingerprint
+    data["version"] = "2026.2"
+    data["domains"].append({"id": "siblings", "title": "Siblings considered", "question": "Were the siblings seen?"})
+    path.write_text(json.dumps(data))
+    after = reader.load_audit_tool()
+    assert after.version_label.startswith("2026.2 (") and "siblings" in after.domain_ids()
+    assert before.domain_ids() == TOOL.domain_ids()  # what was read before is unchanged
+    path.write_text(json.dumps(dict(data, grades=[])))
+    with pytest.raises(LookupError, match="audit_tool.json is not valid"):
+        reader.load_audit_tool()
+
+
 # ---------------------------------------------------------------------- the sample
 def _case(i: int, team: str | None, deciders: tuple[str, ...] = ()) -> Candidate:
     return Candidate(case_id=f"C-{i:04d}", case_kind="contact", opened_at=NOW, team=team, deciders=list(deciders))

@@ -120,6 +120,8 @@ async def test_allocation_shows_the_receivers_caseload_and_asks_why_over_target(
     await sign_in(web.http, tm.username)
     page = await web.http.get(f"/caseloads/teams/{team}")
     assert page.status_code == 200 and f'data-person="{sw1.username}"' in page.text and "over target" in page.text
+    every = await web.http.get("/caseloads/teams")
+    assert every.status_code == 200 and f'data-team="{team}"' in every.text
     choose = await web.http.get(f"/caseloads/allocate?kind=contact&id={contacts[1]}")
     assert choose.status_code == 200 and f'data-person="{sw2.username}"' in choose.text
     assert f'data-person="{sw1.username}"' not in choose.text  # it is theirs already

@@ -72,8 +72,7 @@ async def person_page(username: str, request: Request, actor: Actor = Depends(pa
 @router.get("/caseloads/teams", response_class=HTMLResponse, include_in_schema=False)
 async def teams_page(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
     check(actor, "caseloads")
-    names = await run_in_threadpool(users.teams, settings_of(request).database_url)
-    teams = [await caseloads.team_caseload(client_of(request), settings_of(request), t) for t in names]
+    teams = await caseloads.all_teams(client_of(request), settings_of(request))
     return render(request, "caseload/teams.html", actor=actor, teams=teams)
 
 
