@@ -87,7 +87,11 @@ async def test_every_spa_action_from_intake_to_handoff(web: WebEnv, people) -> N
     closed = await web.wait_stage(people[SM], cid, "closed")
     assert closed["handoff"]["team"] == "assessment_team" and closed["outcome"] == "assessment_s17"
 
-    trail = (await web.http.get(f"/api/contacts/{cid}/trail", headers=people[SM].auth)).json()["actions"]
+    async def trail_closed():  # the stage shows closed a moment before the trail's last entry is written
+        rows = (await web.http.get(f"/api/contacts/{cid}/trail", headers=people[SM].auth)).json()["actions"]
+        return rows if "closed" in [a["action"] for a in rows] else None
+
+    trail = await wait_for(trail_closed, what="the closed entry in the trail")
     actions = [a["action"] for a in trail]
     for expected in ("contact_received", "daily_review", "triage", "consent_sought", "consent_given", "map_requested",
                      "map_response", "map_proceed_without", "recommendation", "deadline_extended",
