@@ -56,4 +56,5 @@ test-postgres: install
 	FRONTDOOR_TEST_DATABASE_URL="$$url" FRONTDOOR_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q \
 	  tests/test_store.py tests/test_contact_dev.py tests/test_handoff_dev.py tests/test_stuck_dev.py \
 	  tests/test_web_api.py tests/test_consultation_dev.py tests/test_early_help_dev.py \
-	  tests/test_missing_dev.py tests/test_morning_dev.py tests/test_web_practices.py tests/test_missing_reports.py $(PYTEST_ARGS)
+	  tests/test_missing_dev.py tests/test_morning_dev.py tests/test_web_practices.py tests/test_missing_reports.py \
+	  tests/test_audit_dev.py tests/test_caseloads_dev.py tests/test_audit_reports.py $(PYTEST_ARGS)

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.case import CaseActivities
+from activities.caseload import CaseloadActivities
 from activities.deps import Deps
 from activities.outbox import Outbox, StoredOutbox
 from frontdoor.config import Settings, load_settings
@@ -34,14 +35,14 @@ def deps(settings: Settings, outbox: Outbox | None = None) -> Deps:
     return Deps(
         database_url=settings.database_url, templates_dir=settings.templates_dir, rules_path=settings.threshold_rules,
         outbox=outbox or StoredOutbox(settings.database_url), timezone=settings.timezone,
-        quadrants=tuple(settings.early_help_quadrants),
+        quadrants=tuple(settings.early_help_quadrants), audit_tool=settings.audit_tool,
     )
 
 
 def activities(settings: Settings, outbox: Outbox | None = None) -> list[Any]:
     """Every activity of every process, bound to this deployment's database, templates and outbox."""
     d = deps(settings, outbox)
-    classes: list[type] = [CaseActivities] + [cls for p in PROCESSES for cls in p.activities]
+    classes: list[type] = [CaseActivities, CaseloadActivities] + [cls for p in PROCESSES for cls in p.activities]
     found: list[Any] = []
     for cls in dict.fromkeys(classes):
         instance = cls(d)

@@ -16,3 +16,4 @@ class Deps:
     outbox: Outbox  # the one external edge: agencies' mailboxes, team inboxes
     timezone: str = "Europe/London"
     quadrants: tuple[str, ...] = ("north_west", "north_east", "south_west", "south_east")
+    audit_tool: Path | None = None  # config/audit_tool.json when not set (FRONTDOOR_AUDIT_TOOL)

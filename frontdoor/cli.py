@@ -198,7 +198,7 @@ async def _act(proc: Process, action: Action, args: argparse.Namespace) -> int:
     settings = load_settings()
     payload = _from_options(args, fields.specs(action.model)) | {"actor": _actor(settings, args.as_user)}
     state = await processes.act(await _client(settings), proc, args.id, action.name, payload,
-                                timeout=settings.action_timeout, database_url=settings.database_url)
+                                settings=settings)
     if not args.json:
         print(f"done: {action.title}")
     print_state(settings, proc, state, args.json)
@@ -215,7 +215,7 @@ async def _list(proc: Process, args: argparse.Namespace) -> int:
     for r in rows:
         due = f" due {timefmt.local(r.due_at, settings.timezone)}" if r.due_at else ""
         print(f"{r.id:<24} {r.stage or '-':<24} since {timefmt.local(r.since, settings.timezone)}  "
-              f"held by {r.holder or '-':<10}{due} {','.join(r.flags)}")
+              f"allocated to {r.holder or '-':<10}{due} {','.join(r.flags)}")
     print(f"{len(rows)} {proc.noun}(s)" + (f" (first {args.limit})" if len(rows) >= args.limit else ""))
     return 0
 
@@ -371,7 +371,7 @@ async def _stuck(args: argparse.Namespace) -> int:
                 due = f" due {timefmt.local(r.due_at, settings.timezone)}" if r.due_at else ""
                 fault = f" FAULT {r.fault}" if r.fault else ""
                 print(f"  {r.id:<24} {r.kind:<12} {r.stage or '-':<24} since {timefmt.local(r.since, settings.timezone)}"
-                      f"  held by {r.holder or '-'}{due}{fault}" + (f"  waits on {r.waits_on}" if r.waits_on else ""))
+                      f"  allocated to {r.holder or '-'}{due}{fault}" + (f"  waits on {r.waits_on}" if r.waits_on else ""))
             if total > len(rows):
                 print(f"  ... and {total - len(rows)} more (raise --limit)")
     if args.json:

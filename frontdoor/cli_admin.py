@@ -20,8 +20,11 @@ from models.roles import Role
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from frontdoor.cli_caseload import register as register_caseload
+
     _users(sub)
     _trail(sub)
+    register_caseload(sub)  # caseload show / team / allocate / snapshot
     run = sub.choices.get("run")
     if run is not None:
         run.add_argument(
@@ -45,11 +48,15 @@ def _users(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ua.add_argument("name")
     ua.add_argument("--role", required=True, choices=[r.value for r in Role])
     ua.add_argument("--display-name")
+    ua.add_argument("--team", help="the team they work in (caseloads and audit samples group by it), e.g. spa-east")
     pw = ua.add_mutually_exclusive_group()
     pw.add_argument("--password", help="for signing in to the web app (visible to other users of this machine: prefer --password-stdin)")
     pw.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
     ua.add_argument("--no-token", action="store_true", help="issue no API token (web sign-in only)")
     us.add_parser("list", help="list people")
+    uteam = us.add_parser("team", help="move a person to a team (caseloads and audit samples group by it)")
+    uteam.add_argument("name")
+    uteam.add_argument("team", nargs="?", help="the team; leave out for no team")
     up = us.add_parser("password", help="set a person's password (asks twice; ends their browser sessions)")
     up.add_argument("name")
     up.add_argument("--password-stdin", action="store_true", help="read the password from the first line of standard input")
@@ -102,7 +109,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     name = getattr(args, "name", "")
     if args.users_cmd == "add":
         password = _read_password(args, ask=False)
-        users.create_user(url, name, args.role, args.display_name or "", password, min_length=settings.password_min_length)
+        users.create_user(url, name, args.role, args.display_name or "", password, min_length=settings.password_min_length,
+                          team=args.team)
         print(f"added {name} ({args.role})" + ("" if password else "; no password: set one with `frontdoor users password " + name + "`"))
         if not args.no_token:
             token = users.issue_token(url, name, "default")
@@ -110,8 +118,11 @@ def cmd_users(args: argparse.Namespace) -> int:
     elif args.users_cmd == "list":
         for u in users.list_users(url):
             live = [t for t in users.list_tokens(url, u.username) if t.revoked_at is None]
-            print(f"{u.username:<16} {u.role:<20} {'active' if u.active else 'DISABLED':<9} "
+            print(f"{u.username:<16} {u.role:<20} {u.team or '-':<14} {'active' if u.active else 'DISABLED':<9} "
                   f"{'password' if u.password_hash else 'no password':<12} {len(live)} token(s)")
+    elif args.users_cmd == "team":
+        users.set_team(url, name, args.team)
+        print(f"{name} is now in team {args.team}" if args.team else f"{name} is now in no team")
     elif args.users_cmd == "password":
         password = _read_password(args, ask=True) or ""
         users.set_password(url, name, password, min_length=settings.password_min_length)

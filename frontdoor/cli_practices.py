@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         imp = _subcommands(missing).add_parser(
             "import", help="import the police's daily list (CSV or JSON): start or update one episode per row",
             description="Import the police's daily list of missing children. New police references start an "
-            "episode held by the designated worker (FRONTDOOR_MISSING_LEAD); open ones are updated when the list "
+            "episode allocated to the designated worker (FRONTDOOR_MISSING_LEAD); open ones are updated when the list "
             "changes them; the same list twice changes nothing. Rows that fail validation are reported with their "
             f"line and the rest are kept (exit status {REFUSED_ROWS} when any was refused). Columns: see "
             "examples/police_missing_list.csv.")

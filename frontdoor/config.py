@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from models.caseload import CaseloadTargets, parse_targets
 from models.signing import Keyring, SigningKeyError, keyring_from_text
 from models.timescales import Span, Timescales
 
@@ -193,6 +194,10 @@ class Settings:
     action_timeout: timedelta = timedelta(seconds=10)  # an action not done by then answers "still being carried out"
     max_body_bytes: int = 1_048_576  # a request body larger than this is refused (413)
     missing_lead: str | None = None  # FRONTDOOR_MISSING_LEAD: the designated worker who holds missing episodes
+    # the audit programme and caseloads (issue 12)
+    audit_tool: Path = REPO_ROOT / "config" / "audit_tool.json"
+    caseload_targets: CaseloadTargets = field(default_factory=CaseloadTargets)
+    caseload_snapshot_at: tuple[int, int] = (18, 0)  # service-local time of the daily caseload snapshot
     # secrets and sign-in (see _secret, Security in README.md)
     signing_key: str | None = None
     signing_key_id: str = "local-1"
@@ -294,8 +299,36 @@ def load_settings() -> Settings:
         action_timeout=_duration("ACTION_TIMEOUT", "10s"),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
         missing_lead=(_env("MISSING_LEAD") or "").strip() or None,
+        **_caseload_settings(),
         **_security_settings(),
     )
+
+
+def _caseload_settings() -> dict[str, Any]:
+    """FRONTDOOR_AUDIT_TOOL, FRONTDOOR_CASELOAD_TARGETS (role=number,...: over the defaults),
+    FRONTDOOR_CASELOAD_AMBER (the share of the target where amber begins) and
+    FRONTDOOR_CASELOAD_SNAPSHOT_AT (HH:MM, the daily snapshot)."""
+    targets = CaseloadTargets()
+    raw = _env("CASELOAD_TARGETS")
+    if raw:
+        try:
+            targets.targets.update(parse_targets(raw))
+        except ValueError as exc:
+            raise ConfigError(f"FRONTDOOR_CASELOAD_TARGETS: {exc}") from None
+    amber = _env("CASELOAD_AMBER")
+    if amber:
+        try:
+            targets = targets.model_copy(update={"amber_share": float(amber)})
+            CaseloadTargets.model_validate(targets.model_dump())
+        except ValueError:
+            raise ConfigError(f"FRONTDOOR_CASELOAD_AMBER={amber!r}: a share of the target above 0 and at most 1, e.g. 0.8") from None
+    at = (_env("CASELOAD_SNAPSHOT_AT") or "18:00").strip()
+    hour, _, minute = at.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(f"FRONTDOOR_CASELOAD_SNAPSHOT_AT={at!r}: a time of day as HH:MM, e.g. 18:00")
+    tool = _env("AUDIT_TOOL")
+    return dict(audit_tool=Path(tool) if tool else REPO_ROOT / "config" / "audit_tool.json",
+                caseload_targets=targets, caseload_snapshot_at=(int(hour), int(minute)))
 
 
 # ---------------------------------------------------------------------- secrets

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
@@ -37,6 +37,11 @@ class FieldSpec:
     max_length: int | None = None
     group: str | None = None  # the optional nested model it belongs to
     hidden: bool = False
+    prompt: bool = False  # a choice that starts blank: the person must make it (no first option taken by default)
+    # a list of nested models (e.g. one grade per audit domain): its items' fields, and the rows
+    # the action's form(state) hints name (a grid on the screens; JSON or a line per item elsewhere)
+    items: tuple[FieldSpec, ...] = ()
+    grid: tuple[tuple[str, str, tuple[FieldSpec, ...]], ...] = field(default=())  # (row value, row label, cells)
 
     @property
     def option(self) -> str:
@@ -109,7 +114,8 @@ def specs(model: type[BaseModel], prefix: str = "", group: str | None = None) ->
             (item,) = typing.get_args(inner) or (str,)
             item = unwrap(item)[0]
             if isinstance(item, type) and issubclass(item, BaseModel):
-                continue  # a list of records (e.g. children): a JSON file or a form of its own gives those
+                out.append(FieldSpec(path, kind="text", items=specs(item), **common | {"default": list(default or [])}))
+                continue
             choices = _enum_choices(item) if isinstance(item, type) and issubclass(item, Enum) else ()
             out.append(FieldSpec(path, kind="checks" if choices else "text", choices=choices,
                                  **common | {"default": list(default or [])}))
@@ -147,8 +153,34 @@ def with_hints(fields: tuple[FieldSpec, ...], hints: dict[str, Any] | None) -> l
             changes["label"] = hint["label"]
         if hint.get("hidden"):
             changes["hidden"] = True
+        if hint.get("prompt"):
+            changes["prompt"] = True
+        if "choices" in changes and f.kind == "text" and isinstance(f.default, list) and not f.items:
+            changes["kind"] = "checks"  # a list of codes from the case's own list (e.g. the audit tool's themes)
+        if f.items and hint.get("rows"):
+            changes["grid"] = _grid(f, hint)
         out.append(replace(f, **changes) if changes else f)
     return out
+
+
+def _grid(f: FieldSpec, hint: dict[str, Any]) -> tuple[tuple[str, str, tuple[FieldSpec, ...]], ...]:
+    """One row per hinted item: `rows` [(value, label)], `key` (the item field the row's value
+    fills, sent hidden), `values` {row value: {item field: default}}, `item` (hints for the item's
+    fields, e.g. {"grade": {"prompt": True}})."""
+    key, values = hint.get("key"), hint.get("values") or {}
+    item_fields = with_hints(f.items, hint.get("item"))
+    out = []
+    for i, (value, label) in enumerate(hint["rows"]):
+        cells = []
+        for sub in item_fields:
+            path = f"{f.path}.{i}.{sub.path}"
+            if sub.path == key:
+                cells.append(replace(sub, path=path, kind="hidden", default=value, required=True))
+                continue
+            default = (values.get(value) or {}).get(sub.path, sub.default)
+            cells.append(replace(sub, path=path, default=getattr(default, "value", default)))
+        out.append((str(value), str(label), tuple(cells)))
+    return tuple(out)
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ same everywhere (frontdoor.errors: 403 wrong role, 409 wrong stage, 422 invalid)
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,11 +85,20 @@ async def get_state(client: Client, proc: Process, subject_id: str) -> Any:
         raise
 
 
+# What an interface checks before an action's Update that the workflow cannot know, by action
+# name: the receiver's caseload before "allocate" (frontdoor/caseloads.py adds its check here).
+CHECKS_FIRST: dict[str, Callable[[Client, Settings, Process, str, Any], Awaitable[None]]] = {}
+
+
 async def act(
     client: Client, proc: Process, subject_id: str, action: str, payload: BaseModel | dict[str, Any], *,
-    timeout: timedelta | None = None, database_url: str | None = None,
+    timeout: timedelta | None = None, database_url: str | None = None, settings: Settings | None = None,
 ) -> Any:
     """Run one person's action as the workflow's Update; a refusal raises Refused with the reason.
+
+    The interfaces pass their `settings`: then the action waits at most
+    FRONTDOOR_ACTION_TIMEOUT, the people it names are checked against the user table, and an
+    allocation is checked against the receiver's caseload first (frontdoor/caseloads.py).
 
     With a `timeout`, never waits longer: an action the workflow has not taken by then raises
     NotAnswering (503), one taken but still being carried out (an activity retrying, say)
@@ -97,8 +107,12 @@ async def act(
         raise NotFound(f"no action {action!r} on a {proc.noun}; one of {', '.join(proc.actions.names())}")
     model = proc.actions[action].model
     arg = payload if isinstance(payload, model) else model.model_validate(payload)
+    if settings is not None:
+        timeout, database_url = timeout or settings.action_timeout, database_url or settings.database_url
     if database_url is not None:
         _check_people(proc.actions[action], arg, database_url)
+    if settings is not None and (check := CHECKS_FIRST.get(action)):
+        await check(client, settings, proc, subject_id, arg)
     wid = proc.workflow_id(subject_id)
     arg = signing.signed(signing.current(), wid, action, arg, datetime.now(UTC))  # this interface vouches for the actor
     handle = client.get_workflow_handle(wid)

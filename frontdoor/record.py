@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import col, select
 
+from models.audit import AuditSnapshotRow
 from models.case_record import save_contact
 from models.codes import Outcome
 from models.contact import Contact
@@ -55,6 +56,29 @@ def messages(database_url: str, subject_id: str) -> list[OutboxMessage]:
     with session(database_url) as s:
         return list(s.exec(
             select(OutboxMessage).where(OutboxMessage.subject_id == subject_id).order_by(col(OutboxMessage.created_at))
+        ).all())
+
+
+def audit_snapshot(database_url: str, audit_id: str) -> AuditSnapshotRow | None:
+    """Where a case's record stood when an audit read it (the audit's snapshot)."""
+    with session(database_url) as s:
+        return s.get(AuditSnapshotRow, audit_id)
+
+
+def trail_upto(database_url: str, subject_id: str, seq: int) -> list[ActionRecord]:
+    """The case's trail as it was when its `seq`-th entry was its last (the chain orders it)."""
+    with session(database_url) as s:
+        return list(s.exec(
+            select(ActionRecord).where(ActionRecord.subject_id == subject_id, col(ActionRecord.seq) <= seq)
+            .order_by(col(ActionRecord.seq))
+        ).all())
+
+
+def documents_upto(database_url: str, subject_id: str, at: Any) -> list[DocumentRecord]:
+    with session(database_url) as s:
+        return list(s.exec(
+            select(DocumentRecord).where(DocumentRecord.subject_id == subject_id, col(DocumentRecord.created_at) <= at)
+            .order_by(col(DocumentRecord.created_at))
         ).all())
 
 

@@ -39,9 +39,11 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
+from frontdoor.caseloads import snapshot_request
 from frontdoor.config import Settings
 from models.morning import MorningScheduleInput
 from workflows import search_attributes as sa
+from workflows.caseload import CaseloadSnapshotWorkflow
 from workflows.morning import MorningSchedule
 
 PREFIX = "frontdoor"
@@ -73,12 +75,31 @@ def _morning_input(settings: Settings, schedule_id: str, overrides: dict[str, An
     return MorningScheduleInput(schedule_id=schedule_id, timescales=settings.timescales, **overrides)
 
 
+def _every_evening(settings: Settings) -> ScheduleSpec:
+    hour, minute = settings.caseload_snapshot_at
+    return ScheduleSpec(
+        calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)],
+                                        second=[ScheduleRange(0)], comment="every day")],
+        time_zone_name=settings.timezone,
+    )
+
+
+def _snapshot_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]) -> BaseModel:
+    return snapshot_request(settings)
+
+
 SCHEDULES: tuple[FrontdoorSchedule, ...] = (
     FrontdoorSchedule(
         "morning-discussion",
         "Opens each working day's morning case discussion, and the next working day's agenda",
         MorningSchedule, _weekday_mornings, _morning_input,
         lambda s: f"weekdays at {s.timescales.morning_discussion_at:%H:%M} {s.timezone}; bank holidays open nothing",
+    ),
+    FrontdoorSchedule(
+        "caseload-snapshot",
+        "Takes the day's caseload snapshot (open work per person), for caseloads over time",
+        CaseloadSnapshotWorkflow, _every_evening, _snapshot_input,
+        lambda s: "every day at {:02d}:{:02d} {}".format(*s.caseload_snapshot_at, s.timezone),
     ),
 )
 WORKFLOWS: list[type] = [s.workflow for s in SCHEDULES]

@@ -29,12 +29,19 @@ DEMO_USERS = {
     "maya": Role.SERVICE_MANAGER,
     "pat": Role.POLICE_PARTNER,
     "hana": Role.HEALTH_PARTNER,
+    # two more first-line managers: an audit is by a manager who did not decide the case, and
+    # its re-audit by a different one
+    "tess": Role.TEAM_MANAGER,
+    "tariq": Role.TEAM_MANAGER,
 }
+DEMO_TEAMS = {"rita": "spa-east", "sam": "spa-east", "tom": "spa-east", "erin": "early-help", "sana": "early-help",
+              "tess": "spa-west", "tariq": "early-help", "maya": "front-door"}
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 MAX_TOKENS = 20
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{1,80}$")
 _LABEL = re.compile(r"^[A-Za-z0-9 ._-]{1,60}$")
+_TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 WEAK_PASSWORDS = Path(__file__).resolve().parent / "weak_passwords.txt"
 
 
@@ -109,9 +116,17 @@ def check_password_policy(username: str, password: str, min_length: int = MIN_PA
 
 
 # ------------------------------------------------------------------ people
+def check_team(team: str | None) -> str | None:
+    if team is None or team == "":
+        return None
+    if not _TEAM.match(team):
+        raise FrontdoorError(f"team {team[:70]!r}: use 1-64 letters, digits, '.', '_' or '-' (e.g. spa-east)")
+    return team
+
+
 def create_user(
     database_url: str, username: str, role: Role | str, display_name: str = "", password: str | None = None,
-    *, check_policy: bool = True, min_length: int = MIN_PASSWORD,
+    *, check_policy: bool = True, min_length: int = MIN_PASSWORD, team: str | None = None,
 ) -> None:
     """Add a person. The password policy applies unless `check_policy` is False, which only
     the demo seeding of `frontdoor run` uses (its people sign in with 'demo')."""
@@ -120,13 +135,14 @@ def create_user(
         raise FrontdoorError(f"username {username[:90]!r}: use 1-80 letters, digits, '.', '_', '@' or '-'")
     if password is not None and check_policy:
         check_password_policy(username, password, min_length)
+    team = check_team(team)
     with session(database_url) as s:
         if s.get(User, username) is not None:
             raise FrontdoorError(f"user {username} exists already: pick another name, or see `frontdoor users list`")
         s.add(
             User(
                 username=username, display_name=(display_name or username)[:200], role=role.value,
-                password_hash=hash_password(password) if password else None, created_at=_now(),
+                password_hash=hash_password(password) if password else None, created_at=_now(), team=team,
             )
         )
         s.commit()
@@ -134,11 +150,37 @@ def create_user(
 
 def add_user(
     database_url: str, username: str, role: Role | str, display_name: str = "", password: str | None = None,
-    *, check_policy: bool = True, min_length: int = MIN_PASSWORD,
+    *, check_policy: bool = True, min_length: int = MIN_PASSWORD, team: str | None = None,
 ) -> str:
     """Create a person and return a first API token, labelled 'default' (shown once)."""
-    create_user(database_url, username, role, display_name, password, check_policy=check_policy, min_length=min_length)
+    create_user(database_url, username, role, display_name, password, check_policy=check_policy, min_length=min_length,
+                team=team)
     return issue_token(database_url, username, "default")
+
+
+def set_team(database_url: str, username: str, team: str | None) -> None:
+    """Move a person to a team (None: no team). Caseloads and audit samples group by it."""
+    team = check_team(team)
+    with session(database_url) as s:
+        user = _user(s, username)
+        user.team = team
+        s.add(user)
+        s.commit()
+
+
+def person(database_url: str, username: str) -> User | None:
+    with session(database_url) as s:
+        return s.get(User, username[:80])
+
+
+def team_members(database_url: str, team: str) -> list[User]:
+    with session(database_url) as s:
+        return list(s.exec(select(User).where(User.team == team, User.active == True).order_by(User.username)).all())  # noqa: E712
+
+
+def teams(database_url: str) -> list[str]:
+    with session(database_url) as s:
+        return sorted({t for t in s.exec(select(User.team).where(User.active == True)).all() if t})  # noqa: E712
 
 
 def set_password(database_url: str, username: str, password: str, *, min_length: int = MIN_PASSWORD) -> None:

@@ -68,9 +68,23 @@ MORNING_READERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MAN
 ADVISERS = frozenset({Role.SOCIAL_WORKER, Role.TEAM_MANAGER, Role.SENIOR_ADVISER, Role.SERVICE_MANAGER})
 SENIOR_CONSULTEES = frozenset({Role.SENIOR_ADVISER, Role.TEAM_MANAGER})
 
+# Allocation and the audit programme (issue 12). A team manager (or the service manager
+# above them) allocates and reallocates open work; a first-line manager audits, a different
+# one re-audits, a service manager moderates; the case's own worker acknowledges the meeting.
+ALLOCATORS = frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+FIRST_LINE_MANAGERS = frozenset({Role.TEAM_MANAGER})
+MODERATORS = frozenset({Role.SERVICE_MANAGER})
+AUDIT_ROUND_STARTERS = frozenset({Role.SERVICE_MANAGER})
+MEETING_LEADS = frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+PRACTITIONERS = frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER})
+AUDIT_READERS = PRACTITIONERS | {Role.TEAM_MANAGER, Role.SERVICE_MANAGER}  # the worker reads their own audit
+AUDIT_ROUND_READERS = frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "view": frozenset(Role),
     "stuck": STAFF,  # the stuck lists name cases of every process: not for partners
+    "caseloads": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),  # anyone's caseload, and teams'
+    "audit_reports": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),
 }
 
 

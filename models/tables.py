@@ -52,6 +52,7 @@ class User(SQLModel, table=True):
     username: str = Field(primary_key=True, max_length=80)
     display_name: str = ""
     role: str = Field(index=True)
+    team: str | None = Field(default=None, index=True, max_length=64)  # the team they work in (caseloads, audit samples)
     token_hash: str | None = Field(default=None, index=True)
     password_hash: str | None = None
     active: bool = True

@@ -38,6 +38,11 @@ class Timescales(BaseModel):
     early_help_gathering: Span = Field(default_factory=lambda: Span(working_days=5))
     early_help_recommendation: Span = Field(default_factory=lambda: Span(working_days=2))
     early_help_decision: Span = Field(default_factory=lambda: Span(working_days=1))
+    # the audit programme: first-line audit, re-audit, moderation, reflective meeting (to acknowledgement)
+    audit_first_line: Span = Field(default_factory=lambda: Span(working_days=10))
+    audit_re_audit: Span = Field(default_factory=lambda: Span(working_days=10))
+    audit_moderation: Span = Field(default_factory=lambda: Span(working_days=10))
+    audit_meeting: Span = Field(default_factory=lambda: Span(working_days=15))
 
     @property
     def invited_referral(self) -> Span:

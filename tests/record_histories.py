@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
@@ -139,7 +139,6 @@ async def _step_up(client, settings, tq) -> str:
 async def _missing(client, settings, tq) -> str:
     """An episode from a police list: returned, the 72 hours pass (2 s here), a later list
     raises the risk, the interview is offered late and done with concerns: a contact is raised."""
-    from datetime import UTC, datetime
 
     from frontdoor import missing_lists
     from tests.clients import missing
@@ -162,7 +161,7 @@ async def _missing(client, settings, tq) -> str:
     return missing.workflow_id(row["police_ref"])
 
 
-async def _morning(client, settings, tq) -> list[str]:
+async def _morning(client, settings, tq) -> tuple[str, ...]:
     """A contact marked "threshold unclear" opens the next meeting; a partner adds an item and
     what the police know; the chair records the contact's item (the outcome reaches the
     contact) and closes: the partner's item rolls over to the next working day."""
@@ -188,7 +187,7 @@ async def _morning(client, settings, tq) -> list[str]:
     await act(client, c.id, "triage", {"actor": RITA, "level": 2, "route": "advice_nfa", "rationale": "As discussed",
                                        "departure_reason": "Morning discussion"})
     await wait_stage(client, c.id, Stage.CLOSED)
-    return ["morning-replay", morning.workflow_id(day), f"contact-{c.id}"]
+    return ("morning-replay", morning.workflow_id(day), f"contact-{c.id}")
 
 
 async def _schedule_launcher(client, settings, tq) -> str:
@@ -200,6 +199,55 @@ async def _schedule_launcher(client, settings, tq) -> str:
                                                                             timescales=settings.timescales),
                                   id=wid, task_queue=tq)
     return wid
+
+
+async def _audit_round(client, settings, tq) -> list[str]:
+    """A contact decided by tom; a round of that chosen case: the audit goes to two managers who
+    did not decide it, its first-line step runs late, and it goes through every step to closed,
+    which closes the round."""
+    from frontdoor import users
+    from models.roles import Actor, Role
+    from tests.audit_support import TESS, grading, meeting, moderation, rounds
+    from tests.audit_support import audits as audit_cases
+    from tests.conftest import MAYA
+
+    tariq = Actor(username="tariq", role=Role.TEAM_MANAGER)
+    for name, role in (("tom", "team_manager"), ("tess", "team_manager"), ("tariq", "team_manager"),
+                       ("sam", "social_worker"), ("maya", "service_manager")):
+        users.create_user(settings.database_url, name, role, team="spa-east", check_policy=False)
+    c = make_contact(id="REPLAY-AUD-C")
+    await submit_contact(client, settings, c, RITA, task_queue=tq)
+    await wait_stage(client, c.id, Stage.AWAITING_TRIAGE)
+    await act(client, c.id, "triage", {"actor": RITA, "level": 3, "route": "spa", "rationale": "SPA decision needed"})
+    await act(client, c.id, "recommend", {"actor": SAM, "summary": "Summary of what was found.", "recommended_outcome": "assessment_s17"})
+    await act(client, c.id, "decide", {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed"})
+    await client.get_workflow_handle(f"contact-{c.id}").result()
+    from models.audit import AuditRoundRequest
+
+    today = datetime.now(UTC).date()
+    req = AuditRoundRequest(id="REPLAY-ROUND", title="Replay round", period_from=today, period_to=today, cases=[c.id],
+                            seed=42)
+    await rounds.start(client, settings, req, MAYA, task_queue=tq)
+    aid = "REPLAY-ROUND-01"
+    for _ in range(100):
+        try:
+            state = await audit_cases.get_state(client, aid)
+            if "audit_first_line_overdue" in state.flags:
+                break
+        except Exception:  # noqa: BLE001 (not started yet)
+            pass
+        await asyncio.sleep(0.1)
+    by_name = {"tess": TESS, "tariq": tariq}
+    await audit_cases.act(client, aid, "record_audit", grading(by_name[state.auditor], {"consent": "requires_improvement"}))
+    await audit_cases.act(client, aid, "record_re_audit", grading(by_name[state.re_auditor]))
+    await audit_cases.act(client, aid, "moderate", moderation(MAYA, {"consent": ("good", "Consent was given at intake")}))
+    at = datetime.now(UTC) + timedelta(hours=2)
+    lead = by_name[state.auditor]
+    await audit_cases.act(client, aid, "schedule_meeting", {"actor": lead, "at": at.isoformat(), "place": "Room 1"})
+    await audit_cases.act(client, aid, "record_meeting", meeting(lead))
+    await audit_cases.act(client, aid, "acknowledge", {"actor": SAM, "reflections": "Agreed", "read_and_understood": True})
+    await client.get_workflow_handle(f"audit-round-{req.id}").result()
+    return [f"audit-{aid}", f"audit-round-{req.id}"]
 
 
 async def main(out: Path, only: set[str] | None = None) -> None:
@@ -215,6 +263,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             map_response_due=timedelta(seconds=2), invited_referral_due=timedelta(seconds=2),
             return_interview=timedelta(seconds=2),
             early_help_directions=Span(working_days=0, duration=timedelta(seconds=2)),
+            audit_first_line=Span(working_days=0, duration=timedelta(seconds=2)),
         ),
         threshold_rules=ROOT / "config" / "threshold_rules.json",
         templates_dir=ROOT / "templates",
@@ -239,6 +288,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             "missing": lambda: _missing(client, settings, "record"),
             "morning": lambda: _morning(client, settings, "record"),
             "schedule_launcher": lambda: _schedule_launcher(client, settings, "record"),
+            "audit_round": lambda: _audit_round(client, settings, "record"),
         }
         names: dict[str, str] = {}  # workflow id -> fixture name, where the id is not a good name
         async with running_worker(client, settings, "record"):
@@ -246,12 +296,12 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             for name, flow in flows.items():
                 if only is None or name in only:
                     got = await flow()
-                    if isinstance(got, list):  # [fixture prefix, workflow ids ...]
+                    if isinstance(got, tuple):  # (fixture prefix, workflow ids ...)
                         prefix, *got = got
                         names |= {wid: f"{prefix}-{wid.split('-')[0]}" for wid in got}
                         ids += got
                     else:
-                        ids.append(got)
+                        ids += got if isinstance(got, list) else [got]
         for wid in ids:
             wid = wid if "-" in wid and not wid.startswith("REPLAY") else f"contact-{wid}"
             history = await client.get_workflow_handle(wid).fetch_history()

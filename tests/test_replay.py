@@ -2,9 +2,10 @@
 
 The fixtures under tests/fixtures/histories were recorded by tests/record_histories.py:
 the contact ones from the first released ContactWorkflow (commit 0672569), the
-consultation and early help ones from the first versions of those workflows (and, in
-one-shape/, the missing episode, the morning discussion and its schedule's launcher), and
-local-audit/ from every workflow once the action trail became local activities. A change
+consultation and early help ones from the first versions of those workflows,
+local-audit/ from every workflow once the action trail became local activities, and
+one-shape/ from the one-shape version (and the missing episode, the morning discussion and
+its schedule's launcher, the audit and its round, from their first versions). A change
 to live workflow code that is not behind workflow.patched() fails here.
 """
 
@@ -47,6 +48,7 @@ def test_there_are_recorded_histories():
     # the missing episode, the morning discussion (and a contact put to it), the schedule's launcher
     assert set(IDS) >= {f"one-shape/{name}" for name in ("missing-replay-missing", "morning-replay-morning",
                                                           "morning-replay-contact", "frontdoor-morning-discussion-run-replay")}
+    assert set(IDS) >= {"one-shape/audit-replay-round-01", "one-shape/audit-round-replay-round"}  # issue 12
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):

@@ -21,14 +21,16 @@ with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from models import errors, signing
     from models.actions import RetryFault
+    from models.allocation import Allocation
     from models.messages import ActionEntry, Notification
-    from models.roles import FAULT_RETRIERS, Actor
+    from models.roles import ALLOCATORS, FAULT_RETRIERS, Actor
     from models.state import Fault
     from workflows import search_attributes as sa
     from workflows.deadline import Deadline
     from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
 
-__all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT"]
+__all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT",
+           "ALLOCATE"]
 
 SYSTEM = "frontdoor"
 
@@ -68,6 +70,26 @@ RETRY_FAULT = Action(
     "retry_fault", RetryFault, FAULT_RETRIERS, "Retry after a technical fault",
     ready=lambda s: None if s.fault is not None else "it has no technical fault to retry",
     help="Run the failed step again once its cause is mended.",
+)
+
+
+# -- allocation (issue 12): every process's open work is allocated to a person ------
+def _allocation_rules(state: Any, a: Allocation) -> None:
+    """Not to whom it is allocated already; and what the process's state refuses (a state
+    may define `allocation_refusal(username) -> reason | None`, e.g. an audit's auditors)."""
+    if a.to == state.holder:
+        raise invalid(f"it is allocated to {a.to} already")
+    refusal = getattr(state, "allocation_refusal", None)
+    reason = refusal(a.to) if callable(refusal) else None
+    if reason:
+        raise invalid(reason)
+
+
+ALLOCATE = Action(
+    "allocate", Allocation, ALLOCATORS, "Allocate to a person", rules=_allocation_rules,
+    form=lambda s: {"to": {"label": f"Allocate to (now allocated to {s.holder})"}},
+    help="A team manager allocates or reallocates the work, with a reason. The caseload page shows the "
+    "receiver's caseload first and asks why when it takes them over their target.",
 )
 
 
@@ -150,6 +172,20 @@ class AuditedWorkflow:
         await workflow.wait_condition(lambda: self.fault is None)
         await self.audit(r.actor, "fault_retried", r.note)
         return self.view()
+
+    # -- allocation (issue 12): the row is ALLOCATE; `holder` is "allocated to" -----------
+    @human_action
+    async def allocate(self, a: Allocation) -> Any:
+        previous = self.state.holder
+        self.state.holder = a.to
+        self.allocated(a.to)
+        self.sync()
+        await self.audit(a.actor, "allocated", a.reason, to=a.to, previous=previous,
+                         over_target_reason=a.over_target_reason)
+        return self.view()
+
+    def allocated(self, username: str) -> None:
+        """A process's own bookkeeping when its work is allocated (e.g. who audits next)."""
 
     # -- the trail and messages ---------------------------------------------------
     async def audit(self, actor: Actor | None, action: str, reasons: str | None = None, **details: Any) -> None:

@@ -78,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import consultation, early_help, morning_identity
     from workflows import search_attributes as sa
     from workflows.base import (
+        ALLOCATE,
         RETRY_FAULT,
         AuditedWorkflow,
         human_action,
@@ -252,6 +253,7 @@ ACTIONS = ActionTable(
            ready=_no_discussion_pending,
            help="Put the contact on the next morning case discussion's agenda with the question, and ask the SPA's "
                 "police and health partners what their agencies know. The outcome comes back here."),
+    ALLOCATE,
     RETRY_FAULT,
 )
 

@@ -68,7 +68,14 @@ with workflow.unsafe.imports_passed_through():
     from models.state import ContactWorkflowInput, StepUpEntry
     from workflows import contact_identity
     from workflows import search_attributes as sa
-    from workflows.base import RETRY_FAULT, AuditedWorkflow, human_action, invalid, require_weighed
+    from workflows.base import (
+        ALLOCATE,
+        RETRY_FAULT,
+        AuditedWorkflow,
+        human_action,
+        invalid,
+        require_weighed,
+    )
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
     from workflows.process import (
         Action,
@@ -176,6 +183,7 @@ ACTIONS = ActionTable(
     Action("step_up", StepUp, EARLY_HELP_TEAM, "Step up into the SPA", stages=OPEN_WORK,
            rules=lambda s, u: _consulted_or_senior(s, u.actor, "a step-up by an adviser"),
            help="The need is at the statutory threshold: a contact enters the SPA directly."),
+    ALLOCATE,
     RETRY_FAULT,
 )
 
@@ -194,7 +202,7 @@ def _late_message(wf: EarlyHelpWorkflow, d: Deadline) -> tuple[str, str]:
     return (
         f"Early help {wf.subject_id}: {step} overdue",
         f"The {step} step of early help case {wf.subject_id} was due {d.due_at:%d/%m/%Y %H:%M} UTC "
-        f"and is not done. Held by {wf.state.holder}.",
+        f"and is not done. Allocated to {wf.state.holder}.",
     )
 
 

@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from models.state import ContactWorkflowInput
     from workflows import contact_identity
     from workflows import search_attributes as sa
-    from workflows.base import RETRY_FAULT, AuditedWorkflow, human_action, invalid
+    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow, human_action, invalid
     from workflows.deadline import Deadline, DeadlineRule
     from workflows.process import (
         Action,
@@ -127,6 +127,7 @@ ACTIONS = ActionTable(
            help="E.g. when the child keeps going missing: a contact about the child, linked to this episode."),
     Action("close_episode", EpisodeClosure, MANAGERS, "Close without an interview", stages=OPEN_STAGES,
            help="E.g. another authority's child, or a duplicate of another episode: say why."),
+    ALLOCATE,
     RETRY_FAULT,
 )
 
@@ -138,7 +139,7 @@ def _overdue_message(wf: MissingWorkflow, d: Deadline) -> tuple[str, str]:
     return (
         f"Return home interview not offered: missing episode {wf.subject_id}",
         f"{s.child_name} returned {s.returned_at:%d/%m/%Y %H:%M} UTC (missing from {s.missing_from.value}); "
-        f"the interview was due to be offered by {d.due_at:%d/%m/%Y %H:%M} UTC. Held by {s.holder}.{late}",
+        f"the interview was due to be offered by {d.due_at:%d/%m/%Y %H:%M} UTC. Allocated to {s.holder}.{late}",
     )
 
 

@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import contact_identity
     from workflows import search_attributes as sa
-    from workflows.base import RETRY_FAULT, AuditedWorkflow, human_action, invalid
+    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow, human_action, invalid
     from workflows.deadline import Deadline, DeadlineRule
     from workflows.morning_identity import (
         AGENDA_ITEM,
@@ -153,6 +153,7 @@ ACTIONS = ActionTable(
                 "A contact's item: the outcome goes to the contact."),
     Action("close", MeetingClosure, MORNING_CHAIRS, "Close the meeting", stages=BEFORE_CLOSE,
            help="Items not reached roll over to the next working day. The meeting's record is rendered."),
+    ALLOCATE,
     RETRY_FAULT,
 )
 
@@ -186,6 +187,7 @@ class MorningWorkflow(MorningIdentity, AuditedWorkflow):
     noun = "morning discussion"
     State = MorningState
     workflow_id = staticmethod(workflow_id)
+    caseload = False  # a meeting its chair runs, not anyone's open work (frontdoor/caseloads.py)
 
     @workflow.init
     def __init__(self, inp: MorningInput) -> None:

@@ -3,7 +3,7 @@ and activities; the CLI, the API, the pages and the stuck lists are generated fr
 
 from __future__ import annotations
 
-from workflows import consultation, contact, early_help, missing, morning
+from workflows import audit, audit_round, consultation, contact, early_help, missing, morning
 from workflows.process import Process
 
 PROCESSES: tuple[Process, ...] = (
@@ -12,6 +12,8 @@ PROCESSES: tuple[Process, ...] = (
     early_help.PROCESS,
     missing.PROCESS,
     morning.PROCESS,
+    audit_round.PROCESS,
+    audit.PROCESS,
 )
 
 BY_KIND: dict[str, Process] = {p.kind: p for p in PROCESSES}

@@ -187,8 +187,7 @@ def _action_endpoint(proc: Process, action: Action) -> Any:
         except ValidationError as exc:
             raise invalid_from(exc, drop_prefix=("body",)) from None
         return await processes.act(client_of(request), proc, subject_id, action.name, payload,
-                                   timeout=settings_of(request).action_timeout,
-                                   database_url=settings_of(request).database_url)
+                                   settings=settings_of(request))
 
     endpoint.__name__ = f"{proc.kind}_{action.name}"
     endpoint.__doc__ = f"{action.title} ({proc.noun}): returns the new state. {action.help} Who may: {action.who()}."

@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
-from frontdoor.web import api, pages, practices
+from frontdoor.web import api, audits, caseloads, pages, practices
 from frontdoor.web.auth import SignInRequired
 from frontdoor.web.errors import error_answer
 from frontdoor.web.headers import SecurityHeaders
@@ -126,6 +126,8 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
     app.include_router(practices.router)  # the missing list's upload page and API, before the generated routes
+    app.include_router(audits.router)  # before the generic pages: /audits/{id}/case (issue 12)
+    app.include_router(caseloads.router)  # caseload pages and API (issue 12)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -160,6 +160,7 @@ def seed_demo_users(database_url: str, password: str = DEMO_PASSWORD) -> list[st
         if username in existing:
             lines.append(f"  {username:<6} {ROLE_NAMES[Role(role)]:<28} (already there; password unchanged)")
             continue
-        users.create_user(database_url, username, role, username.capitalize(), password, check_policy=False)
+        users.create_user(database_url, username, role, username.capitalize(), password, check_policy=False,
+                          team=users.DEMO_TEAMS.get(username))
         lines.append(f"  {username:<6} {ROLE_NAMES[Role(role)]:<28} password '{password}'")
     return lines

@@ -181,8 +181,14 @@ async def supervisor(request: Request, within: str | None = None, actor: Actor =
     check(actor, "stuck")
     label, window = _within(within)
     panels = await stuck_panels(_client(request), window)
-    template = "_panels.html" if request.url.path.endswith("/panels") else "supervisor.html"
-    return render(request, template, actor=actor, panels=panels, within=label,
+    whole = not request.url.path.endswith("/panels")
+    teams = None
+    if whole and actor.role in PERMISSIONS["caseloads"]:  # each team's caseloads, under the stuck lists
+        from frontdoor import caseloads
+
+        teams = await caseloads.all_teams(_client(request), _settings(request))
+    return render(request, "supervisor.html" if whole else "_panels.html", actor=actor, panels=panels, within=label,
+                  teams=teams,
                   poll_ms=int(request.app.state.poll_seconds * 1000),
                   link=lambda wid: temporal_link(_settings(request), wid))
 
@@ -281,8 +287,7 @@ async def _act(request: Request, proc: Process, subject_id: str, name: str, acto
     try:
         check_role(actor, action.roles, action.doing())
         payload = action.model.model_validate(forms.read(action.model, form, _settings(request).timezone) | {"actor": actor})
-        await processes.act(_client(request), proc, subject_id, name, payload, timeout=_settings(request).action_timeout,
-                            database_url=_settings(request).database_url)
+        await processes.act(_client(request), proc, subject_id, name, payload, settings=_settings(request))
     except StillWorking as exc:
         flash(request, "ok", exc.message)
         return back
