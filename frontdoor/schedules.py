@@ -99,7 +99,7 @@ SCHEDULES: tuple[FrontdoorSchedule, ...] = (
         "caseload-snapshot",
         "Takes the day's caseload snapshot (open work per person), for caseloads over time",
         CaseloadSnapshotWorkflow, _every_evening, _snapshot_input,
-        lambda s: "every day at {:02d}:{:02d} {}".format(*s.caseload_snapshot_at, s.timezone),
+        lambda s: f"every day at {s.caseload_snapshot_at[0]:02d}:{s.caseload_snapshot_at[1]:02d} {s.timezone}",
     ),
 )
 WORKFLOWS: list[type] = [s.workflow for s in SCHEDULES]

@@ -99,6 +99,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
             "--sqlite-pragma", "journal_mode=wal",
             "--dynamic-config-value", "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute=2",
         ],
+        dev_server_startup_timeout=timedelta(seconds=60),  # a busy machine (CI, two cores) starts it slowly
     )
     yield env
     await env.shutdown()

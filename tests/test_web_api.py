@@ -410,3 +410,17 @@ async def test_openapi_documents_every_action_of_every_process_without_actor(web
             assert "actor" not in spec["components"]["schemas"][ref].get("properties", {})
             assert {"200", "401", "403", "409", "422"} <= set(op["responses"])
     assert "/api/stuck" in spec["paths"] and BY_KIND["contact"].path == "contacts"
+
+
+async def test_instants_keep_their_offset_across_a_summer_time_change(web: WebEnv, people) -> None:
+    """09:00 BST is 08:00 UTC: the API returns the same instant with its offset, in the state,
+    the trail and the list; a time given in winter (GMT) keeps its own instant."""
+    summer = await web.submit(people[RFS], received_at="2026-07-01T09:00:00+01:00")
+    winter = await web.submit(people[RFS], received_at="2026-10-26T09:00:00+00:00")  # the day after the clocks went back
+    for cid, utc in ((summer, datetime(2026, 7, 1, 8, tzinfo=UTC)), (winter, datetime(2026, 10, 26, 9, tzinfo=UTC))):
+        state = await web.wait_stage(people[RFS], cid, "awaiting_triage")
+        received = datetime.fromisoformat(state["received_at"])
+        assert received.utcoffset() is not None and received == utc, state["received_at"]
+        r = await web.http.get(f"/api/contacts/{cid}/trail", headers=people[SM].auth)
+        for entry in r.json()["actions"]:
+            assert datetime.fromisoformat(entry["at"]).utcoffset() is not None, entry
