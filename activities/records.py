@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from activities.facts import project
 from activities.history import name_key, themes_of
 from models.contact import Contact
 from models.messages import ActionEntry, CaseUpdate
@@ -65,6 +66,7 @@ def append_action(s: Session, entry: ActionEntry) -> bool:
         return False
     s.add(ActionRecord(**entry.model_dump()))
     try:
+        project(s, entry)  # the report facts, in the same transaction (activities/facts.py)
         s.commit()
     except IntegrityError:
         s.rollback()

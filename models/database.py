@@ -14,7 +14,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-import models.tables  # noqa: F401  (registers the tables)
+import models.door_tables  # noqa: F401  (registers the tables)
+import models.facts  # noqa: F401
+import models.tables  # noqa: F401
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
