@@ -130,16 +130,16 @@ def test_list_1_has_a_row_per_child_per_contact(lists):
     assert len(rows) == 9
     ben = [r for r in rows if r["Child Unique ID"] == "CH-B"]  # Ben in C2 (police) and C3 (school)
     assert [(r["Date of Contact"], r["Contact Source"]) for r in ben] == [
-        (date(2030, 1, 8), "q) 6: Police"), (date(2030, 1, 15), "e) 2A: Schools"),
+        (date(2019, 1, 8), "q) 6: Police"), (date(2019, 1, 15), "e) 2A: Schools"),
     ]
     amy = [r for r in rows if r["Child Unique ID"] == "CH-A"]  # C5 named Amy by NHS number only: the same child
     assert len(amy) == 2 and {r["Gender"] for r in amy} == {"b) Female"}
-    assert amy[0]["Age of Child (Years)"] == 11 and amy[0]["Date of Birth"] == date(2018, 3, 2)
+    assert amy[0]["Age of Child (Years)"] == 11 and amy[0]["Date of Birth"] == date(2007, 3, 2)
     step_up = [r for r in rows if r["Contact Source"] == spec.SOURCE_5D]
     assert [r["Child Unique ID"] for r in step_up] == ["CH-H"]
     unborn = next(r for r in rows if r["Child Unique ID"] == "CH-F")
     assert unborn["Date of Birth"] is None and unborn["Age of Child (Years)"] is None
-    dan = next(r for r in rows if r["Contact Source"] == "q) 6: Police" and r["Date of Contact"] == date(2030, 2, 10))
+    dan = next(r for r in rows if r["Contact Source"] == "q) 6: Police" and r["Date of Contact"] == date(2019, 2, 10))
     assert dan["Child Unique ID"].startswith("FD-") and "Dan" not in dan["Child Unique ID"]  # no local id: a key, no name
     assert dan["Gender"] == "c) Not stated/recorded" and dan["Ethnicity"] == "t) NOBT"
 
@@ -148,7 +148,7 @@ def test_list_3_counts_the_childs_referrals_in_the_previous_12_months(lists):
     rows = _rows(lists, 3)
     assert len(rows) == 7
     amy = [(r["Date of referral"], r["Number of Referrals in Last 12 Months"]) for r in rows if r["Child Unique ID"] == "CH-A"]
-    assert amy == [(date(2030, 1, 7), 1), (date(2030, 2, 3), 2)]  # C0b before C1; C0b and C1 before C5 (C0 is too old)
+    assert amy == [(date(2019, 1, 7), 1), (date(2019, 2, 3), 2)]  # C0b before C1; C0b and C1 before C5 (C0 is too old)
     ben = [r for r in rows if r["Child Unique ID"] == "CH-B"]  # C3 was advice, not a referral
     assert len(ben) == 1 and ben[0]["Number of Referrals in Last 12 Months"] == 0
     assert ben[0]["Referral NFA?"] == "Yes" and ben[0]["Allocated Team"] == spec.NO_TEAM
@@ -164,12 +164,12 @@ def test_list_3_counts_the_childs_referrals_in_the_previous_12_months(lists):
 def test_list_2_has_each_early_help_assessment(lists):
     rows = _rows(lists, 2)
     assert [(r["Child Unique ID"], r["Assessment start date"], r["Assessment completion date"]) for r in rows] == [
-        ("CH-E", date(2030, 2, 20), date(2030, 2, 26)),
-        ("CH-G", date(2030, 3, 10), date(2030, 3, 11)),
-        ("CH-H", date(2030, 3, 12), date(2030, 3, 13)),
+        ("CH-E", date(2019, 2, 20), date(2019, 2, 26)),
+        ("CH-G", date(2019, 3, 10), date(2019, 3, 11)),
+        ("CH-H", date(2019, 3, 12), date(2019, 3, 13)),
     ]
     assert {r["Organisation completing assessment"] for r in rows} == {"Early help hub"}
-    assert rows[0]["Age of Child (Years)"] == 9  # born 29/02/2020: not yet 10 on 20/02/2030
+    assert rows[0]["Age of Child (Years)"] == 10  # born 29/02/2008: not yet 11 on 20/02/2019
 
 
 def test_every_value_is_a_spelling_of_the_standard(lists, standard):
@@ -183,12 +183,12 @@ def test_every_value_is_a_spelling_of_the_standard(lists, standard):
 
 
 def test_ages_in_whole_years():
-    assert annex_a.age_on(date(2018, 3, 2), date(2030, 3, 1)) == 11
-    assert annex_a.age_on(date(2018, 3, 2), date(2030, 3, 2)) == 12
+    assert annex_a.age_on(date(2007, 3, 2), date(2019, 3, 1)) == 11
+    assert annex_a.age_on(date(2007, 3, 2), date(2019, 3, 2)) == 12
     assert annex_a.age_on(date(2020, 2, 29), date(2021, 2, 28)) == 0
     assert annex_a.age_on(date(2020, 2, 29), date(2021, 3, 1)) == 1
-    assert annex_a.age_on(date(2030, 6, 1), date(2030, 3, 5)) is None  # not born yet
-    assert annex_a.age_on(None, date(2030, 3, 5)) is None
+    assert annex_a.age_on(date(2019, 6, 1), date(2019, 3, 5)) is None  # not born yet
+    assert annex_a.age_on(None, date(2019, 3, 5)) is None
 
 
 # ---------------------------------------------------------------------- files
@@ -206,7 +206,7 @@ def test_csv_round_trip_has_the_headers_and_dd_mm_yyyy_dates(lists, standard):
                     if value:
                         datetime.strptime(value, "%d/%m/%Y")
     first = list(csv.reader(io.StringIO(annex_a.to_csv(1, lists[1]))))[1]
-    assert first[:7] == ["CH-A", "b) Female", "a) WBRI", "02/03/2018", "11", "07/01/2030", "q) 6: Police"]
+    assert first[:7] == ["CH-A", "b) Female", "a) WBRI", "02/03/2007", "11", "07/01/2019", "q) 6: Police"]
 
 
 def test_xlsx_has_a_sheet_per_list_with_date_cells_shown_dd_mm_yyyy(lists, standard):
@@ -223,7 +223,7 @@ def test_xlsx_has_a_sheet_per_list_with_date_cells_shown_dd_mm_yyyy(lists, stand
                 if cell.value is not None and ("date" in header.lower() or header == "Date of Birth"):
                     assert isinstance(cell.value, datetime) and cell.number_format == "dd/mm/yyyy", (header, cell.value)
     list3 = list(wb["List 3 Referrals"].iter_rows(values_only=True))
-    assert list3[1][5] == datetime(2030, 1, 7) and list3[1][8] == 1 and list3[1][7] == "No"
+    assert list3[1][5] == datetime(2019, 1, 7) and list3[1][8] == 1 and list3[1][7] == "No"
 
 
 def test_lists_are_asked_for_by_number_or_all():

@@ -14,7 +14,14 @@ from frontdoor import consultations, early_help
 from frontdoor.contacts import act, get_state, submit_contact, workflow_id
 from models.database import session
 from models.early_help import EarlyHelpStage
-from models.facts import ChildFacts, ConsultationFacts, ContactFacts, EarlyHelpFacts, EarlyHelpStepFacts, ExtensionFacts
+from models.facts import (
+    ChildFacts,
+    ConsultationFacts,
+    ContactFacts,
+    EarlyHelpFacts,
+    EarlyHelpStepFacts,
+    ExtensionFacts,
+)
 from models.state import Stage
 from models.tables import ActionRecord
 from tests.conftest import ERIN, RITA, SAM, SANA, TOM, make_contact

@@ -14,6 +14,7 @@ from typing import Any
 import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from frontdoor.reports.base import Chart, Column, ReportResult, Table, month_label
 
@@ -46,13 +47,17 @@ def _number(value: Any) -> float:
 
 def series(table: Table, chart: Chart) -> tuple[list[str], list[tuple[str, list[float]]], bool]:
     """Category labels, (series name, values) pairs, and whether the values are percentages."""
+    labels, data, kinds = _series(table, chart)
+    return labels, data, kinds == {"pct"}
+
+
+def _series(table: Table, chart: Chart) -> tuple[list[str], list[tuple[str, list[float]]], set[str]]:
     columns = {c.key: c for c in table.columns}
     x = columns[chart.x]
     y_keys = list(chart.y) or [c.key for c in table.columns if c.key != chart.x]
     labels = [_label(x, v) for v in table.column(chart.x)]
     data = [(columns[k].label, [_number(v) for v in table.column(k)]) for k in y_keys]
-    percent = all(columns[k].kind == "pct" for k in y_keys)
-    return labels, data, percent
+    return labels, data, {columns[k].kind for k in y_keys}
 
 
 def render_svg(result: ReportResult) -> str:
@@ -61,7 +66,8 @@ def render_svg(result: ReportResult) -> str:
 
 
 def chart_svg(table: Table, chart: Chart, subtitle: str = "") -> str:
-    labels, data, percent = series(table, chart)
+    labels, data, kinds = _series(table, chart)
+    percent = kinds == {"pct"}
     with _lock, matplotlib.rc_context(RC):  # type: ignore[arg-type]
         fig = Figure(figsize=(8, 4), dpi=100)
         FigureCanvasSVG(fig)
@@ -82,6 +88,8 @@ def chart_svg(table: Table, chart: Chart, subtitle: str = "") -> str:
             _vertical(ax, chart.kind, labels, data)
         if percent and labels:
             ax.set_ylim(0, 100)
+        if kinds == {"int"} and labels:  # counts: whole-number ticks
+            (ax.xaxis if chart.kind == "barh" else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
         if len(data) > 1 and labels:
             ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.grid(axis="x" if chart.kind == "barh" else "y", alpha=0.3)
