@@ -55,6 +55,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "early_help_recommend": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER}),
     "early_help_decide": frozenset({Role.TEAM_MANAGER, Role.SENIOR_ADVISER}),
     "step_up": frozenset({Role.EARLY_HELP_ADVISER, Role.SENIOR_ADVISER, Role.TEAM_MANAGER}),
+    # reports and the Ofsted Annex A lists (frontdoor/reports)
+    "reports": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),
     "view": frozenset(Role),
     "stuck": frozenset(Role),
 }
