@@ -10,6 +10,9 @@ act within milliseconds of a case starting): rows are created by whichever entry
 first, and values that depend on order compare times. Each entry touches only its own
 case's rows (plus the children's rows of a contact), and PostgreSQL locks the case's
 row while it is updated, so two workers cannot lose each other's update.
+
+Written with SQLAlchemy Core on plain row values (`Facts`): a trail entry costs one read
+and one write of its case's row, not ORM objects (every action of a live case pays it).
 """
 
 from __future__ import annotations
@@ -17,16 +20,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, update
-from sqlmodel import Session, SQLModel, col, select
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlmodel import Session, SQLModel
 
 from models.calendar import DEFAULT_TZ
 from models.door_tables import ConsultationRow
 from models.facts import (
     ADVICE_ROUTE,
+    EARLY_HELP_STEPS,
     FACT_TABLES,
     NFA_OUTCOMES,
     REFERRAL_ROUTES,
@@ -40,8 +45,8 @@ from models.facts import (
 from models.messages import ActionEntry
 from models.tables import ActionRecord, ChildRecord, ContactRecord
 
-M = TypeVar("M", bound=SQLModel)
 Handler = Callable[[Session, ActionEntry], None]
+_OPEN = "frontdoor.facts.open"  # Session.info: the facts rows read by the entry being projected
 
 _zone = ZoneInfo(DEFAULT_TZ)
 
@@ -56,8 +61,15 @@ def configure(timezone: str) -> None:
 def project(s: Session, entry: ActionEntry) -> None:
     """Update the facts for one new trail entry (in the caller's transaction)."""
     handler = _HANDLERS.get(kind_of(entry), {}).get(entry.action)
-    if handler is not None:
+    if handler is None:
+        return
+    s.info[_OPEN] = {}
+    try:
         handler(s, entry)
+        for f in s.info[_OPEN].values():
+            f.save(_conn(s))
+    finally:
+        s.info.pop(_OPEN, None)
 
 
 def kind_of(entry: ActionEntry) -> str:
@@ -134,46 +146,126 @@ def _str(value: Any, limit: int = 200) -> str | None:
     return str(value)[:limit] if value is not None else None
 
 
-def _insert(s: Session, model: type[SQLModel]) -> Any:
-    name = s.get_bind().dialect.name
-    if name == "postgresql":
+def _conn(s: Session) -> Connection:
+    return s.connection()  # the session's own transaction, below the ORM's per-statement work
+
+
+_statements: dict[tuple[str, str, str], Any] = {}
+
+
+def _statement(kind: str, table: Table, dialect: str) -> Any:
+    """Statements are built once and reused (SQLAlchemy then skips building their cache
+    keys again): the row by primary key, locked or not; the whole row's update; the
+    insert that yields to a row created meanwhile."""
+    key = (kind, table.name, dialect)
+    stmt = _statements.get(key)
+    if stmt is not None:
+        return stmt
+    where = and_(*(c == bindparam(f"pk_{c.name}") for c in table.primary_key.columns))
+    if kind == "select":
+        stmt = select(table).where(where)
+    elif kind == "select_locked":
+        stmt = select(table).where(where).with_for_update()
+    elif kind == "update":
+        stmt = update(table).where(where).values({c.name: bindparam(c.name) for c in table.columns if not c.primary_key})
+    elif dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(model)
-    if name == "sqlite":
+        stmt = pg_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(model)
-    return None
+        stmt = sqlite_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    else:
+        stmt = insert(table)
+    _statements[key] = stmt
+    return stmt
 
 
-def _row(s: Session, model: type[M], **key: Any) -> M:
-    """The case's facts row, created if it is not there yet, locked for this transaction on
-    PostgreSQL. A concurrent creation is absorbed (INSERT ... ON CONFLICT DO NOTHING), so
-    projecting never raises a unique-key error that would roll back the trail entry."""
-    ident = tuple(key.values()) if len(key) > 1 else next(iter(key.values()))
-    row = s.get(model, ident, with_for_update=True)
-    if row is not None:
-        return row
-    values = model(**key).model_dump()
-    stmt = _insert(s, model)
-    if stmt is None:  # another database: plain insert (no concurrent creation expected)
-        fresh = model(**values)
-        s.add(fresh)
-        s.flush()
-        return fresh
-    s.execute(stmt.values(**values).on_conflict_do_nothing())
-    row = s.get(model, ident, with_for_update=True, populate_existing=True)
-    assert row is not None
-    return row
+_defaults: dict[str, dict[str, Any]] = {}
+
+
+def _defaults_of(model: type[SQLModel]) -> dict[str, Any]:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    if table.name not in _defaults:
+        _defaults[table.name] = {
+            name: field.default for name, field in model.model_fields.items()
+            if field.default is not PydanticUndefined and name in table.c and table.c[name].autoincrement is not True
+        }
+    return _defaults[table.name]
+
+
+class Facts:
+    """One facts row as plain values: read once, changed in Python, written back whole.
+    The row is locked while it is read and written (PostgreSQL; SQLite serialises
+    writers), so writing it whole loses nobody's change. A row that is not there yet is
+    inserted with ON CONFLICT DO NOTHING; if another worker created it meanwhile, this
+    entry's changes are applied to that row instead. So projecting never raises a
+    unique-key error, which would roll back the trail entry with it."""
+
+    __slots__ = ("table", "key", "values", "changed", "new")
+
+    def __init__(self, table: Table, key: dict[str, Any], values: dict[str, Any], new: bool) -> None:
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "changed", set())
+        object.__setattr__(self, "new", new)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(f"{self.table.name} has no column {name}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self.table.c:
+            raise AttributeError(f"{self.table.name} has no column {name}")
+        self.values[name] = value
+        self.changed.add(name)
+
+    def _pk(self) -> dict[str, Any]:
+        return {f"pk_{k}": v for k, v in self.key.items()}
+
+    def save(self, conn: Connection) -> None:
+        if not self.changed:  # (a row never changed is never written, new or not)
+            return
+        dialect = conn.dialect.name
+        if self.new:
+            inserted = conn.execute(_statement("insert", self.table, dialect), self.values)
+            if dialect not in ("postgresql", "sqlite") or inserted.first() is not None:
+                return  # (nothing returned: the row was made meanwhile)
+            locked = _statement("select_locked" if dialect == "postgresql" else "select", self.table, dialect)
+            theirs = conn.execute(locked, self._pk()).mappings().one()
+            object.__setattr__(self, "values", {**theirs, **{c: self.values[c] for c in self.changed}})
+        params = {k: v for k, v in self.values.items() if k not in self.key}
+        conn.execute(_statement("update", self.table, dialect), {**params, **self._pk()})
+
+
+def _open(s: Session, model: type[SQLModel], **key: Any) -> Any:
+    """The case's facts row for this entry (read once; locked on PostgreSQL until the
+    transaction ends; SQLite serialises writers itself, and a stale read fails the write so
+    the activity retries)."""
+    opened: dict[tuple[Any, ...], Facts] = s.info.setdefault(_OPEN, {})
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    ident = (table.name, *key.values())
+    if ident in opened:
+        return opened[ident]
+    conn = _conn(s)
+    dialect = conn.dialect.name
+    stmt = _statement("select_locked" if dialect == "postgresql" else "select", table, dialect)
+    row = conn.execute(stmt, {f"pk_{k}": v for k, v in key.items()}).mappings().first()
+    f = Facts(table, key, dict(row), new=False) if row is not None else Facts(table, key, {**_defaults_of(model), **key}, new=True)
+    opened[ident] = f
+    return f
 
 
 # ---------------------------------------------------------------------- contacts
-def _contact(s: Session, e: ActionEntry) -> ContactFacts:
-    return _row(s, ContactFacts, contact_id=e.subject_id)
+def _contact(s: Session, e: ActionEntry) -> Any:
+    return _open(s, ContactFacts, contact_id=e.subject_id)
 
 
-def _set_received(f: ContactFacts, received: datetime | None) -> None:
+def _set_received(f: Any, received: datetime | None) -> None:
     f.received_at = utc(received)
     f.received_on = local_date(received)
     f.received_week = week_of(f.received_on)
@@ -182,7 +274,7 @@ def _set_received(f: ContactFacts, received: datetime | None) -> None:
 
 def contact_received(s: Session, e: ActionEntry) -> None:
     f = _contact(s, e)
-    record = s.get(ContactRecord, e.subject_id)
+    record = _contact_record(s, e.subject_id)
     _set_received(f, record.received_at if record is not None else e.at)
     f.source = _str(e.details.get("source")) or (record.source if record is not None else None)
     f.submitted_by = _str(e.details.get("submitted_by"))
@@ -197,49 +289,80 @@ def contact_received(s: Session, e: ActionEntry) -> None:
         _children(s, record, f.referral_at, kind="contact")
 
 
-def _children(s: Session, record: ContactRecord, referral_at: datetime | None, kind: str) -> None:
+_CONTACT = ContactRecord.__table__  # type: ignore[attr-defined]
+_CHILD = ChildRecord.__table__  # type: ignore[attr-defined]
+_CHILD_FACTS = ChildFacts.__table__  # type: ignore[attr-defined]
+
+
+_C, _K, _CF = _CONTACT.c, _CHILD.c, _CHILD_FACTS.c
+# built once, reused (see _statement)
+_CONTACT_ROW = select(_C.id, _C.kind, _C.received_at, _C.source, _C.police_delay_hours, _C.consultation_ref, _C.payload) \
+    .where(_C.id == bindparam("id"))
+_CHILDREN = select(_CHILD).where(_K.contact_id == bindparam("id")).order_by(_K.position)
+_KNOWN = select(_CF.child_id).where(_CF.contact_id == bindparam("id"))
+_BY_LOCAL = select(_CF.child_key).join(_CHILD, _K.id == _CF.child_id) \
+    .where(_K.local_id == bindparam("local_id"), _K.id != bindparam("id")).limit(1)
+_BY_NHS = select(_CF.child_key).join(_CHILD, _K.id == _CF.child_id) \
+    .where(_K.nhs_number == bindparam("nhs"), _K.id != bindparam("id")).limit(1)
+_BY_NAME = select(_CF.child_key).join(_CHILD, _K.id == _CF.child_id).where(
+    _K.last_name_key == bindparam("last"), _K.first_name_key == bindparam("first"),
+    _K.date_of_birth == bindparam("born"), _K.id != bindparam("id"),
+).limit(1)
+_REFERRAL = update(_CHILD_FACTS).where(_CF.contact_id == bindparam("v_id")).values(
+    referral_at=bindparam("v_at"), referral_on=bindparam("v_on"), referral_month=bindparam("v_month"),
+    window_start=bindparam("v_window"),
+)
+_ADD_CHILDREN = insert(_CHILD_FACTS)
+_ADD_EXTENSION = insert(ExtensionFacts.__table__)  # type: ignore[attr-defined]
+_STEPS = select(EarlyHelpStepFacts.__table__).where(  # type: ignore[attr-defined]
+    EarlyHelpStepFacts.__table__.c.case_id == bindparam("id"))  # type: ignore[attr-defined]
+_CALLED_AT = select(ConsultationRow.__table__.c.called_at).where(  # type: ignore[attr-defined]
+    ConsultationRow.__table__.c.id == bindparam("id"))  # type: ignore[attr-defined]
+
+
+def _contact_record(s: Session, contact_id: str) -> Any:
+    return _conn(s).execute(_CONTACT_ROW, {"id": contact_id}).first()
+
+
+def _children(s: Session, record: Any, referral_at: datetime | None, kind: str) -> None:
     """The contact's children, each with the key that finds the same child in other contacts."""
-    children = s.exec(select(ChildRecord).where(ChildRecord.contact_id == record.id).order_by(col(ChildRecord.position))).all()
+    conn = _conn(s)
+    children = conn.execute(_CHILDREN, {"id": record.id}).all()
     if not children:
         return
-    known = set(s.exec(select(ChildFacts.child_id).where(ChildFacts.contact_id == record.id)).all())
+    known = set(conn.execute(_KNOWN, {"id": record.id}).scalars())
     payload_children = (record.payload or {}).get("children") or []
+    rows = []
     for child in children:
-        if child.id is None or child.id in known:
+        if child.id in known:
             continue
         extra = payload_children[child.position] if child.position < len(payload_children) else {}
         due = extra.get("expected_due_date") if isinstance(extra, dict) else None
-        fact = ChildFacts(
-            child_id=child.id, contact_id=record.id, position=child.position, kind=kind,
-            child_key=child_key(s, child),
-            expected_due_date=date.fromisoformat(due) if isinstance(due, str) and len(due) == 10 else None,
-            received_at=utc(record.received_at), received_on=local_date(record.received_at),
-        )
-        _referral_dates(fact, referral_at)
-        s.add(fact)
-    s.flush()
+        fact: dict[str, Any] = {
+            "child_id": child.id, "contact_id": record.id, "position": child.position, "kind": kind,
+            "child_key": child_key(s, child),
+            "expected_due_date": date.fromisoformat(due) if isinstance(due, str) and len(due) == 10 else None,
+            "received_at": utc(record.received_at), "received_on": local_date(record.received_at),
+        }
+        fact.update(_referral_dates(referral_at))
+        rows.append(fact)
+    if rows:
+        conn.execute(_ADD_CHILDREN, rows)
 
 
-def child_key(s: Session, child: ChildRecord) -> str:
+def child_key(s: Session, child: Any) -> str:
     """The same child across contacts: the key of an earlier child with the same local id,
     else the same NHS number, else the same names and date of birth; else a new key (the
     local id itself, or a hash that shows no personal data)."""
-    probes = []
+    probes: list[tuple[Any, dict[str, Any]]] = []
     if child.local_id:
-        probes.append(ChildRecord.local_id == child.local_id)
+        probes.append((_BY_LOCAL, {"local_id": child.local_id}))
     if child.nhs_number:
-        probes.append(ChildRecord.nhs_number == child.nhs_number)
+        probes.append((_BY_NHS, {"nhs": child.nhs_number}))
     if child.first_name_key and child.last_name_key and child.date_of_birth:
-        probes.append(
-            (ChildRecord.last_name_key == child.last_name_key)
-            & (ChildRecord.first_name_key == child.first_name_key)
-            & (ChildRecord.date_of_birth == child.date_of_birth)
-        )
-    for probe in probes:
-        found = s.exec(
-            select(ChildFacts.child_key).join(ChildRecord, col(ChildRecord.id) == col(ChildFacts.child_id))
-            .where(probe, ChildRecord.id != child.id).limit(1)
-        ).first()
+        probes.append((_BY_NAME, {"last": child.last_name_key, "first": child.first_name_key, "born": child.date_of_birth}))
+    for stmt, params in probes:
+        found = _conn(s).execute(stmt, {**params, "id": child.id}).scalar()
         if found:
             return found
     if child.local_id:
@@ -253,15 +376,13 @@ def child_key(s: Session, child: ChildRecord) -> str:
     return "FD-" + hashlib.sha256(basis.encode()).hexdigest()[:16]  # no personal data in the key
 
 
-def _referral_dates(fact: ChildFacts, referral_at: datetime | None) -> None:
+def _referral_dates(referral_at: datetime | None) -> dict[str, Any]:
     at = utc(referral_at)
-    fact.referral_at = at
-    fact.referral_on = local_date(at)
-    fact.referral_month = month_of(fact.referral_on)
-    fact.window_start = year_before(at) if at is not None else None
+    on = local_date(at)
+    return {"referral_at": at, "referral_on": on, "referral_month": month_of(on), "window_start": year_before(at) if at else None}
 
 
-def _become_referral(s: Session, f: ContactFacts, at: datetime, spa: bool) -> None:
+def _become_referral(s: Session, f: Any, at: datetime, spa: bool) -> None:
     at_utc = utc(at)
     assert at_utc is not None
     f.is_referral = True
@@ -269,13 +390,11 @@ def _become_referral(s: Session, f: ContactFacts, at: datetime, spa: bool) -> No
     f.referral_on = local_date(at_utc)
     if spa:
         f.spa_arrival_at = at_utc
-    s.execute(
-        update(ChildFacts).where(col(ChildFacts.contact_id) == f.contact_id)
-        .values(
-            referral_at=at_utc, referral_on=f.referral_on, referral_month=month_of(f.referral_on),
-            window_start=year_before(at_utc),
-        )
-    )
+    dates = _referral_dates(at_utc)
+    _conn(s).execute(_REFERRAL, {
+        "v_id": f.contact_id, "v_at": dates["referral_at"], "v_on": dates["referral_on"],
+        "v_month": dates["referral_month"], "v_window": dates["window_start"],
+    })
 
 
 def linked_to_consultation(s: Session, e: ActionEntry) -> None:
@@ -337,7 +456,7 @@ def urgent_pickup_escalated(s: Session, e: ActionEntry) -> None:
     _contact(s, e).urgent_escalated = True
 
 
-def _consent_now(f: ContactFacts, status: str, at: datetime) -> None:
+def _consent_now(f: Any, status: str, at: datetime) -> None:
     latest = utc(f.consent_at)
     if latest is None or utc(at) >= latest:  # type: ignore[operator]
         f.consent_status, f.consent_at = status, utc(at)
@@ -365,13 +484,11 @@ def deadline_extended(s: Session, e: ActionEntry) -> None:
     f = _contact(s, e)
     previous, new = _time(e.details.get("previous_deadline")), _time(e.details.get("new_deadline"))
     added = _hours(previous, new)
-    s.add(
-        ExtensionFacts(
-            action_key=e.idempotency_key, contact_id=e.subject_id, at=utc(e.at), extended_on=local_date(e.at),
-            extended_by=e.actor, reason=_str(e.details.get("reason")), hours_added=added,
-            previous_deadline=previous, new_deadline=new,
-        )
-    )
+    _conn(s).execute(_ADD_EXTENSION, {
+        "action_key": e.idempotency_key, "contact_id": e.subject_id, "at": utc(e.at), "extended_on": local_date(e.at),
+        "extended_by": e.actor, "reason": _str(e.details.get("reason")), "hours_added": added,
+        "previous_deadline": previous, "new_deadline": new,
+    })
     f.extensions = (f.extensions or 0) + 1
     f.extension_hours = round((f.extension_hours or 0.0) + (added or 0.0), 2)
     if new is not None:
@@ -417,8 +534,8 @@ def contact_closed(s: Session, e: ActionEntry) -> None:
 
 
 # ---------------------------------------------------------------------- early help
-def _case(s: Session, e: ActionEntry) -> EarlyHelpFacts:
-    return _row(s, EarlyHelpFacts, case_id=e.subject_id)
+def _case(s: Session, e: ActionEntry) -> Any:
+    return _open(s, EarlyHelpFacts, case_id=e.subject_id)
 
 
 def _early_help(change: Callable[[Session, EarlyHelpFacts, ActionEntry], None]) -> Handler:
@@ -433,7 +550,7 @@ def _early_help(change: Callable[[Session, EarlyHelpFacts, ActionEntry], None]) 
     return handler
 
 
-def _derive_steps(s: Session, f: EarlyHelpFacts) -> None:
+def _derive_steps(s: Session, f: Any) -> None:
     ended = [t for t in (utc(f.decided_at), utc(f.stepped_up_at), utc(f.consent_refused_at), utc(f.closed_at)) if t]
     f.assessment_done_at = min(ended) if ended else None
     f.assessment_done_on = local_date(f.assessment_done_at)
@@ -453,7 +570,7 @@ def _derive_steps(s: Session, f: EarlyHelpFacts) -> None:
     for step, (start, done) in plan.items():
         if start is None:
             continue
-        row = _row(s, EarlyHelpStepFacts, case_id=f.case_id, step=step)
+        row = _steps(s, f.case_id)[step]
         row.started_at = start
         if done is not None:
             row.done_at, row.completed = done, True
@@ -463,7 +580,22 @@ def _derive_steps(s: Session, f: EarlyHelpFacts) -> None:
             row.done_at, row.completed = None, False
 
 
-def _eh_received(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _steps(s: Session, case_id: str) -> dict[str, Any]:
+    """The case's step rows (read together once per entry), a new row for each missing step."""
+    opened: dict[tuple[Any, ...], Facts] = s.info.setdefault(_OPEN, {})
+    table: Table = EarlyHelpStepFacts.__table__  # type: ignore[attr-defined]
+    wanted = {step: (table.name, case_id, step) for step in EARLY_HELP_STEPS}
+    if any(ident not in opened for ident in wanted.values()):
+        found = {r["step"]: dict(r) for r in _conn(s).execute(_STEPS, {"id": case_id}).mappings()}
+        for step, ident in wanted.items():
+            if ident not in opened:
+                key = {"case_id": case_id, "step": step}
+                opened[ident] = Facts(table, key, found[step], new=False) if step in found else \
+                    Facts(table, key, {**_defaults_of(EarlyHelpStepFacts), **key}, new=True)
+    return {step: opened[ident] for step, ident in wanted.items()}
+
+
+def _eh_received(s: Session, f: Any, e: ActionEntry) -> None:
     d = e.details
     f.received_at, f.received_on = utc(e.at), local_date(e.at)
     f.received_month = month_of(f.received_on)
@@ -473,78 +605,79 @@ def _eh_received(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
     f.consent_from_referrer = _str(d.get("consent_from_referrer"))
     f.children_contact_id = f.origin_contact_id or e.subject_id
     if f.origin_contact_id is None:  # a direct request is kept as a contact of kind early_help
-        record = s.get(ContactRecord, e.subject_id)
+        record = _contact_record(s, e.subject_id)
         if record is not None:
             _children(s, record, None, kind="early_help")
 
 
-def _eh_directions(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_directions(s: Session, f: Any, e: ActionEntry) -> None:
     f.directions_at, f.directions_by = utc(e.at), e.actor
     f.adviser = _str(e.details.get("adviser"))
 
 
-def _eh_consent_given(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_consent_given(s: Session, f: Any, e: ActionEntry) -> None:
     f.consent_given_at = f.consent_given_at or utc(e.at)
 
 
-def _eh_consent_refused(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_consent_refused(s: Session, f: Any, e: ActionEntry) -> None:
     f.consent_refused_at = utc(e.at)
 
 
-def _eh_history(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_history(s: Session, f: Any, e: ActionEntry) -> None:
     f.history_recurring = bool(e.details.get("recurring"))
 
 
-def _eh_gathered(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_gathered(s: Session, f: Any, e: ActionEntry) -> None:
     f.gathering_done_at = utc(e.at)
 
 
-def _eh_recommendation(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_recommendation(s: Session, f: Any, e: ActionEntry) -> None:
     f.recommended_at = utc(e.at)
     f.recommended_outcome = _str(e.details.get("recommended_outcome"))
 
 
-def _eh_decision(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_decision(s: Session, f: Any, e: ActionEntry) -> None:
     f.decided_at, f.decided_by = utc(e.at), e.actor
     f.decision_outcome = _str(e.details.get("outcome"))
     f.quadrant = _str(e.details.get("quadrant")) or f.quadrant
 
 
-def _eh_stepped_up(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_stepped_up(s: Session, f: Any, e: ActionEntry) -> None:
     f.stepped_up_at = utc(e.at)
     f.step_up_contact_id = _str(e.details.get("contact_id"), 64)
 
 
-def _eh_handed_off(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_handed_off(s: Session, f: Any, e: ActionEntry) -> None:
     f.handed_off_at = utc(e.at)
     f.outcome = _str(e.details.get("outcome"))
     f.team = _str(e.details.get("team"))
     f.quadrant = _str(e.details.get("quadrant")) or f.quadrant
 
 
-def _eh_closed(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_closed(s: Session, f: Any, e: ActionEntry) -> None:
     f.closed_at = utc(e.at)
     f.outcome = _str(e.details.get("outcome")) or f.outcome
     f.quadrant = _str(e.details.get("quadrant")) or f.quadrant
 
 
-def _eh_overdue(s: Session, f: EarlyHelpFacts, e: ActionEntry) -> None:
+def _eh_overdue(s: Session, f: Any, e: ActionEntry) -> None:
     step = e.action.removesuffix("_overdue")
-    row = _row(s, EarlyHelpStepFacts, case_id=f.case_id, step=step)
+    if step not in EARLY_HELP_STEPS:
+        return
+    row = _steps(s, f.case_id)[step]
     row.overdue = True
     row.due_at = _time(e.details.get("due")) or row.due_at
 
 
 # ---------------------------------------------------------------------- consultations
-def _call(s: Session, e: ActionEntry) -> ConsultationFacts:
-    return _row(s, ConsultationFacts, consultation_id=e.subject_id)
+def _call(s: Session, e: ActionEntry) -> Any:
+    return _open(s, ConsultationFacts, consultation_id=e.subject_id)
 
 
 def consultation_recorded(s: Session, e: ActionEntry) -> None:
     f = _call(s, e)
     d = e.details
-    row = s.get(ConsultationRow, e.subject_id)  # written before the entry: it has the call's own time
-    called = row.called_at if row is not None else None
+    called = _conn(s).execute(_CALLED_AT, {"id": e.subject_id}).scalar()  # written before the entry: the call's own time
     f.recorded_at = utc(e.at)
     f.called_at = utc(called) or utc(e.at)
     f.called_on = local_date(f.called_at)
@@ -637,13 +770,12 @@ def rebuild(s: Session, batch: int = 2000, progress: Callable[[int], None] | Non
     record that had a trail before the facts existed, or after a change to the projection).
     Returns the number of trail entries read."""
     for table in reversed(FACT_TABLES):
-        s.execute(delete(table))
+        _conn(s).execute(delete(table))
     s.commit()
     done, last_id = 0, 0
     while True:
-        records = s.exec(
-            select(ActionRecord).where(col(ActionRecord.id) > last_id).order_by(col(ActionRecord.id)).limit(batch)
-        ).all()
+        actions = ActionRecord.__table__  # type: ignore[attr-defined]
+        records = _conn(s).execute(select(actions).where(actions.c.id > last_id).order_by(actions.c.id).limit(batch)).all()
         if not records:
             break
         for r in records:
@@ -651,10 +783,9 @@ def rebuild(s: Session, batch: int = 2000, progress: Callable[[int], None] | Non
                 idempotency_key=r.idempotency_key, subject_id=r.subject_id, workflow_id=r.workflow_id, kind=r.kind,
                 actor=r.actor, role=r.role, at=utc(r.at) or r.at, action=r.action, reasons=r.reasons, details=r.details or {},
             ))
-        last_id = records[-1].id or last_id
+        last_id = records[-1].id
         done += len(records)
         s.commit()
-        s.expunge_all()
         if progress is not None:
             progress(done)
     return done
@@ -663,10 +794,10 @@ def rebuild(s: Session, batch: int = 2000, progress: Callable[[int], None] | Non
 def backfill_if_empty(s: Session) -> int:
     """Project the whole trail once when there are trail entries but no facts yet (a case
     record from before the reports existed). Returns the entries projected (0: nothing to do)."""
-    has_trail = s.exec(select(ActionRecord.id).limit(1)).first() is not None
+    conn = _conn(s)
+    has_trail = conn.execute(select(ActionRecord.__table__.c.id).limit(1)).first() is not None  # type: ignore[attr-defined]
     has_facts = any(
-        s.exec(select(model).limit(1)).first() is not None
-        for model in (ContactFacts, EarlyHelpFacts, ConsultationFacts)
+        conn.execute(select(table).limit(1)).first() is not None for table in FACT_TABLES
     )
     if not has_trail or has_facts:
         return 0

@@ -260,6 +260,31 @@ def _facts(url: str) -> dict[str, list[tuple[Any, ...]]]:
         return out
 
 
+def test_a_facts_row_created_meanwhile_keeps_its_values_and_takes_this_entrys_changes(record_url):
+    """Two workers projecting the first entries of one case at once: the second insert
+    yields, and its changes land on the row the first made (no unique-key error, which
+    would roll the trail entry back)."""
+    from sqlalchemy import delete, insert
+
+    from activities.facts import _OPEN, _conn, _defaults_of, _open
+    from models.facts import ContactFacts
+
+    table = ContactFacts.__table__
+    with session(record_url) as s:
+        s.info[_OPEN] = {}
+        mine = _open(s, ContactFacts, contact_id="RACE-1")
+        assert mine.new
+        _conn(s).execute(insert(table).values(**{**_defaults_of(ContactFacts), "contact_id": "RACE-1", "source": "6"}))
+        mine.rag = "red"
+        mine.save(_conn(s))
+        s.commit()
+    with session(record_url) as s:
+        row = _conn(s).execute(select(table.c.source, table.c.rag).where(table.c.contact_id == "RACE-1")).one()
+        _conn(s).execute(delete(table).where(table.c.contact_id == "RACE-1"))
+        s.commit()
+    assert tuple(row) == ("6", "red")
+
+
 # ---------------------------------------------------------------------- date windows
 def test_windows_default_to_the_last_twelve_or_six_months_and_refuse_bad_input():
     today = date(2026, 11, 27)
