@@ -194,10 +194,10 @@ def to_text(result: ReportResult) -> str:
     for t in result.tables:
         lines.append(t.title)
         cells = [[c.label for c in t.columns]] + [[cell_text(c, v, zone) for c, v in zip(t.columns, row, strict=True)] for row in t.rows]
-        widths = [min(60, max(len(r[i]) for r in cells)) for i in range(len(t.columns))]
+        widths = [min(80, max(len(r[i]) for r in cells)) for i in range(len(t.columns))]
         numeric = [c.kind not in ("text", "datetime", "date", "week", "month") for c in t.columns]
         for r in cells:
-            parts = [(v[:60].rjust(wd) if num else v[:60].ljust(wd)) for v, wd, num in zip(r, widths, numeric, strict=True)]
+            parts = [(v[:80].rjust(wd) if num else v[:80].ljust(wd)) for v, wd, num in zip(r, widths, numeric, strict=True)]
             lines.append("  " + "  ".join(parts).rstrip())
         if not t.rows:
             lines.append("  (none)")
