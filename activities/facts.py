@@ -150,14 +150,15 @@ def _conn(s: Session) -> Connection:
     return s.connection()  # the session's own transaction, below the ORM's per-statement work
 
 
-_statements: dict[tuple[str, str, str], Any] = {}
+_statements: dict[tuple[Any, ...], Any] = {}
 
 
-def _statement(kind: str, table: Table, dialect: str) -> Any:
+def _statement(kind: str, table: Table, dialect: str, columns: tuple[str, ...] = ()) -> Any:
     """Statements are built once and reused (SQLAlchemy then skips building their cache
-    keys again): the row by primary key, locked or not; the whole row's update; the
-    insert that yields to a row created meanwhile."""
-    key = (kind, table.name, dialect)
+    keys again): the row by primary key, locked or not; the update of some columns (only
+    what changed: fewer index entries to rewrite); the insert that yields to a row created
+    meanwhile."""
+    key = (kind, table.name, dialect, columns)
     stmt = _statements.get(key)
     if stmt is not None:
         return stmt
@@ -167,7 +168,7 @@ def _statement(kind: str, table: Table, dialect: str) -> Any:
     elif kind == "select_locked":
         stmt = select(table).where(where).with_for_update()
     elif kind == "update":
-        stmt = update(table).where(where).values({c.name: bindparam(c.name) for c in table.columns if not c.primary_key})
+        stmt = update(table).where(where).values({c: bindparam(c) for c in columns})
     elif dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -196,12 +197,12 @@ def _defaults_of(model: type[SQLModel]) -> dict[str, Any]:
 
 
 class Facts:
-    """One facts row as plain values: read once, changed in Python, written back whole.
-    The row is locked while it is read and written (PostgreSQL; SQLite serialises
-    writers), so writing it whole loses nobody's change. A row that is not there yet is
-    inserted with ON CONFLICT DO NOTHING; if another worker created it meanwhile, this
-    entry's changes are applied to that row instead. So projecting never raises a
-    unique-key error, which would roll back the trail entry with it."""
+    """One facts row as plain values: read once, changed in Python, and the changed
+    columns written back. The row is locked while it is read and written (PostgreSQL;
+    SQLite serialises writers). A row that is not there yet is inserted with ON CONFLICT
+    DO NOTHING; if another worker created it meanwhile, this entry's changes are applied
+    to that row instead. So projecting never raises a unique-key error, which would roll
+    back the trail entry with it."""
 
     __slots__ = ("table", "key", "values", "changed", "new")
 
@@ -234,12 +235,12 @@ class Facts:
         if self.new:
             inserted = conn.execute(_statement("insert", self.table, dialect), self.values)
             if dialect not in ("postgresql", "sqlite") or inserted.first() is not None:
-                return  # (nothing returned: the row was made meanwhile)
-            locked = _statement("select_locked" if dialect == "postgresql" else "select", self.table, dialect)
-            theirs = conn.execute(locked, self._pk()).mappings().one()
-            object.__setattr__(self, "values", {**theirs, **{c: self.values[c] for c in self.changed}})
-        params = {k: v for k, v in self.values.items() if k not in self.key}
-        conn.execute(_statement("update", self.table, dialect), {**params, **self._pk()})
+                return  # (nothing returned: the row was made meanwhile, and takes the changes below)
+            if dialect == "postgresql":
+                conn.execute(_statement("select_locked", self.table, dialect), self._pk())
+        columns = tuple(sorted(c for c in self.changed if c not in self.key))
+        if columns:
+            conn.execute(_statement("update", self.table, dialect, columns), {**{c: self.values[c] for c in columns}, **self._pk()})
 
 
 def _open(s: Session, model: type[SQLModel], **key: Any) -> Any:

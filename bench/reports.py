@@ -113,22 +113,32 @@ class Writer:
         self.pending = 0
 
 
-def _children(rng: random.Random, pool: int) -> list[dict[str, Any]]:
-    kids = []
-    for _ in range(rng.choice([1, 1, 1, 1, 2, 2, 3])):
-        n = int(rng.paretovariate(1.2)) % pool  # some children come back again and again
-        n = rng.randrange(pool) if rng.random() < 0.6 else n
-        born = date(2008, 1, 1) + timedelta(days=(n * 7919) % 6200)
-        child: dict[str, Any] = {
-            "local_id": f"CH-{n:06d}", "first_name": f"Child{n}", "last_name": f"Family{n // 3}",
-            "sex": "U" if n % 50 == 0 else "MF"[n % 2], "ethnicity": ETHNICITIES[n % len(ETHNICITIES)],
-        }
-        if n % 97 == 0:
-            child["expected_due_date"] = "2027-01-01"  # unborn
-        else:
-            child["date_of_birth"] = born.isoformat()
-        kids.append(child)
-    return kids
+class Children:
+    """Who the contacts are about: most children are new to the front door; about one in
+    four has been in a contact before (picked from the last 20,000 children seen), so some
+    come back once or twice and a few often, as in a real caseload."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng, self.seen = rng, 0
+
+    def pick(self) -> list[dict[str, Any]]:
+        kids = []
+        for _ in range(self.rng.choice([1, 1, 1, 1, 2, 2, 3])):
+            if self.seen and self.rng.random() < 0.27:
+                n = self.seen - 1 - int(self.rng.expovariate(1 / 4000)) % self.seen
+            else:
+                n, self.seen = self.seen, self.seen + 1
+            born = date(2008, 1, 1) + timedelta(days=(n * 7919) % 6200)
+            child: dict[str, Any] = {
+                "local_id": f"CH-{n:07d}", "first_name": f"Child{n}", "last_name": f"Family{n // 3}",
+                "sex": "U" if n % 50 == 0 else "MF"[n % 2], "ethnicity": ETHNICITIES[n % len(ETHNICITIES)],
+            }
+            if n % 97 == 0:
+                child["expected_due_date"] = "2027-01-01"  # unborn
+            else:
+                child["date_of_birth"] = born.isoformat()
+            kids.append(child)
+        return kids
 
 
 def generate(s: BatchSession, contacts: int, seed: int, batch: int) -> tuple[int, int]:
@@ -136,11 +146,11 @@ def generate(s: BatchSession, contacts: int, seed: int, batch: int) -> tuple[int
     rng = random.Random(seed)
     w = Writer(s, batch)
     start = END - timedelta(days=730)
-    pool = max(100, int(contacts * 0.6))
+    children = Children(rng)
     began = time.perf_counter()
     for i in range(contacts):
         received = start + timedelta(seconds=rng.randrange(730 * 86400))
-        _contact(w, rng, f"BR-{i:07d}", received, pool)
+        _contact(w, rng, f"BR-{i:07d}", received, children)
         if i % 10 == 0:
             _consultation(w, rng, f"BK-{i:07d}", received + timedelta(minutes=rng.randrange(600)))
         if (i + 1) % 5000 == 0 or i + 1 == contacts:
@@ -151,11 +161,11 @@ def generate(s: BatchSession, contacts: int, seed: int, batch: int) -> tuple[int
     return contacts, w.entries
 
 
-def _contact(w: Writer, rng: random.Random, cid: str, received: datetime, pool: int) -> None:
+def _contact(w: Writer, rng: random.Random, cid: str, received: datetime, children: Children) -> None:
     source = rng.choice(SOURCES)
     body: dict[str, Any] = {
         "id": cid, "received_at": received.isoformat(), "source": source,
-        "referrer": {"name": "Referrer", "agency": "Agency"}, "children": _children(rng, pool),
+        "referrer": {"name": "Referrer", "agency": "Agency"}, "children": children.pick(),
         "concerns": {"factors": ["16A"], "summary": "Benchmark contact"},
         "consent": {"status": rng.choice(["given", "given", "not_sought", "refused"])},
     }

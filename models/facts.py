@@ -47,10 +47,24 @@ class ContactFacts(SQLModel, table=True):
     """One row per contact (a contact workflow's trail)."""
 
     __tablename__ = "contact_facts"
+    # Each report's main query reads one of these and nothing else (the columns it needs
+    # are in the index), so 12 months of a busy year is a short index range, not 60-column
+    # rows. Reports: volumes / decisions (timeliness) / overdue / police delay / consent /
+    # threshold advice / recurring patterns.
     __table_args__ = (
-        Index("ix_contact_facts_received", "received_on", "source"),
-        Index("ix_contact_facts_referral", "referral_on"),
-        Index("ix_contact_facts_decided", "decided_on"),
+        Index("ix_contact_facts_received", "received_on", "received_month", "source", "route", "is_referral", "advice_or_nfa"),
+        Index("ix_contact_facts_decided", "decided_on", "decided_week", "decided_by", "on_time", "hours_to_decision"),
+        Index("ix_contact_facts_overdue", "overdue", "referral_on"),
+        Index("ix_contact_facts_police", "source", "received_on", "received_month", "police_delay_hours", "received_at", "contact_id"),
+        Index("ix_contact_facts_consent", "route", "received_on", "consent_status", "consent_override_reason", "consent_at"),
+        Index(
+            "ix_contact_facts_triage", "received_on", "received_month", "triaged_at", "stepped_up_from", "advice_given",
+            "triage_suggested_level", "level",
+        ),
+        Index(
+            "ix_contact_facts_recurring", "recurring", "received_on", "history_considered", "pattern_weighed", "triaged_at",
+            "decided_at", "outcome", "handoff_outcome", "recurring_themes",
+        ),
     )
     contact_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime | None = _ts()
@@ -127,8 +141,8 @@ class ChildFacts(SQLModel, table=True):
 
     __tablename__ = "child_facts"
     __table_args__ = (
-        Index("ix_child_facts_key_referral", "child_key", "referral_at"),
-        Index("ix_child_facts_referral", "referral_on"),
+        Index("ix_child_facts_key_referral", "child_key", "referral_at", "contact_id"),
+        Index("ix_child_facts_referral", "referral_on", "referral_month", "child_key", "referral_at", "window_start", "contact_id"),
         Index("ix_child_facts_received", "received_on"),
     )
     id: int | None = Field(default=None, primary_key=True)

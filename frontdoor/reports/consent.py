@@ -30,7 +30,7 @@ REASONS = {r.value: r.value.replace("_", " ").capitalize() for r in ConsentOverr
 
 
 def compute(s: Session, w: Window) -> list[Table]:
-    where = [between(col(F.received_on), w), col(F.spa_arrival_at).is_not(None)]
+    where = [col(F.route) == "spa", between(col(F.received_on), w)]  # the SPA route: arrival in the SPA
     status = col(F.consent_status)
     n, by_referrer = s.execute(select(func.count(), count_if(col(F.consent_at).is_(None))).where(*where)).one()
     rows = dict(s.execute(select(status, func.count()).where(*where).group_by(status)).all())

@@ -32,7 +32,7 @@ REASONS = {r.value: n for r, n in EXTENSION_REASON_NAMES.items()}
 
 
 def compute(s: Session, w: Window) -> list[Table]:
-    decided = [col(F.decided_at).is_not(None), between(col(F.decided_on), w)]
+    decided = [between(col(F.decided_on), w)]  # decided_on is set with the decision
     within = count_if(col(F.on_time).is_(True))
     hours = col(F.hours_to_decision)
     n, ok = s.execute(select(func.count(), within).where(*decided)).one()
