@@ -63,6 +63,9 @@ def project(s: Session, entry: ActionEntry) -> None:
     handler = _HANDLERS.get(kind_of(entry), {}).get(entry.action)
     if handler is None:
         return
+    # Write the trail entry first: on SQLite that takes the database's write lock, so the
+    # facts below are read and written under it (on PostgreSQL their rows are locked instead).
+    s.flush()
     s.info[_OPEN] = {}
     try:
         handler(s, entry)
@@ -198,8 +201,8 @@ def _defaults_of(model: type[SQLModel]) -> dict[str, Any]:
 
 class Facts:
     """One facts row as plain values: read once, changed in Python, and the changed
-    columns written back. The row is locked while it is read and written (PostgreSQL;
-    SQLite serialises writers). A row that is not there yet is inserted with ON CONFLICT
+    columns written back. The row is locked while it is read and written (PostgreSQL: FOR
+    UPDATE; SQLite: the write lock the trail entry's insert took). A row that is not there yet is inserted with ON CONFLICT
     DO NOTHING; if another worker created it meanwhile, this entry's changes are applied
     to that row instead. So projecting never raises a unique-key error, which would roll
     back the trail entry with it."""
@@ -244,9 +247,8 @@ class Facts:
 
 
 def _open(s: Session, model: type[SQLModel], **key: Any) -> Any:
-    """The case's facts row for this entry (read once; locked on PostgreSQL until the
-    transaction ends; SQLite serialises writers itself, and a stale read fails the write so
-    the activity retries)."""
+    """The case's facts row for this entry (read once; locked until the transaction ends:
+    FOR UPDATE on PostgreSQL, the write lock the trail entry took on SQLite)."""
     opened: dict[tuple[Any, ...], Facts] = s.info.setdefault(_OPEN, {})
     table: Table = model.__table__  # type: ignore[attr-defined]
     ident = (table.name, *key.values())

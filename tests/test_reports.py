@@ -285,6 +285,45 @@ def test_a_facts_row_created_meanwhile_keeps_its_values_and_takes_this_entrys_ch
     assert tuple(row) == ("6", "red")
 
 
+def test_entries_of_one_case_projected_at_once_lose_no_update(record_url):
+    """Twelve workers append an extension to the same contact at the same moment: every
+    one is counted (PostgreSQL locks the row; on SQLite the trail entry's insert takes the
+    write lock before the facts row is read)."""
+    import threading
+
+    from activities.records import append_action
+    from models.facts import ContactFacts, ExtensionFacts
+    from models.messages import ActionEntry
+
+    cid, start = f"CONC-{uuid.uuid4().hex[:6]}", datetime(2031, 1, 6, 9, tzinfo=UTC)
+    barrier = threading.Barrier(12)
+    failures: list[BaseException] = []
+
+    def extend(n: int) -> None:
+        entry = ActionEntry(
+            idempotency_key=f"{cid}/{n}", subject_id=cid, workflow_id=f"contact-{cid}", kind="contact", actor="tom",
+            role="team_manager", at=start + timedelta(minutes=n), action="deadline_extended",
+            details={"reason": "other", "previous_deadline": start.isoformat(), "new_deadline": (start + timedelta(hours=2)).isoformat()},
+        )
+        try:
+            with session(record_url) as s:
+                barrier.wait()
+                assert append_action(s, entry)
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=extend, args=(n,)) for n in range(12)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not failures, failures
+    with session(record_url) as s:
+        facts = s.get(ContactFacts, cid)
+        rows = s.execute(select(ExtensionFacts.hours_added).where(ExtensionFacts.contact_id == cid)).scalars().all()
+    assert (facts.extensions, facts.extension_hours, len(rows)) == (12, 24.0, 12)
+
+
 # ---------------------------------------------------------------------- date windows
 def test_windows_default_to_the_last_twelve_or_six_months_and_refuse_bad_input():
     today = date(2026, 11, 27)
