@@ -225,6 +225,12 @@ class Facts:
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self.table.c:
             raise AttributeError(f"{self.table.name} has no column {name}")
+        old = self.values.get(name)
+        if isinstance(old, datetime) and isinstance(value, datetime):
+            if utc(old) == utc(value):
+                return
+        elif old == value and type(old) is type(value) and name in self.values:
+            return
         self.values[name] = value
         self.changed.add(name)
 
