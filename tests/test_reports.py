@@ -11,6 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 from sqlalchemy import literal, select, text, union_all
 from sqlmodel import col
 
@@ -354,3 +357,19 @@ def test_the_window_uses_the_service_time_zone():
     assert (w.timezone, w.police_flag_hours) == ("Europe/London", 24.0)
     assert reports.today(settings) == datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("Europe/London")).date()
     assert w.end - w.start == timedelta(days=29)
+
+
+@settings_hypothesis(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.none(), st.text(max_size=14), st.dates().map(date.isoformat), st.dates().map(lambda d: d.strftime("%d/%m/%Y"))),
+    st.one_of(st.none(), st.text(max_size=14), st.dates().map(date.isoformat)),
+)
+def test_any_from_and_to_give_a_bounded_window_or_a_reason_naming_the_field(start, end):
+    today = date(2026, 11, 27)
+    try:
+        w = window_for(start, end, today=today)
+    except ReportInputError as exc:
+        assert exc.field in ("from", "to") and exc.reason
+        return
+    assert date(2000, 1, 1) <= w.start <= w.end <= today + timedelta(days=366)
+    assert (w.end - w.start).days <= 366 * 5
