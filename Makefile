@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-postgres install lint bench clean help
+.PHONY: run test test-postgres fuzz install lint bench clean help
 
 help:
 	@echo "make run    - create .venv, install, start Temporal dev server + worker + web app (Ctrl-C stops)"
 	@echo "make test   - create .venv, install, run the whole test suite on real servers"
 	@echo "make test-postgres - the workflow, web and store tests with the case record on PostgreSQL"
+	@echo "make fuzz   - the model-based test for 10,000 steps and Schemathesis for 2 minutes per role (long)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmarks in bench/ (prints figures)"
 
@@ -27,6 +28,12 @@ run: install
 
 test: install
 	FRONTDOOR_TEST_POSTGRES_URL="$${FRONTDOOR_TEST_POSTGRES_URL:-$$(./scripts/ensure_postgres.sh)}" $(BIN)/pytest -q $(PYTEST_ARGS)
+
+# The two fuzz tests of `make test`, run long: the model-based test for 10,000 steps (random
+# people, random actions, invariants after each) and Schemathesis for 2 minutes per role.
+fuzz: install
+	FRONTDOOR_MODEL_STEPS=$${FRONTDOOR_MODEL_STEPS:-10000} FRONTDOOR_FUZZ_SECONDS=$${FRONTDOOR_FUZZ_SECONDS:-120} \
+	  $(BIN)/pytest -q -s tests/test_model_based.py tests/test_schemathesis.py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -48,4 +55,6 @@ test-postgres: install
 	test -n "$$url" || { echo "test-postgres: no PostgreSQL here (see scripts/ensure_postgres.sh)"; exit 1; }; \
 	FRONTDOOR_TEST_DATABASE_URL="$$url" FRONTDOOR_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q \
 	  tests/test_store.py tests/test_contact_dev.py tests/test_handoff_dev.py tests/test_stuck_dev.py \
-	  tests/test_web_api.py tests/test_consultation_dev.py tests/test_early_help_dev.py $(PYTEST_ARGS)
+	  tests/test_web_api.py tests/test_consultation_dev.py tests/test_early_help_dev.py \
+	  tests/test_missing_dev.py tests/test_morning_dev.py tests/test_web_practices.py tests/test_missing_reports.py \
+	  tests/test_audit_dev.py tests/test_caseloads_dev.py tests/test_audit_reports.py $(PYTEST_ARGS)

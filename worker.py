@@ -15,51 +15,40 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.contact import ContactActivities
-from activities.doors import CalendarActivities, ConsultationActivities, EarlyHelpActivities
+from activities.case import CaseActivities
+from activities.caseload import CaseloadActivities
+from activities.deps import Deps
 from activities.outbox import Outbox, StoredOutbox
-from models.database import init_db
 from frontdoor.config import Settings, load_settings
+from frontdoor.schedules import WORKFLOWS as SCHEDULED
+from frontdoor.schedules import ensure_schedules
 from frontdoor.temporal import connect, ensure_search_attributes
-from workflows.consultation import ConsultationWorkflow
-from workflows.contact import ContactWorkflow
-from workflows.early_help import EarlyHelpWorkflow
+from models.database import init_db
+from workflows.registry import PROCESSES
 
 log = logging.getLogger("frontdoor.worker")
 
-WORKFLOWS: list[type] = [ContactWorkflow, ConsultationWorkflow, EarlyHelpWorkflow]
+WORKFLOWS: list[type] = [p.workflow for p in PROCESSES] + SCHEDULED  # and the launchers the schedules start
+
+
+def deps(settings: Settings, outbox: Outbox | None = None) -> Deps:
+    return Deps(
+        database_url=settings.database_url, templates_dir=settings.templates_dir, rules_path=settings.threshold_rules,
+        outbox=outbox or StoredOutbox(settings.database_url), timezone=settings.timezone,
+        quadrants=tuple(settings.early_help_quadrants), audit_tool=settings.audit_tool,
+    )
 
 
 def activities(settings: Settings, outbox: Outbox | None = None) -> list[Any]:
-    """Every activity, bound to this deployment's database, templates and outbox."""
-    contact = ContactActivities(
-        settings.database_url, settings.templates_dir, settings.threshold_rules,
-        outbox or StoredOutbox(settings.database_url),
-    )
-    outbox = outbox or contact.outbox
-    calendar = CalendarActivities(settings.timezone)
-    consultation = ConsultationActivities(settings.database_url)
-    early_help = EarlyHelpActivities(
-        settings.database_url, settings.threshold_rules, outbox, list(settings.early_help_quadrants)
-    )
-    return [
-        contact.record_contact,
-        contact.record_action,
-        contact.update_case_record,
-        contact.check_history,
-        contact.render_document,
-        contact.send_map_request,
-        contact.record_agency_answer,
-        contact.notify,
-        contact.hand_off,
-        calendar.working_day_due,
-        calendar.service_day_end,
-        consultation.record_consultation,
-        early_help.early_help_quadrants,
-        early_help.record_early_help,
-        early_help.review_early_help_history,
-        early_help.hand_off_early_help,
-    ]
+    """Every activity of every process, bound to this deployment's database, templates and outbox."""
+    d = deps(settings, outbox)
+    classes: list[type] = [CaseActivities, CaseloadActivities] + [cls for p in PROCESSES for cls in p.activities]
+    found: list[Any] = []
+    for cls in dict.fromkeys(classes):
+        instance = cls(d)
+        found += [getattr(instance, name) for name, fn in vars(cls).items()
+                  if callable(fn) and hasattr(fn, "__temporal_activity_definition")]
+    return found
 
 
 def build_worker(
@@ -89,6 +78,8 @@ async def run_worker(settings: Settings | None = None) -> None:
     except PermissionError as exc:
         log.error("%s", exc)
         raise SystemExit(2) from exc
+    for schedule, done in await ensure_schedules(client, settings):  # frontdoor/schedules.py
+        log.info("schedule %s %s", schedule, done)
     worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from temporalio import activity
 
-from activities.documents import render
-from activities.history import search_history
-from activities.outbox import OutboundMessage, Outbox
-from activities.records import append_action, save_contact, update_case
-from models.database import session
+from activities.deps import Deps
+from activities.documents import store_document
+from activities.history import history_check
+from activities.outbox import OutboundMessage
+from activities.records import update_case
+from models.case_record import save_contact
 from models.codes import AGENCY_NAMES, OUTCOME_NAMES
 from models.contact import Contact
+from models.database import session
 from models.messages import (
-    ActionEntry,
     CaseUpdate,
     DocumentRequest,
     HandoffRequest,
     HandoffResult,
     MapDispatch,
-    Notification,
 )
 from models.state import HistoryResult
 from models.tables import AgencyRequestRecord, ContactRecord, DocumentRecord, HandoffRecord
@@ -31,24 +30,19 @@ from models.thresholds import ThresholdRules
 
 
 class ContactActivities:
-    """Holds the addresses the activities need; the worker makes one and registers its methods."""
+    """The worker makes one (with the deployment's Deps) and registers its methods."""
 
-    def __init__(self, database_url: str, templates_dir: Path, rules_path: Path, outbox: Outbox) -> None:
-        self.database_url = database_url
-        self.templates_dir = templates_dir
-        self.rules_path = rules_path
-        self.outbox = outbox
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.database_url = deps.database_url
+        self.rules_path = deps.rules_path
+        self.outbox = deps.outbox
 
     # -- the case record -------------------------------------------------------
     @activity.defn
     def record_contact(self, contact: Contact) -> bool:
         with session(self.database_url) as s:
             return save_contact(s, contact)
-
-    @activity.defn
-    def record_action(self, entry: ActionEntry) -> bool:
-        with session(self.database_url) as s:
-            return append_action(s, entry)
 
     @activity.defn
     def update_case_record(self, update: CaseUpdate) -> None:
@@ -64,43 +58,9 @@ class ContactActivities:
             if record is None:
                 raise LookupError(f"contact {contact_id} has not been recorded")
             contact = Contact.model_validate(record.payload)
-            result = search_history(s, contact_id, contact.children)
-        result.suggestion = rules.suggest(
-            contact.concerns.factors,
-            [p.theme for p in result.recurring],
-            len({m.earlier_contact_id for m in result.matches}),
-        )
-        return result
-
-    # -- documents -----------------------------------------------------------------
-    def _store_document(self, request: DocumentRequest) -> str:
-        with session(self.database_url) as s:
-            if s.get(DocumentRecord, request.document_id) is not None:
-                return request.document_id
-            record = s.get(ContactRecord, request.subject_id)
-            context = dict(request.context)
-            if record is not None:
-                context.setdefault("contact", record.payload)
-            content = render(self.templates_dir, f"documents/{request.kind}.html", **context)
-            s.add(
-                DocumentRecord(
-                    id=request.document_id,
-                    subject_id=request.subject_id,
-                    kind=request.kind,
-                    title=request.title,
-                    content=content,
-                    created_at=datetime.now(UTC),
-                )
+            return history_check(
+                s, rules, contact_id, contact.children, contact.concerns.factors, contact.received_at
             )
-            try:
-                s.commit()
-            except IntegrityError:
-                s.rollback()
-        return request.document_id
-
-    @activity.defn
-    def render_document(self, request: DocumentRequest) -> str:
-        return self._store_document(request)
 
     # -- MAP checks ------------------------------------------------------------------
     @activity.defn
@@ -108,7 +68,7 @@ class ContactActivities:
         step = "chase" if dispatch.chase else "request"
         doc_id = f"{dispatch.workflow_id}/map-{step}/{dispatch.agency.value}"
         agency_name = AGENCY_NAMES[dispatch.agency]
-        self._store_document(
+        store_document(self.deps, 
             DocumentRequest(
                 document_id=doc_id,
                 subject_id=dispatch.contact_id,
@@ -171,20 +131,6 @@ class ContactActivities:
 
     # -- notifications and handoff ------------------------------------------------------
     @activity.defn
-    def notify(self, note: Notification) -> None:
-        for role in note.roles:
-            self.outbox.send(
-                OutboundMessage(
-                    idempotency_key=f"{note.idempotency_key}/{role}",
-                    channel=f"role:{role}",
-                    recipient=role,
-                    subject=note.subject,
-                    body=note.body,
-                    subject_id=note.subject_id,
-                )
-            )
-
-    @activity.defn
     def hand_off(self, request: HandoffRequest) -> HandoffResult:
         """Pass the case to its team and tell the referrer, exactly once.
 
@@ -222,7 +168,7 @@ class ContactActivities:
                 )
             )
         feedback_id = f"{handoff_id}/referrer-feedback"
-        self._store_document(
+        store_document(self.deps, 
             DocumentRequest(
                 document_id=feedback_id,
                 subject_id=request.contact_id,

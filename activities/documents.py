@@ -1,4 +1,9 @@
-"""Documents rendered from jinja2 templates and kept in the case record."""
+"""Documents rendered from jinja2 templates and kept in the case record.
+
+A document's kind names its template: `templates/<process>/<kind>.html` (shared pieces
+live in `templates/documents/`). A document id is the workflow id and the step, so a
+retried activity stores nothing twice.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,39 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+from sqlalchemy.exc import IntegrityError
 
+from activities.deps import Deps
 from models import codes
+from models.database import session
+from models.messages import DocumentRequest
 from models.roles import ROLE_NAMES
+from models.tables import ContactRecord, DocumentRecord
 
 
-def _london(value: Any, fmt: str = "%d/%m/%Y %H:%M") -> str:
+def local_time(value: Any, tz: str, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A stored instant in the service's time zone; a value that cannot be shown says so."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZoneInfo("Europe/London")).strftime(fmt)
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return str(value.astimezone(ZoneInfo(tz)).strftime(fmt))
+    except (ValueError, OverflowError, TypeError, AttributeError):
+        return f"{value} (not a valid time)"
 
 
-@lru_cache(maxsize=4)
-def environment(templates_dir: str) -> Environment:
+@lru_cache(maxsize=8)
+def environment(templates_dir: str, timezone: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(["html", "xml"]),
@@ -33,20 +53,44 @@ def environment(templates_dir: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["london"] = _london
-    env.globals.update(
-        sources=codes.CIN_SOURCES,
-        factors=codes.CIN_FACTORS,
-        themes=codes.THEMES,
-        agencies={a.value: n for a, n in codes.AGENCY_NAMES.items()},
-        outcomes={o.value: n for o, n in codes.OUTCOME_NAMES.items()},
-        levels=codes.LEVEL_NAMES,
-        routes={r.value: n for r, n in codes.ROUTE_NAMES.items()},
-        extension_reasons={r.value: n for r, n in codes.EXTENSION_REASON_NAMES.items()},
-        role_names={r.value: n for r, n in ROLE_NAMES.items()},
-    )
+    env.filters["london"] = lambda value, fmt="%d/%m/%Y %H:%M": local_time(value, timezone, fmt)
+    env.globals.update(codes.template_globals(), role_names={r.value: n for r, n in ROLE_NAMES.items()})
     return env
 
 
-def render(templates_dir: Path, template: str, **context: Any) -> str:
-    return environment(str(templates_dir)).get_template(template).render(**context)
+@lru_cache(maxsize=64)
+def template_for(templates_dir: str, kind: str) -> str:
+    """The template of a document kind: the one `<process>/<kind>.html` that exists."""
+    found = sorted(p.relative_to(templates_dir).as_posix() for p in Path(templates_dir).glob(f"*/{kind}.html")
+                   if p.parent.name != "web")
+    if len(found) != 1:
+        raise TemplateNotFound(f"{kind}.html: expected exactly one templates/<process>/{kind}.html, found {found}")
+    return found[0]
+
+
+def render(deps: Deps, template: str, **context: Any) -> str:
+    return environment(str(deps.templates_dir), deps.timezone).get_template(template).render(**context)
+
+
+def store_document(deps: Deps, request: DocumentRequest) -> str:
+    """Render and keep a document once (its id is the workflow id and step)."""
+    with session(deps.database_url) as s:
+        if s.get(DocumentRecord, request.document_id) is not None:
+            return request.document_id
+        record = s.get(ContactRecord, request.subject_id)
+        context = dict(request.context)
+        if record is not None:
+            context.setdefault("contact", record.payload)
+        template = template_for(str(deps.templates_dir), request.kind)
+        content = render(deps, template, **context)
+        s.add(
+            DocumentRecord(
+                id=request.document_id, subject_id=request.subject_id, kind=request.kind, process=template.split("/")[0],
+                title=request.title, content=content, created_at=datetime.now(UTC),
+            )
+        )
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+    return request.document_id

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, selec
 from sqlmodel import Session, SQLModel
 
 from models.calendar import DEFAULT_TZ
-from models.door_tables import ConsultationRow
+from models.consultation import ConsultationRow
 from models.facts import (
     ADVICE_ROUTE,
     EARLY_HELP_STEPS,

@@ -2,103 +2,150 @@
 
 Matching is careful and says how each match was made: an NHS number or local id is an
 exact match; the same normalised first and last name with the same date of birth is a
-probable match, to be confirmed by the worker.
+probable match, to be confirmed by the worker. An unborn child (no date of birth yet) is
+matched on its identifiers only.
+
+The search is one query for the whole contact, however many children it names and
+however many earlier contacts each has (the activity has 30 seconds; a contact names at
+most models/bounds.MAX_CHILDREN children). What recurs is decided by the rule table
+(models/thresholds.RecurringRule), from every match; the result keeps the most recent
+MAX_HISTORY_MATCHES matches, since it travels in the workflow's history.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
-from sqlmodel import Session, col, or_, select
+from sqlalchemy import ColumnElement
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, or_
 
-from models.codes import FACTOR_THEMES
+from models.bounds import MAX_HISTORY_MATCHES
+from models.case_record import name_key, themes_of
 from models.contact import Child
-from models.state import HistoryMatch, HistoryResult, RecurringPattern
+from models.state import HistoryMatch, HistoryResult
 from models.tables import ChildRecord, ContactRecord
+from models.thresholds import RecurringRule, ThresholdRules
 
-RECURRING_MIN_EARLIER = 2
-
-
-def name_key(name: str | None) -> str | None:
-    """Fold case, accents, spaces, hyphens and apostrophes: 'O'Brien-Smith' == 'obriensmith'."""
-    if not name:
-        return None
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z]", "", folded) or None
+EXACT, PROBABLE = "exact", "probable"
+_STRENGTH = {EXACT: 0, PROBABLE: 1}
 
 
-def themes_of(factors: list[str]) -> list[str]:
-    return sorted({FACTOR_THEMES[f] for f in factors if f in FACTOR_THEMES})
+class _Wanted:
+    """This contact's children, indexed by what an earlier child row may match on."""
 
+    def __init__(self, children: list[Child]) -> None:
+        self.by_nhs: dict[str, list[int]] = defaultdict(list)
+        self.by_local: dict[str, list[int]] = defaultdict(list)
+        self.by_name: dict[tuple[date, str, str], list[int]] = defaultdict(list)
+        for index, child in enumerate(children):
+            if child.nhs_number:
+                self.by_nhs[child.nhs_number].append(index)
+            if child.local_id:
+                self.by_local[child.local_id].append(index)
+            first, last = name_key(child.first_name), name_key(child.last_name)
+            if child.date_of_birth and first and last:
+                self.by_name[(child.date_of_birth, first, last)].append(index)
 
-def _match(child: Child, row: ChildRecord) -> tuple[str, str] | None:
-    if child.nhs_number and row.nhs_number == child.nhs_number:
-        return "nhs_number", "exact"
-    if child.local_id and row.local_id == child.local_id:
-        return "local_id", "exact"
-    if (
-        child.date_of_birth
-        and row.date_of_birth == child.date_of_birth
-        and name_key(child.first_name)
-        and row.first_name_key == name_key(child.first_name)
-        and row.last_name_key == name_key(child.last_name)
-    ):
-        return "name + date of birth", "probable"
-    return None
-
-
-def search_history(s: Session, contact_id: str, children: list[Child]) -> HistoryResult:
-    matches: list[HistoryMatch] = []
-    for index, child in enumerate(children):
-        conditions = []
-        if child.nhs_number:
-            conditions.append(ChildRecord.nhs_number == child.nhs_number)
-        if child.local_id:
-            conditions.append(ChildRecord.local_id == child.local_id)
-        if child.date_of_birth and name_key(child.last_name):
-            conditions.append(
-                (ChildRecord.date_of_birth == child.date_of_birth)
-                & (ChildRecord.last_name_key == name_key(child.last_name))
+    def conditions(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.by_nhs:
+            out.append(col(ChildRecord.nhs_number).in_(sorted(self.by_nhs)))
+        if self.by_local:
+            out.append(col(ChildRecord.local_id).in_(sorted(self.by_local)))
+        if self.by_name:
+            # a superset (any of the dates with any of the surnames), narrowed exactly in match()
+            out.append(
+                col(ChildRecord.date_of_birth).in_(sorted({k[0] for k in self.by_name}))
+                & col(ChildRecord.last_name_key).in_(sorted({k[2] for k in self.by_name}))
             )
-        if not conditions:
-            continue
-        rows = s.exec(
-            select(ChildRecord, ContactRecord)
-            .join(ContactRecord, col(ContactRecord.id) == col(ChildRecord.contact_id))
-            .where(or_(*conditions), ChildRecord.contact_id != contact_id)
-        ).all()
-        seen: set[str] = set()
-        for row, record in sorted(rows, key=lambda r: r[1].received_at):
-            how = _match(child, row)
-            if how is None or record.id in seen:
+        return out
+
+    def match(
+        self, nhs: str | None, local: str | None, born: date | None, first: str | None, last: str | None
+    ) -> dict[int, tuple[str, str]]:
+        """Which of this contact's children an earlier child row is, and how."""
+        found: dict[int, tuple[str, str]] = {}
+
+        def add(indexes: list[int], how: tuple[str, str]) -> None:
+            for i in indexes:
+                found.setdefault(i, how)  # the strongest evidence is offered first
+
+        if nhs:
+            add(self.by_nhs.get(nhs, []), ("nhs_number", EXACT))
+        if local:
+            add(self.by_local.get(local, []), ("local_id", EXACT))
+        if born and first and last:
+            add(self.by_name.get((born, first, last), []), ("name + date of birth", PROBABLE))
+        return found
+
+
+def find_matches(s: Session, contact_id: str, children: list[Child]) -> list[HistoryMatch]:
+    """Every earlier contact about each child, oldest first: one query for the whole contact."""
+    wanted = _Wanted(children)
+    conditions = wanted.conditions()
+    if not conditions:
+        return []
+    query = (
+        sa_select(  # the columns matching needs; never the contacts' payloads
+            col(ChildRecord.nhs_number), col(ChildRecord.local_id), col(ChildRecord.date_of_birth),
+            col(ChildRecord.first_name_key), col(ChildRecord.last_name_key),
+            col(ContactRecord.id), col(ContactRecord.received_at), col(ContactRecord.themes),
+            col(ContactRecord.outcome), col(ContactRecord.kind),
+        )
+        .join(ContactRecord, col(ContactRecord.id) == col(ChildRecord.contact_id))
+        .where(or_(*conditions), col(ChildRecord.contact_id) != contact_id)
+    )
+    rows = s.connection().execute(query).all()
+    best: dict[tuple[str, int], HistoryMatch] = {}
+    for nhs, local, born, first, last, cid, received, themes, outcome, kind in rows:
+        for index, (how, confidence) in wanted.match(nhs, local, born, first, last).items():
+            seen = best.get((cid, index))
+            if seen is not None and _STRENGTH[seen.confidence] <= _STRENGTH[confidence]:
                 continue
-            seen.add(record.id)
-            matches.append(
-                HistoryMatch(
-                    child_index=index,
-                    earlier_contact_id=record.id,
-                    received_at=record.received_at,
-                    matched_on=how[0],
-                    confidence=how[1],
-                    themes=list(record.themes or []),
-                    outcome=record.outcome,
-                    kind=record.kind,
-                )
+            best[(cid, index)] = HistoryMatch(
+                child_index=index, earlier_contact_id=cid, received_at=received, matched_on=how,
+                confidence=confidence, themes=list(themes or []), outcome=outcome, kind=kind,
             )
-    return HistoryResult(matches=matches, recurring=recurring_patterns(matches), checked_at=datetime.now(UTC))
+    return sorted(best.values(), key=lambda m: (m.received_at, m.earlier_contact_id, m.child_index))
 
 
-def recurring_patterns(matches: list[HistoryMatch]) -> list[RecurringPattern]:
-    """A theme is recurring when it appears in two or more earlier contacts."""
-    by_theme: dict[str, set[str]] = defaultdict(set)
-    for m in matches:
-        for theme in m.themes:
-            by_theme[theme].add(m.earlier_contact_id)
-    return [
-        RecurringPattern(theme=theme, occurrences=len(ids), contact_ids=sorted(ids))
-        for theme, ids in sorted(by_theme.items())
-        if len(ids) >= RECURRING_MIN_EARLIER
-    ]
+def search_history(
+    s: Session,
+    contact_id: str,
+    children: list[Child],
+    themes: Iterable[str] = (),
+    received_at: datetime | None = None,
+    recurring: RecurringRule | None = None,
+) -> HistoryResult:
+    """Matches and recurring patterns for a contact carrying `themes`, received at `received_at`
+    (default: now, for a review with no receipt of its own)."""
+    matches = find_matches(s, contact_id, children)
+    rule = recurring or RecurringRule()
+    received = received_at or datetime.now(UTC)
+    shown = matches[-MAX_HISTORY_MATCHES:]
+    return HistoryResult(
+        matches=shown,
+        recurring=rule.patterns(matches, themes, received),
+        checked_at=datetime.now(UTC),
+        earlier_contacts=len({m.earlier_contact_id for m in matches}),
+        matches_not_shown=len(matches) - len(shown),
+    )
+
+
+def history_check(
+    s: Session,
+    rules: ThresholdRules,
+    contact_id: str,
+    children: list[Child],
+    factors: Iterable[str],
+    received_at: datetime | None,
+) -> HistoryResult:
+    """The history check of a contact (or an early help request): matches, recurring
+    patterns under the rule table's look-back window, and the suggested level of need."""
+    factors = list(factors)
+    result = search_history(s, contact_id, children, themes_of(factors), received_at, rules.recurring)
+    result.suggestion = rules.suggest(factors, [p.theme for p in result.recurring], result.earlier_contacts or 0)
+    return result

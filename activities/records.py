@@ -1,77 +1,58 @@
-"""The case record: contacts, children, the action trail and summary columns."""
+"""Writing the case record for the workflows: the action trail and summary columns."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from activities.facts import project
-from activities.history import name_key, themes_of
-from models.contact import Contact
+from models import chain
 from models.messages import ActionEntry, CaseUpdate
-from models.tables import ActionRecord, ChildRecord, ContactRecord
-
-
-def save_contact(s: Session, contact: Contact, kind: str = "contact") -> bool:
-    """Persist a contact and its children once. Returns False when it was already there."""
-    if s.get(ContactRecord, contact.id) is not None:
-        return False
-    delay = None
-    if contact.police_attendance_at:
-        delay = (contact.received_at - contact.police_attendance_at).total_seconds() / 3600
-    s.add(
-        ContactRecord(
-            id=contact.id,
-            kind=kind,
-            received_at=contact.received_at,
-            source=contact.source,
-            referrer_agency=contact.referrer.agency,
-            factors=list(contact.concerns.factors),
-            themes=themes_of(contact.concerns.factors),
-            police_attendance_at=contact.police_attendance_at,
-            police_delay_hours=delay,
-            consultation_ref=contact.consultation_ref,
-            payload=contact.model_dump(mode="json"),
-        )
-    )
-    s.flush()
-    for position, child in enumerate(contact.children):
-        s.add(
-            ChildRecord(
-                contact_id=contact.id,
-                position=position,
-                local_id=child.local_id,
-                nhs_number=child.nhs_number,
-                first_name=child.first_name,
-                last_name=child.last_name,
-                first_name_key=name_key(child.first_name),
-                last_name_key=name_key(child.last_name),
-                date_of_birth=child.date_of_birth,
-                sex=child.sex.value if child.sex else None,
-                ethnicity=child.ethnicity,
-                postcode=child.postcode,
-            )
-        )
-    try:
-        s.commit()
-    except IntegrityError:
-        s.rollback()
-        return False
-    return True
+from models.tables import ActionRecord, ContactRecord, TrailHead
 
 
 def append_action(s: Session, entry: ActionEntry) -> bool:
-    """Add one line to the trail; a retried activity with the same key adds nothing."""
+    """Add one line to the trail, chained to the case's last line; a retried activity with
+    the same key adds nothing."""
     if s.exec(select(ActionRecord.id).where(ActionRecord.idempotency_key == entry.idempotency_key)).first():
         return False
-    s.add(ActionRecord(**entry.model_dump()))
     try:
+        s.add(chained(s, entry))  # takes the case's chain head (the write lock) first
         project(s, entry)  # the report facts, in the same transaction (activities/facts.py)
         s.commit()
     except IntegrityError:
         s.rollback()
         return False
     return True
+
+
+def chained(s: Session, entry: ActionEntry) -> ActionRecord:
+    """The trail row for `entry`, linked to the case's chain head, which it moves on.
+
+    The head row is locked first (a write on SQLite takes the database's write lock; FOR
+    UPDATE on PostgreSQL), so two appends to one case at the same moment queue up."""
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    s.execute(
+        insert(TrailHead).values(subject_id=entry.subject_id, seq=0, hash=chain.GENESIS)
+        .on_conflict_do_nothing(index_elements=["subject_id"])
+    )
+    head = s.exec(
+        select(TrailHead).where(TrailHead.subject_id == entry.subject_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+    at = entry.at.replace(tzinfo=UTC) if entry.at.tzinfo is None else entry.at.astimezone(UTC)
+    fields = entry.model_dump(mode="json") | {"at": at, "seq": head.seq + 1}
+    digest = chain.link(head.hash, chain.content(**{k: fields[k] for k in _CHAINED}))
+    record = ActionRecord(**fields, prev_hash=head.hash, hash=digest)
+    head.seq, head.hash = record.seq or 0, digest
+    s.add(head)
+    return record
+
+
+_CHAINED = ("subject_id", "workflow_id", "kind", "actor", "role", "at", "action", "reasons", "details", "idempotency_key", "seq")
 
 
 def update_case(s: Session, update: CaseUpdate) -> None:
@@ -82,9 +63,3 @@ def update_case(s: Session, update: CaseUpdate) -> None:
         setattr(record, name, value)
     s.add(record)
     s.commit()
-
-
-def action_trail(s: Session, subject_id: str) -> list[ActionRecord]:
-    return list(
-        s.exec(select(ActionRecord).where(ActionRecord.subject_id == subject_id).order_by(col(ActionRecord.at), col(ActionRecord.id))).all()
-    )

@@ -3,7 +3,7 @@
 A contact goes: submit -> (history check) -> triage to the SPA -> daily review -> consent
 already given by the referrer -> MAP request to the police -> police answer ->
 recommendation -> management decision -> handoff -> closed. Each action goes through
-frontdoor.contacts.act, the client code the CLI and web app use, and its round trip
+frontdoor.processes.act, the client code the CLI and web app use, and its round trip
 (update sent to new state returned) is timed.
 """
 
@@ -21,12 +21,13 @@ from harness import RITA, SAM, TOM, Progress, new_contact, say, triage_payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
+from frontdoor import processes
 from frontdoor.config import Settings
-from frontdoor.contacts import act, get_state, submit_contact, workflow_id
 from models.state import ContactState, Stage
+from workflows.contact import PROCESS as CONTACT
 from workflows.contact import ContactWorkflow
 
-ACTIONS = ["triage", "review", "map_requests", "map_responses", "recommendation", "decision"]
+ACTIONS = ["triage", "review", "request_map_checks", "record_map_response", "recommend", "decide"]
 # The contact's shape in Temporal terms, as plan_from_history derives it from a real run:
 # record_contact + audit + check_history + audit; triage: audit + case record; review: audit;
 # MAP request: send + audit; answer: record + audit; recommendation: document + audit;
@@ -57,14 +58,14 @@ def payloads(suggested: int | None) -> list[tuple[str, dict[str, Any]]]:
     return [
         ("triage", triage_payload(suggested)),
         ("review", {"actor": SAM, "rag": "amber", "note": "Daily review"}),
-        ("map_requests", {"actor": SAM, "agencies": ["police"]}),
-        ("map_responses", {"actor": SAM, "agency": "police", "information": "Known: one call-out"}),
+        ("request_map_checks", {"actor": SAM, "agencies": ["police"]}),
+        ("record_map_response", {"actor": SAM, "agency": "police", "information": "Known: one call-out"}),
         (
-            "recommendation",
+            "recommend",
             {"actor": SAM, "summary": "Balanced summary of what was found.", "recommended_outcome": "assessment_s17"},
         ),
         (
-            "decision",
+            "decide",
             {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed",
              "recurring_pattern_considered": True},
         ),
@@ -73,18 +74,18 @@ def payloads(suggested: int | None) -> list[tuple[str, dict[str, Any]]]:
 
 async def drive_contact(client: Client, settings: Settings, lat: Latencies) -> str:
     contact = new_contact(consent="given")
-    await submit_contact(client, settings, contact, RITA)
+    await processes.start(client, settings, CONTACT, contact, RITA)
 
     async def at_triage() -> ContactState | None:
-        state = await get_state(client, contact.id)
+        state = await processes.get_state(client, CONTACT, contact.id)
         return state if state.stage == Stage.AWAITING_TRIAGE else None
 
     state = await poll_until(at_triage, 60, f"{contact.id} to await triage")
     for name, payload in payloads(state.suggested_level):
         t0 = time.perf_counter()
-        state = await act(client, contact.id, name, payload)
+        state = await processes.act(client, CONTACT, contact.id, name, payload)
         lat[name].append(time.perf_counter() - t0)
-    final = await client.get_workflow_handle_for(ContactWorkflow.run, workflow_id(contact.id)).result()
+    final = await client.get_workflow_handle_for(ContactWorkflow.run, CONTACT.workflow_id(contact.id)).result()
     if final.stage != Stage.CLOSED:
         raise RuntimeError(f"{contact.id} ended at {final.stage}, not closed")
     return contact.id

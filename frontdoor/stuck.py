@@ -1,129 +1,169 @@
-"""What is stuck: each supervisor question is one Temporal visibility query.
+"""Lists of open cases and what is stuck: each is one Temporal visibility query.
 
 Never a loop over workflows: counts use count_workflows, lists page through
-list_workflows; every row comes from search attributes alone.
+list_workflows to their end with a page token; every row comes from search attributes
+alone (no personal data). Each process declares its stuck lists and list views beside its
+workflow; the two technical ones (activities failing, workflow code failing) are here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import binascii
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecution
 
+from frontdoor.errors import InvalidInput
+from models.roles import ROLE_NAMES
 from workflows import search_attributes as sa
+from workflows.process import ListView, Process, StuckList
+from workflows.registry import BY_KIND, PROCESSES
 
 OPEN = "ExecutionStatus = 'Running'"
+MAX_PAGE = 500
 
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@dataclass(frozen=True)
-class StuckKind:
-    name: str
-    title: str
-    query: Callable[[datetime, timedelta], str]
-
-
-def _flag(flag: str) -> Callable[[datetime, timedelta], str]:
-    return lambda now, within: f"{OPEN} AND FdFlags = '{flag}'"
-
-
-KINDS: dict[str, StuckKind] = {
-    k.name: k
-    for k in [
-        StuckKind("overdue", "Decisions overdue", _flag("decision_overdue")),
-        StuckKind(
-            "due_soon",
-            "Decisions due soon",
-            lambda now, within: f"{OPEN} AND FdKind = 'contact' AND FdRoute = 'spa' "
-            f"AND FdDueAt >= '{_ts(now)}' AND FdDueAt <= '{_ts(now + within)}'",
-        ),
-        StuckKind("unreviewed", "Not yet reviewed", _flag("unreviewed")),
-        StuckKind("review_late", "Not reviewed on the day", _flag("review_late")),
-        StuckKind("awaiting_consent", "Waiting on consent", lambda now, within: f"{OPEN} AND FdStage = 'awaiting_consent'"),
-        StuckKind("awaiting_agency", "Waiting on an agency past its due time", _flag("agency_late")),
-        StuckKind("urgent_unpicked", "Urgent, not picked up", _flag("awaiting_pickup")),
-        StuckKind("faulted", "Technical faults (activities failing)", _flag("faulted")),
-        StuckKind("referral_awaited", "Invited referrals not yet received", _flag("referral_awaited")),
-        StuckKind("follow_up_due", "Consultation follow-ups outstanding", _flag("follow_up_due")),
-        StuckKind("directions_overdue", "Early help: management directions overdue", _flag("directions_overdue")),
-        StuckKind("early_help_overdue", "Early help: a step past its timescale", _flag("early_help_overdue")),
-        StuckKind(
-            "workflow_task_failing",
-            "Technical faults (workflow code failing)",
-            lambda now, within: f"{OPEN} AND TemporalReportedProblems IS NOT NULL",
-        ),
-    ]
-}
+TECHNICAL = (
+    StuckList("faulted", "Technical faults (activities failing)", lambda now, within: f"{OPEN} AND FdFlags = 'faulted'"),
+    StuckList("workflow_task_failing", "Technical faults (workflow code failing)",
+              lambda now, within: f"{OPEN} AND TemporalReportedProblems IS NOT NULL"),
+)
+KINDS: dict[str, StuckList] = {s.name: s for p in PROCESSES for s in p.stuck} | {s.name: s for s in TECHNICAL}
 
 
 @dataclass
-class StuckRow:
+class Row:
+    """One case as visibility shows it: ids and state, no personal data."""
+
     workflow_id: str
-    subject_id: str
+    id: str
     kind: str
     stage: str | None
     since: datetime | None
     holder: str | None
     due_at: datetime | None
+    received_at: datetime | None
     flags: list[str]
-    fault: str | None
     priority: str | None
+    route: str | None
+    fault: str | None
+    ref: str | None = None  # a consultation's reference, an early help case's origin contact
+
+    @property
+    def waits_on(self) -> str:
+        """Whose move it is at this stage: the roles of the actions made for it (not the
+        person who last acted, who may be done: a recommendation waits on the managers)."""
+        proc = BY_KIND.get(self.kind)
+        if proc is None or self.stage is None:
+            return ""
+        roles = {r for a in proc.actions if a.stages and self.stage in a.stages for r in a.roles}
+        return ", ".join(ROLE_NAMES[r].lower() for r in sorted(roles))
+
+    @property
+    def overdue(self) -> bool:
+        return any(f.endswith("_overdue") for f in self.flags) or bool(
+            self.due_at and self.due_at <= datetime.now(UTC)
+        )
 
     def as_dict(self) -> dict[str, Any]:
+        iso = lambda m: m.isoformat() if m else None  # noqa: E731
         return {
-            "workflow_id": self.workflow_id,
-            "id": self.subject_id,
-            "kind": self.kind,
-            "stage": self.stage,
-            "since": self.since.isoformat() if self.since else None,
-            "holder": self.holder,
-            "due_at": self.due_at.isoformat() if self.due_at else None,
-            "flags": self.flags,
-            "fault": self.fault,
-            "priority": self.priority,
+            "id": self.id, "workflow_id": self.workflow_id, "kind": self.kind, "stage": self.stage,
+            "since": iso(self.since), "holder": self.holder, "due_at": iso(self.due_at),
+            "received_at": iso(self.received_at), "flags": self.flags, "priority": self.priority,
+            "route": self.route, "fault": self.fault, "ref": self.ref, "overdue": self.overdue,
+            "waits_on": self.waits_on,
         }
 
 
-def row_from(execution: WorkflowExecution) -> StuckRow:
+def row_from(execution: WorkflowExecution) -> Row:
     attrs = execution.typed_search_attributes
-    kind = attrs.get(sa.KIND) or ""
-    wid = execution.id
-    return StuckRow(
-        workflow_id=wid,
-        subject_id=wid.removeprefix("early-help-") if wid.startswith("early-help-") else (wid.split("-", 1)[1] if "-" in wid else wid),
-        kind=kind,
+    return Row(
+        workflow_id=execution.id,
+        id=attrs.get(sa.SUBJECT) or execution.id,  # a workflow started before FdSubject shows its workflow id
+        kind=attrs.get(sa.KIND) or "",
         stage=attrs.get(sa.STAGE),
         since=attrs.get(sa.SINCE) or execution.start_time,
         holder=attrs.get(sa.HOLDER),
         due_at=attrs.get(sa.DUE),
+        received_at=attrs.get(sa.RECEIVED) or execution.start_time,
         flags=list(attrs.get(sa.FLAGS) or []),
-        fault=attrs.get(sa.FAULT),
         priority=attrs.get(sa.PRIORITY),
+        route=attrs.get(sa.ROUTE),
+        fault=attrs.get(sa.FAULT),
+        ref=attrs.get(sa.REF),
     )
 
 
-def query_for(kind: str, within: timedelta = timedelta(hours=4), now: datetime | None = None) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"unknown stuck list {kind!r}; one of {', '.join(KINDS)}")
-    return KINDS[kind].query(now or datetime.now(UTC), within)
+# ------------------------------------------------------------------ queries
+def query_for(name: str, within: timedelta = timedelta(hours=4), now: datetime | None = None) -> str:
+    if name not in KINDS:
+        raise ValueError(f"unknown stuck list {name!r}; one of {', '.join(KINDS)}")
+    return KINDS[name].query(now or datetime.now(UTC), within)
 
 
-async def count(client: Client, kind: str, within: timedelta = timedelta(hours=4)) -> int:
-    return (await client.count_workflows(query_for(kind, within))).count
+def cases_query(proc: Process, *, stage: str | None = None, flag: str | None = None, open_only: bool = True,
+                where: str = "") -> str:
+    """A process's cases; stage and flag are checked against the process's values by the callers."""
+    query = f"FdKind = '{proc.kind}'" + (f" AND {OPEN}" if open_only else "")
+    if stage:
+        query += f" AND FdStage = '{stage}'"
+    if flag:
+        query += f" AND FdFlags = '{flag}'"
+    if where:
+        query += f" AND {where}"
+    return query
 
 
-async def page(
-    client: Client, kind: str, within: timedelta = timedelta(hours=4), *, page_size: int = 50,
-    next_page_token: bytes | None = None,
-) -> tuple[list[StuckRow], bytes | None]:
-    """One page of rows, oldest stage first is not promised by visibility: callers sort the page."""
-    iterator = client.list_workflows(query_for(kind, within), page_size=page_size, next_page_token=next_page_token)
-    await iterator.fetch_next_page(page_size=page_size)
+def view_query(proc: Process, view: ListView) -> str:
+    return cases_query(proc, where=view.where)
+
+
+# ------------------------------------------------------------------ running them
+def encode_token(token: bytes | None, key: bytes) -> str | None:
+    """A page token for a caller: Temporal's token and a MAC, so only tokens we gave out come back."""
+    if not token:
+        return None
+    mac = hmac.new(key, token, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac + token).decode()
+
+
+def decode_token(text: str | None, key: bytes) -> bytes | None:
+    if not text:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text.encode())
+    except (binascii.Error, ValueError):
+        raw = b""
+    mac, token = raw[:16], raw[16:]
+    if not token or not hmac.compare_digest(mac, hmac.new(key, token, hashlib.sha256).digest()[:16]):
+        message = "page_token is not one this server gave out: start again without it"
+        raise InvalidInput(message, [{"field": "page_token", "message": message}])
+    return token
+
+
+async def count(client: Client, name: str, within: timedelta = timedelta(hours=4)) -> int:
+    return (await client.count_workflows(query_for(name, within))).count
+
+
+async def page_of(client: Client, query: str, *, page_size: int = 50,
+                  next_page_token: bytes | None = None) -> tuple[list[Row], bytes | None]:
+    """One page of rows and the token for the next (None at the end). Visibility does not
+    promise an order: callers sort the page."""
+    iterator = client.list_workflows(query, page_size=min(page_size, MAX_PAGE), next_page_token=next_page_token)
+    await iterator.fetch_next_page(page_size=min(page_size, MAX_PAGE))
     rows = [row_from(e) for e in iterator.current_page or []]
     return rows, iterator.next_page_token
+
+
+async def page(client: Client, name: str, within: timedelta = timedelta(hours=4), *, page_size: int = 50,
+               next_page_token: bytes | None = None) -> tuple[list[Row], bytes | None]:
+    return await page_of(client, query_for(name, within), page_size=page_size, next_page_token=next_page_token)
+
+
+async def list_rows(client: Client, query: str, limit: int = 200) -> list[Row]:
+    return [row_from(e) async for e in client.list_workflows(query, limit=limit)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -11,27 +10,37 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
-from frontdoor.codec import EncryptionCodec, decode_key, ensure_key_file, parse_old_keys
+from frontdoor.codec import EncryptionCodec, FrontdoorPayloadConverter, decode_key, parse_old_keys
 from frontdoor.config import Settings
+from models import signing
 from workflows import search_attributes as sa
 
 log = logging.getLogger("frontdoor")
 
 
 def codec_from_settings(settings: Settings) -> EncryptionCodec:
-    key_text = settings.encryption_key or ensure_key_file(settings.encryption_key_file)
-    return EncryptionCodec(settings.encryption_key_id, decode_key(key_text), parse_old_keys(settings.encryption_old_keys))
+    return EncryptionCodec(
+        settings.encryption_key_id, decode_key(settings.encryption_key_text),
+        parse_old_keys(settings.encryption_old_keys), allow_plaintext=settings.codec_allow_plaintext,
+    )
 
 
 def data_converter(codec: EncryptionCodec | None) -> DataConverter:
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    """Pydantic models in, AES-GCM out; plaintext coming in is refused (frontdoor/codec.py)."""
+    return DataConverter(payload_converter_class=FrontdoorPayloadConverter, payload_codec=codec)
+
+
+def configure_signing(settings: Settings) -> None:
+    """This process signs (interfaces) and verifies (the worker's validators) actors with the
+    configured keyring; every process that talks to Temporal connects through connect()."""
+    signing.configure(settings.signing_keyring, max_age=settings.signature_max_age)
 
 
 async def connect(settings: Settings, *, codec: EncryptionCodec | None = None) -> Client:
+    configure_signing(settings)
     t = settings.temporal
     tls: TLSConfig | bool = False
     if t.tls:

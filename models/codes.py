@@ -6,6 +6,7 @@ One source of truth. Everything else (validation, forms, reports) reads these.
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
+from typing import Any
 
 # DfE CIN census: source of contact / referral.
 CIN_SOURCES: dict[str, str] = {
@@ -282,3 +283,34 @@ ROUTE_LEVELS: dict[Route, frozenset[LevelOfNeed]] = {
     Route.EARLY_HELP: frozenset({LevelOfNeed.EARLY_HELP, LevelOfNeed.TARGETED_EARLY_HELP}),
     Route.ADVICE_NFA: frozenset({LevelOfNeed.UNIVERSAL, LevelOfNeed.EARLY_HELP}),
 }
+
+
+# People-facing names of coded values, by code list: forms, documents and screens read these.
+LABELS: dict[type, dict[Any, str]] = {
+    Outcome: {o.value: n for o, n in OUTCOME_NAMES.items()},
+    Agency: {a.value: n for a, n in AGENCY_NAMES.items()},
+    ExtensionReason: {r.value: n for r, n in EXTENSION_REASON_NAMES.items()},
+    Route: {r.value: n for r, n in ROUTE_NAMES.items()},
+    LevelOfNeed: {int(k): f"{k}: {v}" for k, v in LEVEL_NAMES.items()},
+}
+
+
+def label(value: Any) -> str:
+    """The people-facing name of a coded value (its code, tidied, when the list has none)."""
+    names = LABELS.get(type(value))
+    raw = getattr(value, "value", value)
+    if names and raw in names:
+        return names[raw]
+    return str(raw).replace("_", " ")
+
+
+def template_globals() -> dict[str, Any]:
+    """The code lists every template may use."""
+    return {
+        "sources": CIN_SOURCES, "factors": CIN_FACTORS, "themes": THEMES, "ethnicities": ETHNICITIES,
+        "agencies": LABELS[Agency], "outcomes": LABELS[Outcome], "levels": LEVEL_NAMES,
+        "routes": LABELS[Route], "extension_reasons": LABELS[ExtensionReason],
+        "decision_outcomes": [o.value for o in DECISION_OUTCOMES],
+        "override_reasons": [r.value for r in ConsentOverrideReason],
+        "quadrants": [q.value for q in Quadrant], "rags": [r.value for r in Rag],
+    }

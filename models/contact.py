@@ -1,36 +1,99 @@
-"""The intake contract: a contact exactly as partner systems send it (FRONT_DOOR.md)."""
+"""The intake contract: a contact exactly as partner systems send it (FRONT_DOOR.md).
+
+Field names are fixed so partner systems can send them: the front door adds fields, it
+never renames these. Every limit comes from models/bounds.py.
+
+Unknown fields are refused (`extra="forbid"`), at every level, with a 422 naming them.
+Decided deliberately: the contract is ours to extend ("add fields, don't rename"), so a
+field the front door does not know is either a typo of one it does (a misspelt
+`consultation_ref` would silently lose the link to the consultation) or data nobody
+reads, kept unbounded beside a child's record; both are better refused with the field's
+name than stored. Nothing here is open: no field takes free-form JSON, so there is no
+nesting to bound. A partner system that needs a new field asks for it to be added here.
+Histories recorded before this rule held no unknown fields (tests/test_replay.py).
+
+Shape rules are pydantic constraints and hold on every decode (workflow inputs are
+decoded again on replay): they are pure and never read the clock. Rules against the
+clock (a receipt not in the future, a child under 25, an unborn child's due date) are in
+`Contact.plausibility_errors(now)`, called by the interface through
+`models.bounds.plausibility_errors` before a workflow starts.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
+from models.bounds import (
+    MAX_CHILDREN,
+    MAX_FACTORS,
+    CalendarDate,
+    Code,
+    Email,
+    FieldError,
+    Instant,
+    Name,
+    ShortText,
+    SummaryText,
+    birth_errors,
+    due_date_errors,
+    police_attendance_errors,
+    receipt_errors,
+)
 from models.codes import CIN_FACTORS, CIN_SOURCES, ETHNICITIES, POLICE_SOURCE, ConsentStatus, Sex
 
 CONTACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# the schema says what the validator checks
+ID_SCHEMA: dict[str, JsonValue] = {"pattern": CONTACT_ID.pattern, "maxLength": 64}
+FORBID = ConfigDict(extra="forbid")
+
+
+def check_id(value: str | None, example: str = "C-2026-000123") -> str | None:
+    if value is not None and not CONTACT_ID.match(value):
+        raise ValueError(f"use letters, digits, '.', '_' or '-' (up to 64), e.g. {example}")
+    return value
+
+
+def too_many_children(n: int) -> str:
+    return f"at most {MAX_CHILDREN} children may be named ({n} given): send a larger group as more than one contact"
 
 
 class Referrer(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str | None = None
-    agency: str | None = None
-    role: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    model_config = FORBID
+    name: Name | None = None
+    agency: Name | None = None
+    role: Name | None = None
+    phone: Code | None = None
+    email: Email | None = None
 
 
 class Child(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    local_id: str | None = None
-    nhs_number: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    date_of_birth: date | None = None
+    """A child named in a contact. An unborn child (a pre-birth concern) carries
+    `expected_due_date` instead of `date_of_birth`."""
+
+    model_config = FORBID
+    local_id: Code | None = None
+    nhs_number: Code | None = Field(default=None, json_schema_extra={"pattern": r"^[0-9 ]{10,16}$"})
+    first_name: Name | None = None
+    last_name: Name | None = None
+    date_of_birth: CalendarDate | None = None
+    expected_due_date: CalendarDate | None = Field(
+        default=None, validate_default=True, description="an unborn child's expected due date, instead of date_of_birth"
+    )
     sex: Sex | None = None
-    ethnicity: str | None = None
-    postcode: str | None = None
+    ethnicity: Code | None = Field(default=None, json_schema_extra={"enum": [*ETHNICITIES, None]})
+    postcode: Code | None = None
 
     @field_validator("nhs_number")
     @classmethod
@@ -47,6 +110,15 @@ class Child(BaseModel):
             raise ValueError("the NHS number's check digit is wrong: check it was copied correctly")
         return digits
 
+    @field_validator("expected_due_date")
+    @classmethod
+    def _unborn(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None and info.data.get("date_of_birth") is not None:
+            raise ValueError(
+                "give date_of_birth for a child who has been born, or expected_due_date for an unborn child, not both"
+            )
+        return value
+
     @field_validator("ethnicity")
     @classmethod
     def _ethnicity(cls, value: str | None) -> str | None:
@@ -57,19 +129,38 @@ class Child(BaseModel):
     @model_validator(mode="after")
     def _identifiable(self) -> Child:
         if not (self.local_id or self.nhs_number or self.first_name or self.last_name):
-            raise ValueError("each child needs a name or an identifier (local_id or nhs_number)")
+            raise ValueError(
+                "each child needs a name or an identifier (local_id or nhs_number); "
+                "an unborn child, e.g. the family's last_name with expected_due_date"
+            )
         return self
 
     @property
+    def unborn(self) -> bool:
+        return self.expected_due_date is not None
+
+    @property
     def display_name(self) -> str:
-        name = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return name or self.local_id or self.nhs_number or "unnamed child"
+        name = " ".join(p for p in (self.first_name, self.last_name) if p) or self.local_id or self.nhs_number
+        if self.unborn:
+            return f"{name} (unborn)" if name else "unborn child"
+        return name or "unnamed child"
+
+    def plausibility_errors(self, path: str, received_at: datetime, now: datetime) -> list[FieldError]:
+        errors: list[FieldError] = []
+        if self.date_of_birth is not None:
+            errors += birth_errors(f"{path}.date_of_birth", self.date_of_birth, received_at, now)
+        if self.expected_due_date is not None:
+            errors += due_date_errors(f"{path}.expected_due_date", self.expected_due_date, received_at)
+        return errors
 
 
 class Concerns(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    factors: list[str] = Field(default_factory=list)
-    summary: str = ""
+    model_config = FORBID
+    factors: list[Code] = Field(
+        default_factory=list, max_length=MAX_FACTORS, json_schema_extra={"items": {"enum": list(CIN_FACTORS)}}
+    )
+    summary: SummaryText = ""
 
     @field_validator("factors")
     @classmethod
@@ -81,9 +172,9 @@ class Concerns(BaseModel):
 
 
 class ConsentStatement(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = FORBID
     status: ConsentStatus = ConsentStatus.NOT_SOUGHT
-    note: str | None = None
+    note: ShortText | None = None
 
     @field_validator("status")
     @classmethod
@@ -96,30 +187,31 @@ class ConsentStatement(BaseModel):
 class Contact(BaseModel):
     """A contact about one or more children. Field names are fixed: add, never rename."""
 
-    model_config = ConfigDict(extra="allow")
-    id: str
-    received_at: datetime
-    source: str
+    model_config = FORBID
+    id: Code = Field(json_schema_extra=ID_SCHEMA)
+    received_at: Instant
+    source: Code = Field(json_schema_extra={"enum": list(CIN_SOURCES)})
     referrer: Referrer
-    children: list[Child] = Field(min_length=1)
+    children: list[Child] = Field(
+        min_length=1, max_length=MAX_CHILDREN,
+        description=f"at least one child with a name or an identifier; at most {MAX_CHILDREN}",
+    )
     concerns: Concerns = Field(default_factory=Concerns)
     consent: ConsentStatement = Field(default_factory=ConsentStatement)
-    police_attendance_at: datetime | None = None
-    consultation_ref: str | None = None
+    police_attendance_at: Instant | None = Field(
+        default=None, validate_default=True,
+        description="required when the source is 6 (police), refused otherwise; not after received_at",
+    )
+    consultation_ref: Code | None = Field(default=None, json_schema_extra=ID_SCHEMA)
+    missing_episode_ref: Code | None = Field(
+        default=None, json_schema_extra=ID_SCHEMA,
+        description="the police reference of the missing episode whose return home interview raised this contact",
+    )
 
-    @field_validator("id")
+    @field_validator("id", "consultation_ref", "missing_episode_ref")
     @classmethod
-    def _id(cls, value: str) -> str:
-        if not CONTACT_ID.match(value):
-            raise ValueError("use letters, digits, '.', '_' or '-' (up to 64), e.g. C-2026-000123")
-        return value
-
-    @field_validator("received_at", "police_attendance_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2026-11-26T09:14:00Z")
-        return value
+    def _id(cls, value: str | None) -> str | None:
+        return check_id(value)
 
     @field_validator("source")
     @classmethod
@@ -128,12 +220,33 @@ class Contact(BaseModel):
             raise ValueError(f"unknown CIN source code {value!r}; use one of {', '.join(CIN_SOURCES)} (6 = police)")
         return value
 
-    @model_validator(mode="after")
-    def _police(self) -> Contact:
-        if self.source == POLICE_SOURCE and self.police_attendance_at is None:
+    @field_validator("children", mode="wrap")
+    @classmethod
+    def _how_many(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        if isinstance(value, list) and len(value) > MAX_CHILDREN:
+            raise ValueError(too_many_children(len(value)))
+        return handler(value)
+
+    @field_validator("police_attendance_at")
+    @classmethod
+    def _police(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        source, received = info.data.get("source"), info.data.get("received_at")
+        if source == POLICE_SOURCE and value is None:
             raise ValueError("police_attendance_at is required when the source is 6 (police)")
-        if self.source != POLICE_SOURCE and self.police_attendance_at is not None:
+        if source is not None and source != POLICE_SOURCE and value is not None:
             raise ValueError("police_attendance_at is only for police notifications (source 6)")
-        if self.police_attendance_at and self.police_attendance_at > self.received_at:
+        if value is not None and received is not None and value > received:
             raise ValueError("police_attendance_at is after received_at: check the two times")
-        return self
+        return value
+
+    def plausibility_errors(self, now: datetime) -> list[FieldError]:
+        """What is implausible at `now`: see models/bounds.plausibility_errors."""
+        errors = receipt_errors("received_at", self.received_at, now)
+        # the other times are weighed against the receipt; when that is wrong, against now
+        received = now if errors else self.received_at
+        if self.police_attendance_at is not None and not errors:
+            errors += police_attendance_errors("police_attendance_at", self.police_attendance_at, received)
+        for i, child in enumerate(self.children):
+            errors += child.plausibility_errors(f"children.{i}", received, now)
+        return errors
+

@@ -5,35 +5,65 @@ Below both activities/ (which write) and the interface's read module (frontdoor/
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy import event, insert, inspect, select, text, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, SQLModel, col, create_engine
 
-import models.door_tables  # noqa: F401  (registers the tables)
-import models.facts  # noqa: F401
-import models.tables  # noqa: F401
+import models.facts  # noqa: F401  (registers the report facts' tables)
+from models import chain
+from models.tables import ActionRecord, TrailHead
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
+_REFUSED = "the action trail is append-only"
+
 _APPEND_ONLY_SQLITE = [
-    """CREATE TRIGGER IF NOT EXISTS actions_no_update BEFORE UPDATE ON actions
-       BEGIN SELECT RAISE(ABORT, 'the action trail is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS actions_no_delete BEFORE DELETE ON actions
-       BEGIN SELECT RAISE(ABORT, 'the action trail is append-only'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS actions_no_update BEFORE UPDATE ON actions
+       BEGIN SELECT RAISE(ABORT, '{_REFUSED}'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS actions_no_delete BEFORE DELETE ON actions
+       BEGIN SELECT RAISE(ABORT, '{_REFUSED}'); END""",
+    # INSERT OR REPLACE deletes the row it collides with without firing a delete trigger:
+    # refuse any insert that would collide, before SQLite resolves the conflict.
+    f"""CREATE TRIGGER IF NOT EXISTS actions_no_replace BEFORE INSERT ON actions
+       WHEN EXISTS (SELECT 1 FROM actions WHERE id = NEW.id OR idempotency_key = NEW.idempotency_key
+                    OR (NEW.seq IS NOT NULL AND subject_id = NEW.subject_id AND seq = NEW.seq))
+       BEGIN SELECT RAISE(ABORT, '{_REFUSED}: a row with this id, key or place exists (REPLACE refused)'); END""",
+    """CREATE TRIGGER IF NOT EXISTS trail_heads_no_delete BEFORE DELETE ON trail_heads
+       BEGIN SELECT RAISE(ABORT, 'a trail head is never removed'); END""",
+    """CREATE TRIGGER IF NOT EXISTS trail_heads_advance BEFORE UPDATE ON trail_heads
+       WHEN NEW.seq != OLD.seq + 1 OR NEW.subject_id != OLD.subject_id
+       BEGIN SELECT RAISE(ABORT, 'a trail head only moves on by one row'); END""",
 ]
 _APPEND_ONLY_POSTGRES = [
-    """CREATE OR REPLACE FUNCTION frontdoor_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'the action trail is append-only'; END; $$ LANGUAGE plpgsql""",
+    f"""CREATE OR REPLACE FUNCTION frontdoor_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION '{_REFUSED}'; END; $$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE FUNCTION frontdoor_trail_head() RETURNS trigger AS $$
+       BEGIN
+         IF TG_OP = 'UPDATE' AND NEW.seq = OLD.seq + 1 AND NEW.subject_id = OLD.subject_id THEN RETURN NEW; END IF;
+         RAISE EXCEPTION 'a trail head only moves on by one row, and is never removed';
+       END; $$ LANGUAGE plpgsql""",
     "DROP TRIGGER IF EXISTS actions_append_only ON actions",
     """CREATE TRIGGER actions_append_only BEFORE UPDATE OR DELETE ON actions
        FOR EACH ROW EXECUTE FUNCTION frontdoor_append_only()""",
+    "DROP TRIGGER IF EXISTS actions_no_truncate ON actions",
+    """CREATE TRIGGER actions_no_truncate BEFORE TRUNCATE ON actions
+       FOR EACH STATEMENT EXECUTE FUNCTION frontdoor_append_only()""",
+    "DROP TRIGGER IF EXISTS trail_heads_guard ON trail_heads",
+    """CREATE TRIGGER trail_heads_guard BEFORE UPDATE OR DELETE ON trail_heads
+       FOR EACH ROW EXECUTE FUNCTION frontdoor_trail_head()""",
+    "DROP TRIGGER IF EXISTS trail_heads_no_truncate ON trail_heads",
+    """CREATE TRIGGER trail_heads_no_truncate BEFORE TRUNCATE ON trail_heads
+       FOR EACH STATEMENT EXECUTE FUNCTION frontdoor_append_only()""",
 ]
+_CHAIN_COLUMNS = {"seq": "INTEGER", "prev_hash": "VARCHAR(64)", "hash": "VARCHAR(64)"}
 
 
 def normalise_url(url: str) -> str:
@@ -52,7 +82,7 @@ def get_engine(url: str) -> Engine:
             if url.startswith("sqlite"):
                 path = url.split("///", 1)[-1]
                 if path and path != ":memory:":
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    _private_file(Path(path))
                 engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
                 @event.listens_for(engine, "connect")
@@ -68,17 +98,85 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does (its -wal and -shm files copy the mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # the mode applies to a folder made here
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+
+
 def init_db(url: str) -> Engine:
-    """Create missing tables and the append-only triggers. Safe to run at every start."""
+    """Create missing tables, bring older ones up to date, and set the append-only
+    triggers. Safe to run at every start, from many processes at once on PostgreSQL."""
     engine = get_engine(url)
-    SQLModel.metadata.create_all(engine)
-    statements = _APPEND_ONLY_SQLITE if engine.dialect.name == "sqlite" else _APPEND_ONLY_POSTGRES
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(7441)"))  # many workers may start at once
-        for stmt in statements:
-            conn.execute(text(stmt))
+    postgres = engine.dialect.name == "postgresql"
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                if postgres:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7441)"))  # many workers may start at once
+                SQLModel.metadata.create_all(conn)
+                _add_missing_columns(conn)
+                _add_chain_columns(conn)
+                _seal_unchained_trail(conn, postgres)
+                for stmt in _APPEND_ONLY_POSTGRES if postgres else _APPEND_ONLY_SQLITE:
+                    conn.execute(text(stmt))
+            break
+        except OperationalError as exc:  # SQLite: another process created a table a moment ago
+            if "already exists" not in str(exc) or attempt == 2:
+                raise
     return engine
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """A case record made by an earlier version gets the columns added since (each new column
+    is nullable or has a default: additive changes only; a rename needs a migration of its own)."""
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
+def _add_chain_columns(conn: Connection) -> None:
+    """Trails written before the hash chain get its columns (and its unique place index)."""
+    have = {c["name"] for c in inspect(conn).get_columns("actions")}
+    for name, sql_type in _CHAIN_COLUMNS.items():
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE actions ADD COLUMN {name} {sql_type}"))
+    conn.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS ix_actions_subject_seq ON actions (subject_id, seq)"))
+
+
+def _seal_unchained_trail(conn: Connection, postgres: bool) -> None:
+    """Chain the rows of a trail written before the chain existed, once: only while no case
+    has a chain head yet. After that an unchained row is a forgery and verify reports it."""
+    if conn.execute(select(col(TrailHead.subject_id)).limit(1)).first() is not None:
+        return
+    rows = conn.execute(select(ActionRecord).where(col(ActionRecord.seq).is_(None)).order_by(col(ActionRecord.id))).all()
+    if not rows:
+        return
+    conn.execute(text("DROP TRIGGER IF EXISTS actions_append_only ON actions" if postgres else "DROP TRIGGER IF EXISTS actions_no_update"))
+    heads: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        seq, prev = heads.get(row.subject_id, (0, chain.GENESIS))
+        seq += 1
+        digest = chain.link(prev, chain.content_of(row, seq=seq))
+        conn.execute(
+            update(ActionRecord).where(col(ActionRecord.id) == row.id).values(seq=seq, prev_hash=prev, hash=digest)
+        )
+        heads[row.subject_id] = (seq, digest)
+    for subject_id, (seq, digest) in heads.items():
+        conn.execute(insert(TrailHead).values(subject_id=subject_id, seq=seq, hash=digest))
+    # the triggers are created again by init_db straight after
 
 
 @contextmanager

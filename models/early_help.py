@@ -4,6 +4,11 @@ Manager directions, promptly; parental consent first (early help is voluntary); 
 adviser gathers information (referrer, agencies, parents) and reviews history; a
 concise recommendation; a decision routes to targeted early help in an area
 quadrant, to universal services, or steps the case up into the SPA.
+
+The actions (Directions ... StepUp) refuse unknown fields (`extra="forbid"`) and take
+their limits from models/bounds.py, like the contact's actions; a direct request is the
+intake contract (models/contact.Contact). Rules are pure: these models are decoded again
+when a history replays.
 """
 
 from __future__ import annotations
@@ -11,15 +16,22 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlmodel import Field as TableField
+from sqlmodel import SQLModel
 
+from models.bounds import Code, Name, ReasonText, ShortText, SummaryText, Username
 from models.codes import Agency, ConsentStatus, Quadrant
 from models.contact import Child, Contact
-from models.roles import Actor, Role
+from models.deadline import DeadlineRecord
+from models.roles import Role
+from models.signing import PersonAction
 from models.state import Fault, HistoryResult
+from models.tables import _ts
 from models.timescales import Timescales
 
-Reason = Field(min_length=3, max_length=4000)
+Reason = Field(min_length=3)  # with ReasonText: 3 to REASON_MAX characters
+FORBID = ConfigDict(extra="forbid")
 DEFAULT_QUADRANTS = [q.value for q in Quadrant]
 CONCISE = 2000  # characters: recommendations are "reflective and concise"
 
@@ -88,80 +100,82 @@ class EarlyHelpInput(BaseModel):
 
 
 # ---------------------------------------------------------------------- actions
-class Directions(BaseModel):
-    actor: Actor
-    directions: str = Reason
-    adviser: str | None = None  # the early help adviser allocated
+class Directions(PersonAction):
+    directions: ReasonText = Reason
+    adviser: Username | None = None  # the early help adviser allocated
 
 
-class EarlyHelpConsent(BaseModel):
-    actor: Actor
+class EarlyHelpConsent(PersonAction):
     status: ConsentStatus
-    note: str | None = None
-    advice: str | None = None  # on refusal: the advice the family is given as the case closes
+    note: ShortText | None = None
+    advice: ShortText | None = Field(  # on refusal: the advice the family is given as the case closes
+        default=None, validate_default=True, description="required when the status is refused"
+    )
 
-    @model_validator(mode="after")
-    def _status(self) -> EarlyHelpConsent:
-        if self.status not in (ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED):
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: ConsentStatus) -> ConsentStatus:
+        if value not in (ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED):
             raise ValueError("early help consent is sought, given or refused (it is voluntary: no override)")
-        if self.status == ConsentStatus.REFUSED and not (self.advice and len(self.advice.strip()) >= 3):
+        return value
+
+    @field_validator("advice")
+    @classmethod
+    def _advice(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("status") == ConsentStatus.REFUSED and not (value and len(value.strip()) >= 3):
             raise ValueError("a refusal closes the case with advice: record the advice given to the family")
-        return self
+        return value
 
 
-class Conversation(BaseModel):
-    actor: Actor
+class Conversation(PersonAction):
     with_whom: ConversationWith
-    name: str = Field(min_length=1, max_length=200)
-    agency: Agency | None = None
-    summary: str = Field(min_length=3, max_length=4000)
+    name: Name = Field(min_length=1)
+    agency: Agency | None = Field(default=None, validate_default=True, description="required when with_whom is agency")
+    summary: ReasonText = Field(min_length=3)
 
-    @model_validator(mode="after")
-    def _agency(self) -> Conversation:
-        if self.with_whom == ConversationWith.AGENCY and self.agency is None:
+    @field_validator("agency")
+    @classmethod
+    def _agency(cls, value: Agency | None, info: ValidationInfo) -> Agency | None:
+        if info.data.get("with_whom") == ConversationWith.AGENCY and value is None:
             raise ValueError("a conversation with an agency names the agency (e.g. school, gp, health_visitor)")
-        return self
+        return value
 
 
-class ThresholdConsultation(BaseModel):
+class ThresholdConsultation(PersonAction):
     """The adviser consulted a senior adviser or SPA manager: the needs are near the threshold."""
 
-    actor: Actor
-    consulted: str = Field(min_length=1, max_length=80)
+    consulted: Username = Field(min_length=1)
     consulted_role: Role
-    advice: str = Reason
+    advice: ReasonText = Reason
 
-    @model_validator(mode="after")
-    def _role(self) -> ThresholdConsultation:
-        if self.consulted_role not in (Role.SENIOR_ADVISER, Role.TEAM_MANAGER):
+    @field_validator("consulted_role")
+    @classmethod
+    def _role(cls, value: Role) -> Role:
+        if value not in (Role.SENIOR_ADVISER, Role.TEAM_MANAGER):
             raise ValueError("consult a senior adviser or an SPA team manager (senior_adviser or team_manager)")
-        return self
+        return value
 
 
-class FinishGathering(BaseModel):
-    actor: Actor
-    note: str | None = None
+class FinishGathering(PersonAction):
+    note: ShortText | None = None
 
 
-class EarlyHelpRecommendation(BaseModel):
-    actor: Actor
-    summary: str = Field(min_length=10, max_length=CONCISE)
+class EarlyHelpRecommendation(PersonAction):
+    summary: SummaryText = Field(min_length=10, max_length=CONCISE)
     recommended_outcome: EarlyHelpOutcome
-    quadrant: str | None = None
+    quadrant: Code | None = None
     history_considered: bool = False
 
 
-class EarlyHelpDecision(BaseModel):
-    actor: Actor
+class EarlyHelpDecision(PersonAction):
     outcome: EarlyHelpOutcome
-    rationale: str = Reason
-    quadrant: str | None = None
+    rationale: ReasonText = Reason
+    quadrant: Code | None = None
     recurring_pattern_considered: bool = False
 
 
-class StepUp(BaseModel):
-    actor: Actor
-    reason: str = Reason
+class StepUp(PersonAction):
+    reason: ReasonText = Reason
     level: int = Field(default=4, ge=3, le=4)
 
 
@@ -174,20 +188,6 @@ class ConversationRecord(BaseModel):
 class ConsultationRecord(BaseModel):
     consultation: ThresholdConsultation
     at: datetime
-
-
-class StepTime(BaseModel):
-    step: str
-    started_at: datetime
-    due_at: datetime | None = None  # from the working-day calendar, filled in just after the step begins
-    done_at: datetime | None = None
-    overdue: bool = False
-
-    @property
-    def met(self) -> bool | None:
-        if self.done_at is None or self.due_at is None:
-            return None
-        return self.done_at <= self.due_at
 
 
 class EarlyHelpState(BaseModel):
@@ -217,7 +217,7 @@ class EarlyHelpState(BaseModel):
     decided_at: datetime | None = None
     step_up: StepUp | None = None
     step_up_contact_id: str | None = None
-    steps: list[StepTime] = Field(default_factory=list)
+    steps: list[DeadlineRecord] = Field(default_factory=list)  # each timed step, by name
     outcome: EarlyHelpOutcome | None = None
     quadrant: str | None = None
     team: str | None = None
@@ -258,4 +258,21 @@ class HistoryReview(BaseModel):
     subject_id: str  # earlier records under this id are the case itself, not history
     children: list[Child]
     factors: list[str] = Field(default_factory=list)
+    # when the request was received: the recurring-pattern look-back counts back from it
+    # (None: the activity reads it from the case record, or takes the time of the review)
+    received_at: datetime | None = None
 
+
+# ---------------------------------------------------------------------- case record
+class EarlyHelpRow(SQLModel, table=True):
+    __tablename__ = "early_help_cases"
+    id: str = TableField(primary_key=True, max_length=64)
+    workflow_id: str = TableField(index=True)
+    entry: str
+    origin_contact_id: str | None = TableField(default=None, index=True)
+    started_at: datetime = _ts(nullable=False, index=True)
+    stage: str = "awaiting_directions"
+    outcome: str | None = None
+    quadrant: str | None = None
+    step_up_contact_id: str | None = None
+    closed_at: datetime | None = _ts(nullable=True)

@@ -26,8 +26,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from models.tables import UTCDateTime
 
 REFERRAL_ROUTES = ("spa", "urgent")
 NFA_OUTCOMES = ("nfa", "universal_advice")
@@ -36,7 +38,7 @@ EARLY_HELP_STEPS = ("directions", "gathering", "recommendation", "decision")
 
 
 def _ts(**kw: Any) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True, **kw))
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True, **kw))
 
 
 def _text() -> Any:

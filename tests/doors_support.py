@@ -11,11 +11,11 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from frontdoor import consultations, early_help
 from frontdoor.config import Settings
 from models.consultation import Consultation
 from models.contact import Contact
 from models.roles import Actor, Role
+from tests.clients import consultations, early_help
 from tests.conftest import make_contact, running_worker, terminate_when_quiet
 
 CARA = Actor(username="cara", role=Role.SOCIAL_WORKER)  # consultation line social worker
@@ -51,14 +51,15 @@ def make_consultation(**overrides: Any) -> Consultation:
 
 
 async def record(client: Client, settings: Settings, task_queue: str, started: Started, c: Consultation) -> None:
-    started.append(await consultations.record_consultation(client, settings, c, CARA, task_queue=task_queue))
+    """Record the call as of its own time (timer tests record calls on set dates)."""
+    started.append(await consultations.start_as_of(client, settings, c, CARA, c.called_at, task_queue=task_queue))
 
 
 async def start_direct(
     client: Client, settings: Settings, task_queue: str, started: Started, actor: Actor, **overrides: Any
 ) -> Contact:
     request = make_contact(id=f"EH-{uuid.uuid4().hex[:10]}", source="5D", **overrides)
-    started.append(await early_help.start_early_help(client, settings, request, actor, task_queue=task_queue))
+    started.append(await early_help.start(client, settings, request, actor, task_queue=task_queue))
     return request
 
 

@@ -8,13 +8,21 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from frontdoor.config import Settings
-from frontdoor.contacts import act, get_state, submit_contact
 from models.contact import Contact
 from models.state import ContactState, Stage
+from models.tables import ActionRecord
+from tests.clients import act, get_state, submit_contact
 from tests.conftest import RITA, SAM, STARTED, TOM
+
+
+def action_trail(s: Session, subject_id: str) -> list[ActionRecord]:
+    """The case's trail in order, read straight from the table (what the read module shows)."""
+    return list(s.exec(select(ActionRecord).where(ActionRecord.subject_id == subject_id)
+                       .order_by(col(ActionRecord.at), col(ActionRecord.id))).all())
 
 
 async def wait_for(
@@ -63,10 +71,10 @@ async def to_spa(client: Client, settings: Settings, task_queue: str, contact: C
 
 async def to_decision(client: Client, contact_id: str) -> ContactState:
     """From SPA with consent given: ask the police, record the answer, recommend."""
-    await act(client, contact_id, "map_requests", {"actor": SAM, "agencies": ["police"]})
-    await act(client, contact_id, "map_responses", {"actor": SAM, "agency": "police", "information": "Known: one call-out"})
+    await act(client, contact_id, "request_map_checks", {"actor": SAM, "agencies": ["police"]})
+    await act(client, contact_id, "record_map_response", {"actor": SAM, "agency": "police", "information": "Known: one call-out"})
     return await act(
-        client, contact_id, "recommendation",
+        client, contact_id, "recommend",
         {"actor": SAM, "summary": "Balanced summary of what was found.", "recommended_outcome": "assessment_s17"},
     )
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from activities.records import append_action, save_contact
+from activities.records import append_action
+from models.case_record import save_contact
+from models.consultation import ConsultationRow
 from models.contact import Contact
-from models.door_tables import ConsultationRow
 from models.messages import ActionEntry
 
 WINDOW = (date(2019, 1, 1), date(2019, 3, 31))

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from frontdoor import consultations, stuck
-from frontdoor.contacts import submit_contact
+from frontdoor import stuck
 from frontdoor.errors import Refused
 from models.consultation import ConsultationClosure, ConsultationStage
+from tests.clients import consultations, submit_contact
 from tests.conftest import RITA, SAM, TOM, make_contact
 from tests.doors_support import CARA, doors_worker, make_consultation, record, scheduled_activities
 from tests.helpers import wait_for, with_timescales
@@ -89,15 +89,15 @@ async def test_referral_never_comes_raises_follow_up_and_records_outcome(dev_env
         assert c.id in await _ids(client, "referral_awaited")
         # validators: role, then content
         with pytest.raises(Refused) as denied:
-            await consultations.act(client, c.id, "follow_up", {"actor": RITA, "outcome": "referral_made", "note": "Rang back"})
+            await consultations.act(client, c.id, "record_follow_up", {"actor": RITA, "outcome": "referral_made", "note": "Rang back"})
         assert denied.value.status == 403
         state = await consultations.act(
-            client, c.id, "follow_up", {"actor": CARA, "outcome": "escalated", "note": "Head teacher reluctant; escalate"}
+            client, c.id, "record_follow_up", {"actor": CARA, "outcome": "escalated", "note": "Head teacher reluctant; escalate"}
         )
         assert state.follow_up is not None
         state = await _stage(client, c.id, ConsultationStage.CLOSED)
         with pytest.raises(Exception):  # noqa: B017 (closed: no update accepted)
-            await consultations.act(client, c.id, "follow_up", {"actor": TOM, "outcome": "referral_made", "note": "again"})
+            await consultations.act(client, c.id, "record_follow_up", {"actor": TOM, "outcome": "referral_made", "note": "again"})
     assert state.closure == ConsultationClosure.ESCALATED
 
 
@@ -108,14 +108,14 @@ async def test_follow_up_refused_before_it_is_due(dev_env, settings, task_queue)
         await record(client, settings, task_queue, started, c)
         await _stage(client, c.id, ConsultationStage.AWAITING_REFERRAL)
         with pytest.raises(Refused) as early:
-            await consultations.act(client, c.id, "follow_up", {"actor": SAM, "outcome": "referral_made", "note": "Rang"})
+            await consultations.act(client, c.id, "record_follow_up", {"actor": SAM, "outcome": "referral_made", "note": "Rang"})
         assert early.value.status == 409
     with pytest.raises(Refused):
-        await consultations.record_consultation(client, settings, make_consultation(), RITA, task_queue=task_queue)
+        await consultations.start(client, settings, make_consultation(), RITA, task_queue=task_queue)
 
 
 async def test_contact_quoting_an_unknown_reference_is_kept_unlinked(dev_env, settings, task_queue):
-    from frontdoor.contacts import get_state
+    from tests.clients import get_state
 
     client = dev_env.client
     contact = make_contact(consultation_ref="CONS-does-not-exist")
@@ -131,7 +131,7 @@ async def test_contact_quoting_an_unknown_reference_is_kept_unlinked(dev_env, se
 
 async def _ids(client, kind: str) -> list[str]:
     rows, _ = await stuck.page(client, kind, page_size=200)
-    return [r.subject_id for r in rows]
+    return [r.id for r in rows]
 
 
 async def _asleep(seconds: float) -> None:

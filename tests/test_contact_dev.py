@@ -7,14 +7,13 @@ import pytest
 from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.records import action_trail
-from models.database import session
-from frontdoor.contacts import act, get_state, submit_contact, workflow_id
 from frontdoor.errors import Duplicate, NotFound, Refused
+from models.database import session
 from models.state import Stage
 from models.tables import DocumentRecord, HandoffRecord, OutboxMessage
+from tests.clients import act, get_state, submit_contact, workflow_id
 from tests.conftest import MAYA, RITA, SAM, TOM, letters, make_contact, running_worker
-from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
+from tests.helpers import action_trail, decision, submit, to_decision, to_spa, wait_stage
 from workflows.contact import ContactWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -35,16 +34,16 @@ async def test_whole_spa_flow_hands_off_once_and_records_everything(dev_env, set
         assert state.stage == Stage.AWAITING_CONSENT
         assert state.decision_due_at is not None
         await act(client, c.id, "review", {"actor": SAM, "rag": "amber"})
-        await act(client, c.id, "consent", {"actor": SAM, "status": "sought", "note": "rang mother"})
-        state = await act(client, c.id, "consent", {"actor": SAM, "status": "given", "note": "mother agreed"})
+        await act(client, c.id, "record_consent", {"actor": SAM, "status": "sought", "note": "rang mother"})
+        state = await act(client, c.id, "record_consent", {"actor": SAM, "status": "given", "note": "mother agreed"})
         assert state.stage == Stage.MAP_CHECKS
-        state = await act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["police", "gp"]})
+        state = await act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police", "gp"]})
         assert [m.agency.value for m in state.outstanding_agencies] == ["police", "gp"]
-        await act(client, c.id, "map_responses", {"actor": SAM, "agency": "police", "information": "Not known"})
-        state = await act(client, c.id, "proceed_without", {"actor": SAM, "agency": "gp", "reason": "Surgery closed until Monday"})
+        await act(client, c.id, "record_map_response", {"actor": SAM, "agency": "police", "information": "Not known"})
+        state = await act(client, c.id, "proceed_without_agency", {"actor": SAM, "agency": "gp", "reason": "Surgery closed until Monday"})
         assert state.stage == Stage.AWAITING_RECOMMENDATION
-        await act(client, c.id, "recommendation", {"actor": SAM, "summary": "Neglect concern, parents engaging.", "recommended_outcome": "targeted_early_help", "quadrant": "north_west"})
-        state = await act(client, c.id, "decision", decision("targeted_early_help", quadrant="north_west"))
+        await act(client, c.id, "recommend", {"actor": SAM, "summary": "Neglect concern, parents engaging.", "recommended_outcome": "targeted_early_help", "quadrant": "north_west"})
+        state = await act(client, c.id, "decide", decision("targeted_early_help", quadrant="north_west"))
         final = await client.get_workflow_handle_for(ContactWorkflow.run, workflow_id(c.id)).result()
     assert final.stage == Stage.CLOSED and final.outcome.value == "targeted_early_help"
     assert final.handoff.team == "early_help_north_west"
@@ -87,13 +86,13 @@ async def test_triage_validators(dev_env, settings, task_queue):
         await refused(act(client, c.id, "triage", base | {"level": 4}), "InvalidAction", "needs a departure_reason")
         await refused(act(client, c.id, "triage", base | {"route": "urgent"}), "InvalidAction", "route urgent is for level")
         await refused(act(client, c.id, "review", {"actor": RITA, "rag": "red"}), "PermissionDenied", "may not review")
-        await refused(act(client, c.id, "consent", {"actor": SAM, "status": "given"}), "WrongStage", "consent is handled in the SPA")
+        await refused(act(client, c.id, "record_consent", {"actor": SAM, "status": "given"}), "WrongStage", "consent is handled in the SPA")
         state = await act(
             client, c.id, "triage",
             base | {"threshold_advice": {"given_by": "sam", "advice": "SPA at level 3", "reasons": "neglect, no history"}},
         )
         assert state.triage.threshold_advice.given_by == "sam"
-        await refused(act(client, c.id, "triage", base), "WrongStage", "not awaiting triage")
+        await refused(act(client, c.id, "triage", base), "WrongStage", "is done once, while the contact awaits triage")
     with session(settings.database_url) as s:
         triage = [a for a in action_trail(s, c.id) if a.action == "triage"]
     assert len(triage) == 1  # refused actions write nothing
@@ -105,26 +104,26 @@ async def test_spa_validators(dev_env, settings, task_queue):
     c = make_contact(consent={"status": "not_sought"})
     async with running_worker(client, settings, task_queue):
         await to_spa(client, settings, task_queue, c)
-        await refused(act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["police"]}), "WrongStage", "no MAP request may be sent until consent")
+        await refused(act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police"]}), "WrongStage", "no MAP request may be sent until consent")
         await refused(
             act(client, c.id, "override_consent", {"actor": SAM, "reason": "risk_of_significant_harm", "explanation": "risk"}),
-            "PermissionDenied", "only team_manager",
+            "PermissionDenied", "only team manager",
         )
-        await refused(act(client, c.id, "decision", decision()), "WrongStage", "needs the social worker's recommendation first")
-        await refused(act(client, c.id, "recommendation", {"actor": SAM, "summary": "Too early to say.", "recommended_outcome": "nfa"}), "WrongStage", "follows consent")
+        await refused(act(client, c.id, "decide", decision()), "WrongStage", "needs the social worker's recommendation first")
+        await refused(act(client, c.id, "recommend", {"actor": SAM, "summary": "Too early to say.", "recommended_outcome": "nfa"}), "WrongStage", "follows consent")
         await act(client, c.id, "override_consent", {"actor": TOM, "reason": "risk_of_significant_harm", "explanation": "Asking father raises risk"})
-        await act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["school"]})
-        await refused(act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["school"]}), "InvalidAction", "already asked: school")
-        await refused(act(client, c.id, "map_responses", {"actor": SAM, "agency": "gp", "information": "x"}), "InvalidAction", "gp was not asked")
-        await refused(act(client, c.id, "recommendation", {"actor": SAM, "summary": "Summary of findings.", "recommended_outcome": "nfa"}), "WrongStage", "still waiting on school")
-        await act(client, c.id, "map_responses", {"actor": SAM, "agency": "school", "information": "Attendance good"})
-        await refused(act(client, c.id, "recommendation", {"actor": TOM, "summary": "Summary of findings.", "recommended_outcome": "nfa"}), "PermissionDenied", "may not recommend")
-        await act(client, c.id, "recommendation", {"actor": SAM, "summary": "Summary of findings.", "recommended_outcome": "nfa"})
-        await refused(act(client, c.id, "decision", decision() | {"actor": SAM}), "PermissionDenied", "may not decide")
-        await refused(act(client, c.id, "extension", {"actor": SAM, "reason": "interpreter_awaited", "new_deadline": "2099-01-01T00:00:00Z"}), "PermissionDenied", "may not extend")
-        await refused(act(client, c.id, "extension", {"actor": TOM, "reason": "interpreter_awaited", "new_deadline": "2001-01-01T00:00:00Z"}), "InvalidAction", "must be after the current one")
-        await refused(act(client, c.id, "retry", {"actor": MAYA}), "WrongStage", "no technical fault")
-        state = await act(client, c.id, "decision", decision("nfa"))
+        await act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["school"]})
+        await refused(act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["school"]}), "InvalidAction", "already asked: school")
+        await refused(act(client, c.id, "record_map_response", {"actor": SAM, "agency": "gp", "information": "x"}), "InvalidAction", "gp was not asked")
+        await refused(act(client, c.id, "recommend", {"actor": SAM, "summary": "Summary of findings.", "recommended_outcome": "nfa"}), "WrongStage", "still waiting on school")
+        await act(client, c.id, "record_map_response", {"actor": SAM, "agency": "school", "information": "Attendance good"})
+        await refused(act(client, c.id, "recommend", {"actor": TOM, "summary": "Summary of findings.", "recommended_outcome": "nfa"}), "PermissionDenied", "may not recommend")
+        await act(client, c.id, "recommend", {"actor": SAM, "summary": "Summary of findings.", "recommended_outcome": "nfa"})
+        await refused(act(client, c.id, "decide", decision() | {"actor": SAM}), "PermissionDenied", "may not decide")
+        await refused(act(client, c.id, "extend", {"actor": SAM, "reason": "interpreter_awaited", "new_deadline": "2099-01-01T00:00:00Z"}), "PermissionDenied", "may not extend")
+        await refused(act(client, c.id, "extend", {"actor": TOM, "reason": "interpreter_awaited", "new_deadline": "2001-01-01T00:00:00Z"}), "InvalidAction", "does not move the deadline")
+        await refused(act(client, c.id, "retry_fault", {"actor": MAYA}), "WrongStage", "no technical fault")
+        state = await act(client, c.id, "decide", decision("nfa"))
         assert state.stage == Stage.HANDOFF
 
 
@@ -165,9 +164,33 @@ async def test_recurring_pattern_must_be_confirmed_at_triage_and_decision(dev_en
         await refused(act(client, c.id, "triage", triage), "InvalidAction", "confirm history_considered")
         await act(client, c.id, "triage", triage | {"history_considered": True})
         await to_decision(client, c.id)
-        await refused(act(client, c.id, "decision", decision(recurring_pattern_considered=False)), "InvalidAction", "confirm recurring_pattern_considered")
-        state = await act(client, c.id, "decision", decision())
+        await refused(act(client, c.id, "decide", decision(recurring_pattern_considered=False)), "InvalidAction", "confirm recurring_pattern_considered")
+        state = await act(client, c.id, "decide", decision())
     assert state.decision.recurring_pattern_considered is True
+
+
+async def test_the_second_domestic_abuse_contact_is_a_recurring_pattern(dev_env, settings, task_queue):
+    """The letter's case (issue 8): one earlier domestic abuse contact, and the second arrives."""
+    client = dev_env.client
+    kid = {"first_name": "Ivy", "last_name": f"Hale{c_suffix()}", "date_of_birth": "2016-09-12"}
+    async with running_worker(client, settings, task_queue):
+        earlier = make_contact(children=[kid], concerns={"factors": ["3B"]})
+        await submit(client, settings, task_queue, earlier)
+        state = await wait_stage(client, earlier.id, Stage.AWAITING_TRIAGE)
+        assert state.history.recurring == [] and state.suggested_level == 3  # the first time: no pattern
+        c = make_contact(children=[kid], concerns={"factors": ["3A"]})
+        await submit(client, settings, task_queue, c)
+        state = await wait_stage(client, c.id, Stage.AWAITING_TRIAGE)
+        [p] = state.history.recurring
+        assert (p.theme, p.occurrences, p.contact_ids, p.includes_this_contact) == ("domestic_abuse", 2, [earlier.id], True)
+        assert p.summary == "2nd domestic abuse contact in 12 months"
+        assert "recurring_pattern" in state.flags
+        assert state.suggested_level == 4  # the recurring-domestic-abuse rule fires
+        triage = {"actor": RITA, "level": 4, "route": "spa", "rationale": "Second DV incident"}
+        await refused(act(client, c.id, "triage", triage), "InvalidAction", "confirm history_considered")
+        await act(client, c.id, "triage", triage | {"history_considered": True})
+        await to_decision(client, c.id)
+        await refused(act(client, c.id, "decide", decision(recurring_pattern_considered=False)), "InvalidAction", "confirm recurring_pattern_considered")
 
 
 def c_suffix() -> str:

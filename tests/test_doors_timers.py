@@ -17,13 +17,13 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from models.database import session
-from frontdoor import consultations, early_help
 from frontdoor.temporal import data_converter
 from models.calendar import WorkingCalendar
 from models.consultation import ConsultationStage
+from models.database import session
 from models.early_help import EarlyHelpStage
 from models.tables import OutboxMessage
+from tests.clients import consultations, early_help
 from tests.conftest import BIN, ERIN, codec_for_tests, make_contact
 from tests.doors_support import doors_worker, make_consultation, record
 from tests.helpers import wait_for
@@ -107,7 +107,7 @@ async def test_directions_overdue_after_one_working_day_across_a_bank_holiday_we
     expected_due = local(friday + timedelta(days=5), 0).astimezone(UTC)  # the end of Tuesday
     async with doors_worker(client, settings, task_queue) as started:
         request = make_contact(id=f"EH-T-{friday:%Y%m%d}", source="5D")
-        started.append(await early_help.start_early_help(client, settings, request, ERIN, task_queue=task_queue))
+        started.append(await early_help.start(client, settings, request, ERIN, task_queue=task_queue))
 
         async def due_known():
             state = await early_help.get_state(client, request.id)

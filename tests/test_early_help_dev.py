@@ -7,20 +7,19 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from activities.records import action_trail
-from models.database import session
-from frontdoor import early_help, stuck
-from frontdoor.contacts import act as contact_act
-from frontdoor.contacts import get_state as contact_state
-from frontdoor.contacts import submit_contact
+from frontdoor import stuck
 from frontdoor.errors import NotFound, Refused
+from models.database import session
 from models.early_help import EarlyHelpEntry, EarlyHelpOutcome, EarlyHelpStage
 from models.state import Stage
 from models.tables import DocumentRecord, OutboxMessage
 from models.timescales import Span
+from tests.clients import act as contact_act
+from tests.clients import early_help, submit_contact
+from tests.clients import get_state as contact_state
 from tests.conftest import ERIN, RITA, SANA, TOM, make_contact
 from tests.doors_support import doors_worker, start_direct
-from tests.helpers import wait_for, with_timescales
+from tests.helpers import action_trail, wait_for, with_timescales
 
 
 async def _stage(client, case_id, stage, timeout=10.0):
@@ -50,38 +49,38 @@ async def test_direct_case_from_directions_to_a_quadrant(dev_env, settings, task
     async with doors_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, ERIN, consent={"status": "not_sought"})
         cid = req.id
-        await _refused(403, client, cid, "directions", _directions(ERIN))
-        await _refused(409, client, cid, "conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Too early"})
-        state = await early_help.act(client, cid, "directions", _directions())
+        await _refused(403, client, cid, "give_directions", _directions(ERIN))
+        await _refused(409, client, cid, "record_conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Too early"})
+        state = await early_help.act(client, cid, "give_directions", _directions())
         assert state.stage == EarlyHelpStage.AWAITING_CONSENT and state.holder == "erin"
         await _refused(409, client, cid, "finish_gathering", {"actor": ERIN})
-        await early_help.act(client, cid, "consent", {"actor": ERIN, "status": "given", "note": "Mother agreed by phone"})
+        await early_help.act(client, cid, "record_consent", {"actor": ERIN, "status": "given", "note": "Mother agreed by phone"})
         state = await _stage(client, cid, EarlyHelpStage.GATHERING)
         await wait_for(lambda: _history_ready(client, cid), what="history review")
         await early_help.act(
-            client, cid, "conversation",
+            client, cid, "record_conversation",
             {"actor": ERIN, "with_whom": "agency", "agency": "school", "name": "DSL", "summary": "Attendance 82%"},
         )
-        msg = await _refused(422, client, cid, "finish_gathering", {"actor": ERIN})
+        msg = await _refused(409, client, cid, "finish_gathering", {"actor": ERIN})  # the state does not allow it yet
         assert "parents" in msg
         await early_help.act(
-            client, cid, "conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Wants help with routines"}
+            client, cid, "record_conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Wants help with routines"}
         )
         state = await early_help.act(client, cid, "finish_gathering", {"actor": ERIN, "note": "Enough to recommend"})
         assert state.stage == EarlyHelpStage.AWAITING_RECOMMENDATION
         rec = {"actor": ERIN, "summary": "Low-level neglect; mother engaging.", "recommended_outcome": "targeted_early_help"}
-        assert "quadrant" in await _refused(422, client, cid, "recommendation", rec)
-        await _refused(422, client, cid, "recommendation", rec | {"quadrant": "mars"})
-        state = await early_help.act(client, cid, "recommendation", rec | {"quadrant": "north_west"})
+        assert "quadrant" in await _refused(422, client, cid, "recommend", rec)
+        await _refused(422, client, cid, "recommend", rec | {"quadrant": "mars"})
+        state = await early_help.act(client, cid, "recommend", rec | {"quadrant": "north_west"})
         assert state.stage == EarlyHelpStage.AWAITING_DECISION and state.recommendation_document_id
-        await _refused(403, client, cid, "decision", {"actor": ERIN, "outcome": "universal_services", "rationale": "n/a"})
+        await _refused(403, client, cid, "decide", {"actor": ERIN, "outcome": "universal_services", "rationale": "n/a"})
         state = await early_help.act(
-            client, cid, "decision",
+            client, cid, "decide",
             {"actor": TOM, "outcome": "targeted_early_help", "quadrant": "north_west", "rationale": "Family support worker"},
         )
         final = await _stage(client, cid, EarlyHelpStage.CLOSED)
     assert final.outcome == EarlyHelpOutcome.TARGETED_EARLY_HELP and final.team == "early_help_north_west"
-    assert [s.step for s in final.steps] == ["directions", "gathering", "recommendation", "decision"]
+    assert [s.name for s in final.steps] == ["directions", "gathering", "recommendation", "decision"]
     assert all(s.met for s in final.steps)
     with session(settings.database_url) as s:
         trail = [a.action for a in action_trail(s, cid)]
@@ -104,11 +103,11 @@ async def test_consent_refused_closes_with_advice(dev_env, settings, task_queue)
     client = dev_env.client
     async with doors_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, SANA, consent={"status": "not_sought"})
-        await early_help.act(client, req.id, "directions", _directions())
+        await early_help.act(client, req.id, "give_directions", _directions())
         with pytest.raises(ValueError, match="advice"):
-            await early_help.act(client, req.id, "consent", {"actor": ERIN, "status": "refused"})
+            await early_help.act(client, req.id, "record_consent", {"actor": ERIN, "status": "refused"})
         await early_help.act(
-            client, req.id, "consent", {"actor": ERIN, "status": "refused", "advice": "Signposted to the family centre"}
+            client, req.id, "record_consent", {"actor": ERIN, "status": "refused", "advice": "Signposted to the family centre"}
         )
         final = await _stage(client, req.id, EarlyHelpStage.CLOSED)
     assert final.outcome == EarlyHelpOutcome.CONSENT_REFUSED and final.history is None  # nothing gathered
@@ -119,7 +118,7 @@ async def test_adviser_steps_up_into_the_spa_after_consulting(dev_env, settings,
     async with doors_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, ERIN, concerns={"factors": ["3B"], "summary": "DA at home"})
         cid = req.id
-        await early_help.act(client, cid, "directions", _directions())
+        await early_help.act(client, cid, "give_directions", _directions())
         await _stage(client, cid, EarlyHelpStage.GATHERING)
         up = {"actor": ERIN, "reason": "Disclosure of DA incident with child present"}
         assert "consultation" in await _refused(422, client, cid, "step_up", up)
@@ -186,13 +185,13 @@ async def test_overdue_directions_show_in_the_stuck_lists(dev_env, settings, tas
 
         async def listed():
             rows, _ = await stuck.page(client, "directions_overdue", page_size=200)
-            return [r for r in rows if r.subject_id == req.id]
+            return [r for r in rows if r.id == req.id]
 
         rows = await wait_for(listed, what="the case in the directions_overdue list")
         assert rows[0].kind == "early_help" and rows[0].stage == "awaiting_directions" and rows[0].due_at
         state = await early_help.get_state(client, req.id)
         assert {"directions_overdue", "early_help_overdue"} <= set(state.flags)
-        state = await early_help.act(client, req.id, "directions", _directions(TOM))
+        state = await early_help.act(client, req.id, "give_directions", _directions(TOM))
         assert "directions_overdue" not in state.flags and state.steps[0].met is False
 
 
@@ -205,7 +204,7 @@ async def test_spa_decision_of_targeted_early_help_steps_down_into_the_hub(dev_e
         started.append(f"contact-{c.id}")
         await to_spa(client, settings, task_queue, c)
         await to_decision(client, c.id)
-        await contact_act(client, c.id, "decision", decision("targeted_early_help", quadrant="north_east"))
+        await contact_act(client, c.id, "decide", decision("targeted_early_help", quadrant="north_east"))
         case_id = f"EH-{c.id}"
         started.append(early_help.workflow_id(case_id))
         state = await _stage(client, case_id, EarlyHelpStage.AWAITING_DIRECTIONS)

@@ -7,9 +7,9 @@ from sqlmodel import select
 
 from activities.outbox import OutboundMessage, StoredOutbox
 from models.database import session
-from frontdoor.contacts import act, workflow_id
 from models.state import Stage
 from models.tables import HandoffRecord, OutboxMessage
+from tests.clients import act, workflow_id
 from tests.conftest import make_contact, running_worker
 from tests.helpers import decision, to_decision, to_spa, wait_stage
 
@@ -40,7 +40,7 @@ async def test_a_retried_handoff_hands_off_once(dev_env, settings, task_queue):
     async with running_worker(client, settings, task_queue, outbox=inbox):
         await to_spa(client, settings, task_queue, c, level=3)
         await to_decision(client, c.id)
-        await act(client, c.id, "decision", decision("strategy_discussion_s47"))
+        await act(client, c.id, "decide", decision("strategy_discussion_s47"))
         state = await wait_stage(client, c.id, Stage.CLOSED)
         history = await client.get_workflow_handle(workflow_id(c.id)).fetch_history()
     assert inbox.team_calls == 2  # the activity really ran twice

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from frontdoor.clock import end_of_day
 from frontdoor.config import ConfigError, format_duration, parse_duration
+from models.calendar import WorkingCalendar
 from models.codes import CIN_FACTORS, THEMES, LevelOfNeed
 from models.contact import Contact
+from models.state import HistoryMatch, RecurringPattern
 from models.thresholds import ThresholdRules
 from tests.conftest import make_contact
 
@@ -155,8 +156,12 @@ def _parts(text: str) -> list[str]:
     return out
 
 
+def end_of_day(moment: datetime) -> datetime:
+    calendar = WorkingCalendar("Europe/London")
+    return calendar.end_of(calendar.local_date(moment))
+
+
 def test_end_of_day_is_local_midnight_across_clock_changes():
-    from datetime import datetime
 
     summer = end_of_day(datetime.fromisoformat("2026-07-01T22:30:00+00:00"))  # 23:30 BST
     assert summer.isoformat() == "2026-07-01T23:00:00+00:00"
@@ -177,3 +182,87 @@ def test_edited_rules_apply_without_a_restart(tmp_path):
     stamp = path.stat().st_mtime_ns + 1_000_000
     os.utime(path, ns=(stamp, stamp))
     assert ThresholdRules.current(path).suggest(["16A"], [], 0).level == 4
+
+
+# -- recurring patterns (the rule is data: config/threshold_rules.json "recurring") ---------------
+RECEIVED = datetime(2026, 11, 26, 9, 14, tzinfo=UTC)
+
+
+def earlier(cid: str, days: float, *themes: str, child: int = 0) -> HistoryMatch:
+    return HistoryMatch(child_index=child, earlier_contact_id=cid, received_at=RECEIVED - timedelta(days=days),
+                        matched_on="nhs_number", confidence="exact", themes=list(themes))
+
+
+def test_the_rules_file_keeps_a_twelve_month_look_back():
+    assert RULES.recurring.lookback_months == 12
+    assert RULES.recurring.window_start(RECEIVED) == datetime(2025, 11, 26, 9, 14, tzinfo=UTC)
+
+
+def test_a_theme_again_within_the_window_recurs_counting_this_contact():
+    [p] = RULES.recurring.patterns([earlier("C-1", 30, "domestic_abuse")], ["domestic_abuse"], RECEIVED)
+    assert (p.occurrences, p.contact_ids, p.includes_this_contact, p.summary) == (
+        2, ["C-1"], True, "2nd domestic abuse contact in 12 months")
+    assert RULES.recurring.patterns([earlier("C-1", 30, "domestic_abuse")], ["neglect"], RECEIVED) == []
+
+
+def test_a_contact_matched_for_two_children_counts_once():
+    ms = [earlier("C-1", 30, "neglect", child=0), earlier("C-1", 30, "neglect", child=1), earlier("C-2", 20, "neglect", child=1)]
+    [p] = RULES.recurring.patterns(ms, [], RECEIVED)
+    assert (p.occurrences, p.contact_ids, p.child_indexes, p.includes_this_contact) == (2, ["C-1", "C-2"], [0, 1], False)
+
+
+def test_earlier_contacts_are_listed_oldest_first():
+    ms = [earlier("C-9", 10, "neglect"), earlier("C-1", 200, "neglect"), earlier("C-5", 100, "neglect")]
+    [p] = RULES.recurring.patterns(ms, ["neglect"], RECEIVED)
+    assert p.contact_ids == ["C-1", "C-5", "C-9"] and p.summary == "4th neglect contact in 12 months"
+
+
+def test_a_misspelt_recurring_setting_is_refused(tmp_path):
+    bad = tmp_path / "rules.json"
+    bad.write_text('{"recurring": {"lookback_month": 6}, "rules": [{"id": "n", "level": 3, "reason": "r", "any_factors": ["16A"]}]}')
+    with pytest.raises(ValidationError, match="lookback_month"):
+        ThresholdRules.load(bad)
+
+
+def test_patterns_recorded_before_the_window_still_decode_and_read_as_before():
+    old = RecurringPattern.model_validate({"theme": "domestic_abuse", "occurrences": 2, "contact_ids": ["C-1", "C-2"]})
+    assert not old.includes_this_contact and old.window_months is None
+    assert old.summary == "domestic abuse in 2 earlier contacts"
+
+
+match_lists = st.lists(
+    st.builds(
+        earlier,
+        st.sampled_from(["C-1", "C-2", "C-3", "C-4", "C-5"]),
+        st.floats(min_value=-30, max_value=800, allow_nan=False),
+        st.sampled_from(sorted(THEMES)),
+        child=st.integers(0, 2),
+    ),
+    max_size=12,
+)
+
+
+@given(match_lists, theme_sets)
+def test_a_pattern_counts_exactly_the_earlier_contacts_in_the_window(matches, themes_now):
+    since = RULES.recurring.window_start(RECEIVED)
+    for p in RULES.recurring.patterns(matches, themes_now, RECEIVED):
+        counted = {m.earlier_contact_id for m in matches if p.theme in m.themes and since <= m.received_at <= RECEIVED}
+        assert set(p.contact_ids) == counted
+        assert p.includes_this_contact == (p.theme in themes_now)
+        assert p.occurrences == len(counted) + p.includes_this_contact
+        assert len(counted) >= (1 if p.includes_this_contact else 2)
+
+
+@given(match_lists, theme_sets, st.sampled_from(sorted(THEMES)), st.floats(min_value=0, max_value=365))
+def test_more_history_or_this_contacts_theme_never_removes_a_pattern(matches, themes_now, theme, days):
+    before = {p.theme for p in RULES.recurring.patterns(matches, themes_now, RECEIVED)}
+    more = RULES.recurring.patterns([*matches, earlier("C-new", days, theme)], themes_now, RECEIVED)
+    assert before <= {p.theme for p in more}
+    assert before <= {p.theme for p in RULES.recurring.patterns(matches, [*themes_now, theme], RECEIVED)}
+
+
+def test_the_second_domestic_abuse_contact_raises_the_suggested_level():
+    patterns = RULES.recurring.patterns([earlier("C-1", 60, "domestic_abuse")], ["domestic_abuse"], RECEIVED)
+    first_time = RULES.suggest(["3B"], [], 0)
+    second_time = RULES.suggest(["3B"], [p.theme for p in patterns], 1)
+    assert (first_time.level, second_time.level) == (LevelOfNeed.TARGETED_EARLY_HELP, LevelOfNeed.SPECIALIST)

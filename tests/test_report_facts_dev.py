@@ -9,9 +9,6 @@ from typing import Any
 
 from sqlmodel import select
 
-from activities.records import action_trail
-from frontdoor import consultations, early_help
-from frontdoor.contacts import act, get_state, submit_contact, workflow_id
 from models.database import session
 from models.early_help import EarlyHelpStage
 from models.facts import (
@@ -24,9 +21,10 @@ from models.facts import (
 )
 from models.state import Stage
 from models.tables import ActionRecord
+from tests.clients import act, consultations, early_help, get_state, submit_contact, workflow_id
 from tests.conftest import ERIN, RITA, SAM, SANA, TOM, make_contact
 from tests.doors_support import doors_worker, make_consultation, record, start_direct
-from tests.helpers import decision, wait_for, wait_stage, with_timescales
+from tests.helpers import action_trail, decision, wait_for, wait_stage, with_timescales
 from workflows.contact import ContactWorkflow
 
 
@@ -81,30 +79,30 @@ async def test_an_spa_contact_and_its_step_down_are_projected_as_the_trail_says(
         await act(client, c.id, "override_consent", {
             "actor": TOM, "reason": "seeking_consent_increases_risk", "explanation": "Father may react badly",
         })
-        await act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["police"]})
-        await act(client, c.id, "map_responses", {"actor": SAM, "agency": "police", "information": "Known"})
+        await act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police"]})
+        await act(client, c.id, "record_map_response", {"actor": SAM, "agency": "police", "information": "Known"})
         state = await get_state(client, c.id)
         new_deadline = state.decision_due_at + timedelta(hours=6)
-        await act(client, c.id, "extension", {"actor": TOM, "reason": "interpreter_awaited", "new_deadline": new_deadline.isoformat()})
-        await act(client, c.id, "recommendation", {
+        await act(client, c.id, "extend", {"actor": TOM, "reason": "interpreter_awaited", "new_deadline": new_deadline.isoformat()})
+        await act(client, c.id, "recommend", {
             "actor": SAM, "summary": "Low-level concerns; family engaging.", "recommended_outcome": "targeted_early_help",
         })
-        await act(client, c.id, "decision", decision("targeted_early_help", quadrant="south_east"))
+        await act(client, c.id, "decide", decision("targeted_early_help", quadrant="south_east"))
         await client.get_workflow_handle_for(ContactWorkflow.run, workflow_id(c.id)).result()
 
         # the step-down: the early help case, through to its decision
         started.append(early_help.workflow_id(case_id))
         await _eh_stage(client, case_id, EarlyHelpStage.AWAITING_DIRECTIONS)
-        await early_help.act(client, case_id, "directions", {"actor": SANA, "directions": "See the family", "adviser": "erin"})
-        await early_help.act(client, case_id, "consent", {"actor": ERIN, "status": "given"})
+        await early_help.act(client, case_id, "give_directions", {"actor": SANA, "directions": "See the family", "adviser": "erin"})
+        await early_help.act(client, case_id, "record_consent", {"actor": ERIN, "status": "given"})
         await wait_for(lambda: _history_ready(client, case_id), what="history review")
-        await early_help.act(client, case_id, "conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Wants help"})
+        await early_help.act(client, case_id, "record_conversation", {"actor": ERIN, "with_whom": "parent", "name": "Mother", "summary": "Wants help"})
         await early_help.act(client, case_id, "finish_gathering", {"actor": ERIN})
-        await early_help.act(client, case_id, "recommendation", {
+        await early_help.act(client, case_id, "recommend", {
             "actor": ERIN, "summary": "Family support worker in the south east.", "recommended_outcome": "targeted_early_help",
             "quadrant": "south_east", "history_considered": True,
         })
-        await early_help.act(client, case_id, "decision", {
+        await early_help.act(client, case_id, "decide", {
             "actor": TOM, "outcome": "targeted_early_help", "quadrant": "south_east", "rationale": "Agreed",
             "recurring_pattern_considered": True,
         })
@@ -201,7 +199,7 @@ async def test_a_step_up_from_early_help_is_a_referral_with_its_own_facts(dev_en
     client, url = dev_env.client, settings.database_url
     async with doors_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, ERIN, concerns={"factors": ["3B"], "summary": "DA"})
-        await early_help.act(client, req.id, "directions", {"actor": SANA, "directions": "Visit", "adviser": "erin"})
+        await early_help.act(client, req.id, "give_directions", {"actor": SANA, "directions": "Visit", "adviser": "erin"})
         await _eh_stage(client, req.id, EarlyHelpStage.GATHERING)
         await early_help.act(client, req.id, "consult", {
             "actor": ERIN, "consulted": "tom", "consulted_role": "team_manager", "advice": "Step up",

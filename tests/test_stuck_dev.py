@@ -15,9 +15,9 @@ from temporalio.worker import Worker
 
 from activities.outbox import OutboundMessage, StoredOutbox
 from frontdoor import stuck
-from frontdoor.contacts import act, get_state
 from models.state import Stage
 from tests.broken_workflow import BrokenDeploy
+from tests.clients import act, get_state
 from tests.conftest import MAYA, RITA, SAM, STARTED, TOM, make_contact, new_id, running_worker
 from tests.helpers import submit, to_spa, wait_for, wait_stage, with_timescales
 from workflows import search_attributes as sa
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.asyncio
 
 async def listed(client, kind: str, within: timedelta = timedelta(hours=4)) -> dict[str, stuck.StuckRow]:
     rows, _ = await stuck.page(client, kind, within, page_size=1000)
-    return {r.subject_id: r for r in rows}
+    return {r.id: r for r in rows}
 
 
 async def eventually_listed(client, kind: str, ids: set[str], within: timedelta = timedelta(hours=4)) -> dict[str, stuck.StuckRow]:
@@ -48,7 +48,7 @@ async def test_each_stuck_question_lists_the_right_contacts(dev_env, settings, t
         urgent = make_contact(concerns={"factors": ["19C"]})
         await to_spa(client, short, task_queue, overdue, level=3)
         await to_spa(client, settings, task_queue, due_soon, level=3)
-        await act(client, overdue.id, "map_requests", {"actor": SAM, "agencies": ["police"]})
+        await act(client, overdue.id, "request_map_checks", {"actor": SAM, "agencies": ["police"]})
         await submit(client, settings, task_queue, reviewed)
         await wait_stage(client, reviewed.id, Stage.AWAITING_TRIAGE)
         await act(client, reviewed.id, "review", {"actor": SAM, "rag": "green"})
@@ -82,7 +82,7 @@ async def test_each_stuck_question_lists_the_right_contacts(dev_env, settings, t
         assert await stuck.count(client, "overdue") >= 1
         # an extension takes a contact off the overdue list
         state = await get_state(client, overdue.id)
-        await act(client, overdue.id, "extension", {"actor": TOM, "reason": "agency_unavailable", "new_deadline": (state.decision_due_at + timedelta(hours=8)).isoformat()})
+        await act(client, overdue.id, "extend", {"actor": TOM, "reason": "agency_unavailable", "new_deadline": (state.decision_due_at + timedelta(hours=8)).isoformat()})
         await wait_for(lambda: _absent(client, "overdue", overdue.id), 15, 0.1, what="extended contact to leave the overdue list")
 
 
@@ -112,16 +112,16 @@ async def test_an_activity_that_keeps_failing_marks_the_contact_faulted_until_re
     c = make_contact()
     async with running_worker(client, settings, task_queue, outbox=mailbox):
         await to_spa(client, settings, task_queue, c, level=3)
-        update = __import__("asyncio").create_task(act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["police"]}))
+        update = __import__("asyncio").create_task(act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police"]}))
         rows = await eventually_listed(client, "faulted", {c.id})
         assert "send_map_request" in rows[c.id].fault and "unreachable" in rows[c.id].fault
         state = await get_state(client, c.id)
         assert state.fault is not None and "faulted" in state.flags
         assert mailbox.calls == settings.timescales.activity_attempts  # bounded retries, then it waits
         with pytest.raises(Exception, match="may not retry"):
-            await act(client, c.id, "retry", {"actor": SAM})
+            await act(client, c.id, "retry_fault", {"actor": SAM})
         mailbox.down = False
-        await act(client, c.id, "retry", {"actor": MAYA, "note": "mailbox back up"})
+        await act(client, c.id, "retry_fault", {"actor": MAYA, "note": "mailbox back up"})
         state = await update  # the social worker's request completes once the fault is mended
         assert state.map_checks[0].document_id is not None and state.fault is None
         await wait_for(lambda: _absent(client, "faulted", c.id), 15, 0.1, what="fault to clear")
@@ -129,18 +129,21 @@ async def test_an_activity_that_keeps_failing_marks_the_contact_faulted_until_re
 
 async def test_workflow_code_that_keeps_failing_is_found_through_reported_problems(dev_env, task_queue):
     client = dev_env.client
-    wid = f"contact-{new_id('BROKEN')}"
+    subject = new_id("BROKEN")
+    wid = f"contact-{subject}"
     async with Worker(client, task_queue=task_queue, workflows=[BrokenDeploy]):
         await client.start_workflow(
             BrokenDeploy.run, id=wid, task_queue=task_queue,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(sa.KIND, "contact")]),
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(sa.KIND, "contact"), SearchAttributePair(sa.SUBJECT, subject)]
+            ),
         )
         STARTED.append(wid)
-        rows = await wait_for(lambda: _present(client, wid), 40, 0.5, what="the broken workflow to be reported")
-        assert rows[wid.split("-", 1)[1]].kind == "contact"
+        rows = await wait_for(lambda: _present(client, subject), 40, 0.5, what="the broken workflow to be reported")
+        assert rows[subject].kind == "contact" and rows[subject].workflow_id == wid
         await client.get_workflow_handle(wid).terminate("test finished")
 
 
-async def _present(client, wid: str):
+async def _present(client, subject: str):
     rows = await listed(client, "workflow_task_failing")
-    return rows if wid.split("-", 1)[1] in rows else None
+    return rows if subject in rows else None

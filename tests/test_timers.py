@@ -12,9 +12,9 @@ import pytest
 from sqlmodel import select
 
 from models.database import session
-from frontdoor.contacts import act, get_state
 from models.state import Stage
 from models.tables import OutboxMessage
+from tests.clients import act, get_state
 from tests.conftest import RITA, SAM, TOM, make_contact, running_worker
 from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
 
@@ -43,7 +43,7 @@ async def test_decision_deadline_passes_and_the_contact_goes_overdue(ts_env, set
         assert sorted(m.channel for m in messages(settings, c.id, "role:")) == ["role:service_manager", "role:team_manager"]
         # the case keeps waiting: it can still be decided, and the record says it was late
         await to_decision(client, c.id)
-        state = await act(client, c.id, "decision", decision())
+        state = await act(client, c.id, "decide", decision())
         assert state.stage == Stage.HANDOFF and "decision_overdue" not in state.flags
 
 
@@ -56,7 +56,7 @@ async def test_an_extension_moves_the_deadline_and_keeps_its_reason(ts_env, sett
         await ts_env.sleep(timedelta(hours=20))
         new_due = first_due + timedelta(hours=10)
         state = await act(
-            client, c.id, "extension",
+            client, c.id, "extend",
             {"actor": TOM, "reason": "agency_unavailable", "new_deadline": new_due.isoformat(), "explanation": "Police answer awaited"},
         )
         assert state.decision_due_at == new_due
@@ -68,7 +68,7 @@ async def test_an_extension_moves_the_deadline_and_keeps_its_reason(ts_env, sett
         assert state.decision_overdue
         # a second extension, after going overdue, clears the flag; both are kept
         later = new_due + timedelta(hours=24)
-        state = await act(client, c.id, "extension", {"actor": TOM, "reason": "other", "new_deadline": later.isoformat(), "explanation": "Interpreter booked for tomorrow"})
+        state = await act(client, c.id, "extend", {"actor": TOM, "reason": "other", "new_deadline": later.isoformat(), "explanation": "Interpreter booked for tomorrow"})
         assert not state.decision_overdue
         assert [e.extension.reason.value for e in state.extensions] == ["agency_unavailable", "other"]
         assert [e.previous_deadline for e in state.extensions] == [first_due, new_due]
@@ -82,7 +82,7 @@ async def test_an_extension_for_other_needs_an_explanation(ts_env, settings, tas
     async with running_worker(client, settings, task_queue):
         state = await to_spa(client, settings, task_queue, c, level=3)
         with pytest.raises(Exception, match="needs an explanation"):
-            await act(client, c.id, "extension", {"actor": TOM, "reason": "other", "new_deadline": (state.decision_due_at + timedelta(hours=1)).isoformat()})
+            await act(client, c.id, "extend", {"actor": TOM, "reason": "other", "new_deadline": (state.decision_due_at + timedelta(hours=1)).isoformat()})
 
 
 async def test_urgent_contact_not_picked_up_escalates_to_managers(ts_env, settings, task_queue):
@@ -113,8 +113,8 @@ async def test_an_agency_that_does_not_answer_is_chased(ts_env, settings, task_q
     c = make_contact()
     async with running_worker(client, settings, task_queue):
         await to_spa(client, settings, task_queue, c, level=3)
-        await act(client, c.id, "map_requests", {"actor": SAM, "agencies": ["police", "school"]})
-        await act(client, c.id, "map_responses", {"actor": SAM, "agency": "school", "information": "Known to school"})
+        await act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police", "school"]})
+        await act(client, c.id, "record_map_response", {"actor": SAM, "agency": "school", "information": "Known to school"})
         await ts_env.sleep(timedelta(hours=3))
         state = await get_state(client, c.id)
         assert "agency_late" not in state.flags
@@ -126,7 +126,7 @@ async def test_an_agency_that_does_not_answer_is_chased(ts_env, settings, task_q
         assert "agency_late" in state.flags
         subjects = [m.subject for m in messages(settings, c.id, "agency:police")]
         assert len(subjects) == 2 and subjects[1].startswith("Reminder:")
-        state = await act(client, c.id, "map_responses", {"actor": SAM, "agency": "police", "information": "One call-out in 2025"})
+        state = await act(client, c.id, "record_map_response", {"actor": SAM, "agency": "police", "information": "One call-out in 2025"})
         assert "agency_late" not in state.flags
 
 

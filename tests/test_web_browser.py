@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from frontdoor.contacts import act, workflow_id
 from frontdoor.web.app import create_app
 from models.roles import Role
 from tests.browser_support import launch_browser, live_server, skip_reason
+from tests.clients import act, workflow_id
 from tests.conftest import RITA, letters, make_contact, running_worker
 from tests.web_support import PASSWORD, Person, add_people, app_settings, terminate, wait_for
 
@@ -80,64 +80,64 @@ async def test_a_contact_from_the_form_to_handoff_by_clicking(browser, live: Liv
     # request-for-support officer: the new-contact form, triage into the SPA, consent
     rita = await signed_in(browser, live, Role.RFS_OFFICER)
     await expect(rita).to_have_url(re.compile(r"/queue$"))
-    await rita.click("nav >> text=New contact")
+    await rita.click("nav >> text=Receive a contact")
     cid = await rita.input_value("input[name=id]")
     live.started.append(workflow_id(cid))
     await rita.select_option("select[name=source]", "2A")
-    await rita.fill("input[name=referrer_name]", "Ms K Patel")
-    await rita.fill("input[name=referrer_agency]", "Stoke Primary School")
-    await rita.fill("input[name=child0_first_name]", "Ada")
-    await rita.fill("input[name=child0_last_name]", f"Browser{letters()}")
-    await rita.fill("input[name=child0_date_of_birth]", "2016-05-04")
-    await rita.check("input[name=factors][value='16A']")
-    await rita.fill("textarea[name=summary]", "Arrives hungry; uniform unwashed for weeks.")
-    await rita.select_option("select[name=consent_status]", "not_sought")
-    await rita.click("#new-contact button[type=submit]")
+    await rita.fill("input[name='referrer.name']", "Ms K Patel")
+    await rita.fill("input[name='referrer.agency']", "Stoke Primary School")
+    await rita.fill("input[name='children.0.first_name']", "Ada")
+    await rita.fill("input[name='children.0.last_name']", f"Browser{letters()}")
+    await rita.fill("input[name='children.0.date_of_birth']", "2016-05-04")
+    await rita.check("input[name='concerns.factors'][value='16A']")
+    await rita.fill("textarea[name='concerns.summary']", "Arrives hungry; uniform unwashed for weeks.")
+    await rita.select_option("select[name='consent.status']", "not_sought")
+    await rita.click("#start-contact button[type=submit]")
     await expect(rita).to_have_url(re.compile(f"/contacts/{cid}$"))
     await expect(rita.locator("#form-triage")).to_be_visible(timeout=WAIT)  # the page follows the history check
     await expect(rita.locator("text=Threshold rules suggest")).to_contain_text("level 3")
-    await rita.select_option("#form-triage select[name=level]", "4")
-    await rita.select_option("#form-triage select[name=route]", "spa")
-    await rita.fill("#form-triage textarea[name=rationale]", "Neglect reported daily: SPA decision needed")
-    await rita.fill("#form-triage input[name=departure_reason]", "Hunger and hygiene together over weeks")
-    await rita.check("#form-triage input[name=history_considered]")
+    await rita.select_option("#form-triage [name=level]", "4")
+    await rita.select_option("#form-triage [name=route]", "spa")
+    await rita.fill("#form-triage [name=rationale]", "Neglect reported daily: SPA decision needed")
+    await rita.fill("#form-triage [name=departure_reason]", "Hunger and hygiene together over weeks")
+    await rita.check("#form-triage [name=history_considered]")
     await submit_form(rita, "triage")
     await expect(rita.locator("#stage")).to_have_attribute("data-stage", "awaiting_consent")
     await expect(rita.locator("#deadline")).to_contain_text("left")
-    await rita.select_option("#form-consent select[name=status]", "given")
-    await rita.fill("#form-consent input[name=note]", "Mother agreed by phone")
-    await submit_form(rita, "consent")
+    await rita.select_option("#form-record_consent [name=status]", "given")
+    await rita.fill("#form-record_consent [name=note]", "Mother agreed by phone")
+    await submit_form(rita, "record_consent")
     await expect(rita.locator("#consent")).to_contain_text("Given")
 
     # social worker: finds it in the queue, reviews, MAP checks, recommends
     sam = await signed_in(browser, live, Role.SOCIAL_WORKER)
     await expect(sam.locator(f"#queue a:text('{cid}')")).to_be_visible(timeout=WAIT)
     await sam.click(f"#queue a:text('{cid}')")
-    await sam.select_option("#form-review select[name=rag]", "red")
+    await sam.select_option("#form-review [name=rag]", "red")
     await submit_form(sam, "review")
-    await sam.check("#form-map_requests input[value=police]")
-    await sam.check("#form-map_requests input[value=school]")
-    await submit_form(sam, "map_requests")
+    await sam.check("#form-request_map_checks input[value=police]")
+    await sam.check("#form-request_map_checks input[value=school]")
+    await submit_form(sam, "request_map_checks")
     await expect(sam.locator("#map-checks")).to_contain_text("School")
-    await sam.select_option("#form-map_responses select[name=agency]", "police")
-    await sam.fill("#form-map_responses textarea[name=information]", "One call-out last year")
-    await submit_form(sam, "map_responses")
-    await sam.fill("#form-proceed_without textarea[name=reason]", "School closed for half term")
-    await submit_form(sam, "proceed_without")
+    await sam.select_option("#form-record_map_response [name=agency]", "police")
+    await sam.fill("#form-record_map_response [name=information]", "One call-out last year")
+    await submit_form(sam, "record_map_response")
+    await sam.fill("#form-proceed_without_agency [name=reason]", "School closed for half term")
+    await submit_form(sam, "proceed_without_agency")
     await expect(sam.locator("#map-checks")).to_contain_text("proceeded without")
-    await sam.fill("#form-recommendation textarea[name=summary]", "Neglect confirmed by school; police know of one call-out.")
-    await sam.select_option("#form-recommendation select[name=recommended_outcome]", "assessment_s17")
-    await submit_form(sam, "recommendation")
+    await sam.fill("#form-recommend [name=summary]", "Neglect confirmed by school; police know of one call-out.")
+    await sam.select_option("#form-recommend [name=recommended_outcome]", "assessment_s17")
+    await submit_form(sam, "recommend")
     await expect(sam.locator("#stage")).to_have_attribute("data-stage", "awaiting_decision")
-    assert await sam.locator("#form-decision").count() == 0  # only managers decide
+    assert await sam.locator("#form-decide").count() == 0  # only managers decide
 
     # team manager: the decision list, the decision, the handoff
     tom = await signed_in(browser, live, Role.TEAM_MANAGER)
-    await expect(tom).to_have_url(re.compile(r"/manager$"))
+    await expect(tom).to_have_url(re.compile(r"/decisions$"))
     await expect(tom.locator(f"#ready a:text('{cid}')")).to_be_visible(timeout=WAIT)
     await tom.click(f"#ready a:text('{cid}')")
-    await tom.fill("#form-decision textarea[name=rationale]", "Assessment under section 17 needed")
-    await submit_form(tom, "decision")
+    await tom.fill("#form-decide [name=rationale]", "Assessment under section 17 needed")
+    await submit_form(tom, "decide")
     await expect(tom.locator("#handoff")).to_contain_text("assessment team", timeout=WAIT)
     await expect(tom.locator("#stage")).to_have_attribute("data-stage", "closed", timeout=WAIT)
     await expect(tom.locator("#trail")).to_contain_text("management decision")
@@ -157,7 +157,7 @@ async def test_supervisor_dashboard_shows_an_overdue_decision_without_reloading(
     short = app_settings(live.settings, live.settings.temporal.task_queue, decision_deadline=timedelta(seconds=1))
     contact = make_contact()
     live.started.append(workflow_id(contact.id))
-    from frontdoor.contacts import submit_contact
+    from tests.clients import submit_contact
 
     await submit_contact(live.client, short, contact, RITA)
     await wait_for(lambda: _awaiting_triage(live, contact.id), what="triage to open")
@@ -178,6 +178,6 @@ async def test_supervisor_dashboard_shows_an_overdue_decision_without_reloading(
 
 
 async def _awaiting_triage(live: Live, cid: str) -> bool:
-    from frontdoor.contacts import get_state
+    from tests.clients import get_state
 
     return (await get_state(live.client, cid)).stage.value == "awaiting_triage"

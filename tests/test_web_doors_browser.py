@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from frontdoor.consultations import workflow_id
 from frontdoor.web.app import create_app
 from models.roles import Role
 from tests.browser_support import launch_browser, live_server, skip_reason
 from tests.conftest import running_worker
 from tests.web_support import PASSWORD, add_people, app_settings, terminate
+from workflows.consultation import workflow_id
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 WAIT = 20_000  # ms
@@ -59,16 +59,16 @@ async def test_record_a_consultation_with_an_invited_referral_by_clicking(live) 
     sam = await signed_in(browser, url, people[Role.SOCIAL_WORKER])
     await sam.click("nav >> text=Consultation line")
     await expect(sam).to_have_url(re.compile(r"/consultations$"))
-    cid = await sam.input_value("#record-call input[name=id]")
+    cid = await sam.input_value("#start-consultation input[name=id]")
     started.append(workflow_id(cid))
-    await sam.fill("input[name=caller_name]", "Ms K Patel")
-    await sam.fill("input[name=caller_agency]", "Stoke Primary School")
-    await sam.fill("input[name=child0_first_name]", "Amy")
-    await sam.fill("input[name=child0_last_name]", "Jones")
+    await sam.fill("input[name='caller.name']", "Ms K Patel")
+    await sam.fill("input[name='caller.agency']", "Stoke Primary School")
+    await sam.fill("input[name='children.0.first_name']", "Amy")
+    await sam.fill("input[name='children.0.last_name']", "Jones")
     await sam.fill("textarea[name=concern]", "Amy often arrives hungry; mother seems low.")
     await sam.fill("textarea[name=advice]", "Talk to mother about consent and refer to the front door.")
     await sam.select_option("select[name=outcome]", "referral_invited")
-    await sam.click("#record-call button[type=submit]")
+    await sam.click("#start-consultation button[type=submit]")
     await expect(sam).to_have_url(re.compile(f"/consultations/{cid}$"))
     await expect(sam.locator(".flash")).to_contain_text(f"quotes reference {cid}")
     await expect(sam.locator("#stage")).to_have_attribute("data-stage", "awaiting_referral", timeout=WAIT)

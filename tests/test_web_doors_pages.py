@@ -54,7 +54,7 @@ async def test_nav_links_follow_the_role(web: WebEnv, people) -> None:
         assert ('href="/consultations"' in page) == consultation_line, role
         assert ('href="/early-help"' in page) == hub, role
     # every role may look (the supervisor dashboard links here); only some may record or start
-    for path, form in (("/consultations", 'id="record-call"'), ("/early-help", 'id="start-case"')):
+    for path, form in (("/consultations", 'id="start-consultation"'), ("/early-help", 'id="start-early_help"')):
         page = await web.http.get(path)
         assert page.status_code == 200 and form not in page.text
 
@@ -62,24 +62,24 @@ async def test_nav_links_follow_the_role(web: WebEnv, people) -> None:
 async def test_record_a_call_by_form_then_follow_it_up(web: WebEnv, people) -> None:
     await as_person(web, people[SW])
     line = (await web.http.get("/consultations")).text
-    assert 'id="record-call"' in line
+    assert 'id="start-consultation"' in line
     cid = f"CONS-{uuid.uuid4().hex[:8]}"
     data = {
         "csrf_token": csrf_of(line), "id": cid, "called_at": "2026-11-26T09:14",
-        "caller_name": "Ms K Patel", "caller_agency": "Stoke Primary School", "caller_role": "DSL",
-        "child0_first_name": "<script>alert(1)</script>", "child0_last_name": "Jones",
+        "caller.name": "Ms K Patel", "caller.agency": "Stoke Primary School", "caller.role": "DSL",
+        "children.0.first_name": "<script>alert(1)</script>", "children.0.last_name": "Jones",
         "concern": "Arrives hungry; mother seems low.", "factors": ["16A"],
         "advice": "Talk to mother about consent, then refer.", "outcome": "referral_invited",
     }
     r = await web.http.post("/consultations", data={k: v for k, v in data.items() if k != "csrf_token"})
     assert r.status_code == 403
-    bad = await web.http.post("/consultations", data=data | {"concern": "", "caller_agency": ""})
+    bad = await web.http.post("/consultations", data=data | {"concern": "", "caller.agency": ""})
     assert bad.status_code == 422 and "The consultation was not saved" in bad.text and "caller.agency" in bad.text
     assert 'value="Ms K Patel"' in bad.text  # what was typed is kept
 
     page = await follow(web, await web.http.post("/consultations", data=data))
     web.started.append(f"consultation-{cid}")
-    assert f"Consultation {cid} recorded." in page and "No history look-up was made" in page
+    assert f"Consultation {cid} received." in page and "No history look-up was made" in page
     assert "<script>alert(1)</script>" not in page
 
     async def page_at(stage: str) -> str | None:
@@ -88,7 +88,7 @@ async def test_record_a_call_by_form_then_follow_it_up(web: WebEnv, people) -> N
 
     page = await wait_for(lambda: page_at("awaiting_referral"), what="awaiting the referral")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Jones" in page and 'id="referral-due"' in page
-    assert 'id="form-follow_up"' not in page
+    assert 'id="form-record_follow_up"' not in page
     line = (await web.http.get("/consultations")).text
     assert f'href="/consultations/{cid}"' in line.split('id="awaited"')[1]
 
@@ -96,23 +96,26 @@ async def test_record_a_call_by_form_then_follow_it_up(web: WebEnv, people) -> N
     panels = await wait_for(lambda: _panel_links(web, cid), what="the supervisor dashboard to list the consultation")
     assert f'href="/consultations/{cid}"' in panels
 
-    await as_person(web, people[RFS])
+    await as_person(web, people[SW])
     page = await wait_for(lambda: page_at("follow_up"), what="the follow-up")
-    assert 'id="follow-up-due"' in page and 'id="form-follow_up"' not in page
-    r = await web.http.post(f"/consultations/{cid}/actions/follow_up", data={
-        "csrf_token": csrf_of(page), "outcome": "escalated", "note": "Trying my luck"})
+    assert 'id="follow-up-due"' in page and 'id="form-record_follow_up"' in page
+
+    await as_person(web, people[RFS])  # the consultation line is not the RfS officer's work
+    refused = await web.http.get(f"/consultations/{cid}")
+    assert refused.status_code == 403 and "may not read consultations" in refused.text
+    r = await web.http.post(f"/consultations/{cid}/actions/record_follow_up", data={
+        "csrf_token": csrf_of((await web.http.get("/contacts/new")).text), "outcome": "escalated", "note": "Trying my luck"})
     text = await follow(web, r)
-    assert "not saved" in text and "may not consultation follow up" in text
+    assert "not saved" in text and "may not record follow up" in text
 
     await as_person(web, people[SW])
     page = (await web.http.get(f"/consultations/{cid}")).text
-    assert 'id="form-follow_up"' in page
     line = (await web.http.get("/consultations")).text
     assert f'href="/consultations/{cid}"' in line.split('id="follow-ups"')[1]
-    page = await follow(web, await web.http.post(f"/consultations/{cid}/actions/follow_up", data={
+    page = await follow(web, await web.http.post(f"/consultations/{cid}/actions/record_follow_up", data={
         "csrf_token": csrf_of(page), "outcome": "no_longer_needed", "note": "x"}))
     assert "Record the follow-up call: not saved." in page and "note" in page
-    page = await follow(web, await web.http.post(f"/consultations/{cid}/actions/follow_up", data={
+    page = await follow(web, await web.http.post(f"/consultations/{cid}/actions/record_follow_up", data={
         "csrf_token": csrf_of(page), "outcome": "no_longer_needed", "note": "School nurse plan agreed with mother"}))
     assert "Record the follow-up call: saved." in page and 'id="follow-up"' in page
     page = await wait_for(lambda: page_at("closed"), what="closed")
@@ -128,20 +131,20 @@ async def _panel_links(web: WebEnv, subject_id: str) -> str | None:
 async def test_an_early_help_case_by_form_from_start_to_decision(web: WebEnv, people) -> None:
     await as_person(web, people[EHA])
     hub = (await web.http.get("/early-help")).text
-    assert 'id="start-case"' in hub
+    assert 'id="start-early_help"' in hub
     case = f"EH-{uuid.uuid4().hex[:8]}"
     data = {
         "csrf_token": csrf_of(hub), "id": case, "received_at": "2026-11-26T09:14", "source": "5D",
-        "referrer_name": "Health visitor", "referrer_agency": "Health", "child0_first_name": "Noah",
-        "child0_last_name": f"Form{letters()}", "factors": ["1C"], "summary": "Mother isolated",
-        "consent_status": "not_sought",
+        "referrer.name": "Health visitor", "referrer.agency": "Health", "children.0.first_name": "Noah",
+        "children.0.last_name": f"Form{letters()}", "concerns.factors": ["1C"], "concerns.summary": "Mother isolated",
+        "consent.status": "not_sought",
     }
-    bad = await web.http.post("/early-help", data=data | {"source": "", "child0_first_name": "", "child0_last_name": ""})
-    assert bad.status_code == 422 and "The case was not started" in bad.text
+    bad = await web.http.post("/early-help", data=data | {"source": "", "children.0.first_name": "", "children.0.last_name": ""})
+    assert bad.status_code == 422 and "The early help case was not saved" in bad.text
     page = await follow(web, await web.http.post("/early-help", data=data))
     web.started.append(f"early-help-{case}")
-    assert f"Early help case {case} started" in page
-    assert 'id="form-directions"' not in page and 'id="form-consent"' in page and 'id="form-step_up"' in page
+    assert f"Early help case {case} received" in page
+    assert 'id="form-give_directions"' not in page and 'id="form-record_consent"' in page and 'id="form-step_up"' in page
 
     async def in_hub() -> str | None:
         text = (await web.http.get("/early-help")).text
@@ -160,30 +163,34 @@ async def test_an_early_help_case_by_form_from_start_to_decision(web: WebEnv, pe
         return text
 
     await as_person(web, people[SA])
-    await act("directions", {"directions": "Consent first; then the health visitor and GP.", "adviser": people[EHA].username})
+    await act("give_directions", {"directions": "Consent first; then the health visitor and GP.", "adviser": people[EHA].username})
     await as_person(web, people[EHA])
-    await act("consent", {"status": "given", "note": "Mother agreed"})
+    await act("record_consent", {"status": "given", "note": "Mother agreed"})
 
-    async def gathering() -> str | None:
+    async def gathering() -> str | None:  # the history review is done: finishing waits only on the parents
         text = (await web.http.get(f"/early-help/{case}")).text
-        return text if 'id="form-finish_gathering"' in text else None
+        return text if "not yet, speak to the parents" in text else None
 
     await wait_for(gathering, what="the history review")
-    await act("conversation", {"with_whom": "agency", "name": "Dr Shah", "summary": "Waiting list"}, expect="not saved")
-    await act("conversation", {"with_whom": "agency", "agency": "gp", "name": "Dr Shah", "summary": "Waiting list"})
-    await act("finish_gathering", {}, expect="speak to the parents")
-    await act("conversation", {"with_whom": "parent", "agency": "", "name": "Mrs Price", "summary": "Feels isolated"})
+    await act("record_conversation", {"with_whom": "agency", "name": "Dr Shah", "summary": "Waiting list"}, expect="not saved")
+    await act("record_conversation", {"with_whom": "agency", "agency": "gp", "name": "Dr Shah", "summary": "Waiting list"})
+    page = (await web.http.get(f"/early-help/{case}")).text
+    assert 'id="form-finish_gathering"' not in page  # not offered until the parents are spoken to
+    refused = await follow(web, await web.http.post(f"/early-help/{case}/actions/finish_gathering",
+                                                    data={"csrf_token": csrf_of(page)}))
+    assert "not saved" in refused and "speak to the parents" in refused
+    await act("record_conversation", {"with_whom": "parent", "agency": "", "name": "Mrs Price", "summary": "Feels isolated"})
     await act("finish_gathering", {"note": ""})
-    page = await act("recommendation", {"summary": "Low mood affects routines; support wanted.",
+    page = await act("recommend", {"summary": "Low mood affects routines; support wanted.",
                                         "recommended_outcome": "targeted_early_help", "quadrant": "north_east"})
     assert 'id="recommendation"' in page and "Early help recommendation" in page
-    assert 'id="form-decision"' not in page
+    assert 'id="form-decide"' not in page
 
     await as_person(web, people[TM])
-    page = await act("decision", {"outcome": "targeted_early_help", "quadrant": "north_east",
+    page = await act("decide", {"outcome": "targeted_early_help", "quadrant": "north_east",
                                   "rationale": "Family support worker and a perinatal group"})
     assert 'id="decision"' in page
-    r = await web.http.post(f"/early-help/{case}/actions/decision", data={"outcome": "universal_services", "rationale": "x"})
+    r = await web.http.post(f"/early-help/{case}/actions/decide", data={"outcome": "universal_services", "rationale": "x"})
     assert r.status_code == 403
 
     async def closed() -> str | None:
@@ -204,6 +211,6 @@ async def test_unknown_pages_and_actions(web: WebEnv, people) -> None:
     page = (await web.http.get("/early-help")).text
     r = await web.http.post("/early-help/NOPE-1/actions/teleport", data={"csrf_token": csrf_of(page)})
     assert r.status_code == 404
-    r = await follow(web, await web.http.post("/early-help/NOPE-1/actions/directions", data={
+    r = await follow(web, await web.http.post("/early-help/NOPE-1/actions/give_directions", data={
         "csrf_token": csrf_of(page), "directions": "Speak to the family"}))
     assert "not saved" in r and "no open early help case" in r

@@ -62,7 +62,7 @@ async def test_sign_in_sets_a_signed_httponly_samesite_cookie(web: WebEnv, peopl
 
 
 async def test_each_role_lands_on_its_screen(web: WebEnv, people) -> None:
-    for role, home in ((RFS, "/queue"), (TM, "/manager"), (SM, "/supervisor")):
+    for role, home in ((RFS, "/queue"), (TM, "/decisions"), (SM, "/supervisor")):
         web.http.cookies.clear()
         r = await sign_in(web.http, people[role].username)
         assert r.headers["location"] == home
@@ -82,7 +82,7 @@ async def test_contact_page_offers_only_what_stage_and_role_allow(web: WebEnv, p
     await sign_in(web.http, people[RFS].username)
     page = (await web.http.get(f"/contacts/{cid}")).text
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert 'id="form-triage"' in page and 'id="form-review"' not in page and 'id="form-decision"' not in page
+    assert 'id="form-triage"' in page and 'id="form-review"' not in page and 'id="form-decide"' not in page
     r = await web.http.post(f"/contacts/{cid}/actions/triage", data={
         "csrf_token": csrf_of(page), "level": "4", "route": "spa", "rationale": "SPA decision needed",
         "departure_reason": "Daily hunger", "history_considered": "on",
@@ -90,22 +90,22 @@ async def test_contact_page_offers_only_what_stage_and_role_allow(web: WebEnv, p
     assert r.status_code == 303
     page = (await web.http.get(f"/contacts/{cid}")).text
     assert "Triage against the threshold guidance: saved." in page
-    assert 'id="form-consent"' not in page  # consent was given by the referrer
-    assert 'id="form-override_consent"' not in page and 'id="form-extension"' not in page  # managers only
+    assert 'id="form-record_consent"' not in page  # consent was given by the referrer
+    assert 'id="form-override_consent"' not in page and 'id="form-extend"' not in page  # managers only
 
     web.http.cookies.clear()
     await sign_in(web.http, people[SW].username)
     page = (await web.http.get(f"/contacts/{cid}")).text
-    assert 'id="form-map_requests"' in page and 'id="form-review"' in page and 'id="form-recommendation"' in page
-    r = await web.http.post(f"/contacts/{cid}/actions/decision", data={
+    assert 'id="form-request_map_checks"' in page and 'id="form-review"' in page and 'id="form-recommend"' in page
+    r = await web.http.post(f"/contacts/{cid}/actions/decide", data={
         "csrf_token": csrf_of(page), "outcome": "nfa", "rationale": "Trying my luck"})
     page = (await web.http.get(r.headers["location"])).text
     assert "not saved" in page and "may not decide" in page
-    r = await web.http.post(f"/contacts/{cid}/actions/recommendation", data={
+    r = await web.http.post(f"/contacts/{cid}/actions/recommend", data={
         "csrf_token": csrf_of(page), "summary": "short", "recommended_outcome": "nfa"})
     page = (await web.http.get(r.headers["location"])).text
     assert "not saved" in page and "summary" in page
-    r = await web.http.post(f"/contacts/{cid}/actions/recommendation", data={
+    r = await web.http.post(f"/contacts/{cid}/actions/recommend", data={
         "csrf_token": csrf_of(page), "summary": "Nothing found by anyone asked.", "recommended_outcome": "nfa"})
     page = (await web.http.get(r.headers["location"])).text
     assert "Write the recommendation: saved." in page
@@ -116,13 +116,13 @@ async def test_contact_page_offers_only_what_stage_and_role_allow(web: WebEnv, p
 
     web.http.cookies.clear()
     await sign_in(web.http, people[TM].username)
-    manager = (await web.http.get("/manager")).text
+    manager = (await web.http.get("/decisions")).text
     assert cid in manager
     page = (await web.http.get(f"/contacts/{cid}")).text
-    assert 'id="form-decision"' in page and 'id="form-extension"' in page
-    r = await web.http.post(f"/contacts/{cid}/actions/decision", data={"outcome": "nfa", "rationale": "No CSRF"})
+    assert 'id="form-decide"' in page and 'id="form-extend"' in page
+    r = await web.http.post(f"/contacts/{cid}/actions/decide", data={"outcome": "nfa", "rationale": "No CSRF"})
     assert r.status_code == 403
-    await web.http.post(f"/contacts/{cid}/actions/decision", data={
+    await web.http.post(f"/contacts/{cid}/actions/decide", data={
         "csrf_token": csrf_of(page), "outcome": "nfa", "rationale": "Nothing further needed"})
     state = await web.wait_stage(people[TM], cid, "closed")
     assert state["decision"]["actor"]["username"] == people[TM].username
@@ -135,12 +135,12 @@ async def test_new_contact_form_shows_field_errors_and_submits(web: WebEnv, peop
     data = {"csrf_token": csrf_of(form), "id": "bad id!", "received_at": "2026-11-26T09:14", "source": "6"}
     r = await web.http.post("/contacts/new", data=data)
     assert r.status_code == 422 and "use letters, digits" in r.text and "The contact was not saved" in r.text
-    assert "each child needs a name or an identifier" in r.text
+    assert "children: Field required" in r.text  # no child named
     cid = f"F-{people[RFS].username}"
     r = await web.http.post("/contacts/new", data={
         "csrf_token": csrf_of(form), "id": cid, "received_at": "2026-11-26T09:14", "source": "2A",
-        "referrer_name": "Ms Head", "child0_first_name": "Ada", "child0_last_name": "Form", "factors": ["16A", "3B"],
-        "summary": "Form test", "consent_status": "given",
+        "referrer.name": "Ms Head", "children.0.first_name": "Ada", "children.0.last_name": "Form", "concerns.factors": ["16A", "3B"],
+        "concerns.summary": "Form test", "consent.status": "given",
     })
     assert r.status_code == 303 and r.headers["location"] == f"/contacts/{cid}"
     web.started.append(f"contact-{cid}")

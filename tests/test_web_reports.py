@@ -41,7 +41,6 @@ def app_and_people(tmp_path_factory, settings):
         report_data.build(s)
     cfg: Settings = replace(settings, database_url=url, var_dir=root / "var")
     app = create_app(cfg, client=object())  # type: ignore[arg-type]  (no workflow is touched here)
-    app.include_router(report_web.router)
     people = {role: (f"{role.value}-r", users.add_user(url, f"{role.value}-r", role, role.value, PASSWORD)) for role in Role}
     return app, people
 

@@ -13,7 +13,6 @@ import pytest
 import pytest_asyncio
 
 from frontdoor import users
-from frontdoor.web import reports as report_web
 from frontdoor.web.app import create_app
 from models.database import init_db, session
 from models.roles import Role
@@ -33,7 +32,6 @@ async def live(tmp_path_factory, settings) -> AsyncIterator[tuple[str, Any]]:
         report_data.build(s)
     users.add_user(url, "manager-b", Role.SERVICE_MANAGER, "Manager", PASSWORD)
     app = create_app(replace(settings, database_url=url, var_dir=root / "var"), client=object())  # type: ignore[arg-type]
-    app.include_router(report_web.router)
     pw, browser = await launch_browser()
     async with live_server(app) as base:
         yield base, browser

@@ -5,6 +5,7 @@ and clean-up of the workflows a test started."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,13 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import uvicorn
 from temporalio.client import Client
 
 from frontdoor import users
 from frontdoor.config import Settings
-from frontdoor.contacts import workflow_id
 from frontdoor.web.app import create_app
 from models.roles import Role
+from tests.clients import workflow_id
 from tests.conftest import letters, running_worker
 
 PASSWORD = "correct horse battery"
@@ -60,6 +62,11 @@ class WebEnv:
     client: Client
     task_queue: str
     started: list[str] = field(default_factory=list)
+    keep_running: bool = False  # leave its workflows for the next worker on the same queue
+
+    def keep(self) -> None:
+        self.started.clear()
+        self.keep_running = True
 
     async def submit(self, person: Person, **overrides: Any) -> str:
         body = contact_body(**overrides)
@@ -123,6 +130,14 @@ async def terminate(client: Client, workflow_ids: list[str]) -> None:
             pass
 
 
+async def terminate_queue(client: Client, task_queue: str) -> None:
+    """Terminate every workflow still running on a test's task queue, including those its
+    workflows started (a morning discussion has one id per day for the whole server: left
+    running without a worker, it would swallow the next test's items)."""
+    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    await terminate(client, [w.id async for w in client.list_workflows(query)])
+
+
 @asynccontextmanager
 async def web_env(client: Client, settings: Settings, task_queue: str, **worker_overrides: Any) -> AsyncIterator[WebEnv]:
     app = create_app(settings, client=client)
@@ -133,3 +148,25 @@ async def web_env(client: Client, settings: Settings, task_queue: str, **worker_
                 yield env
             finally:
                 await terminate(client, env.started)
+                if not env.keep_running:
+                    await terminate_queue(client, task_queue)
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """The app on a real HTTP server on 127.0.0.1 (a free port), for clients in other
+    processes or threads (Schemathesis, the model-based test). Yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises why it could not start
+            await asyncio.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,45 +1,46 @@
-"""What every front door workflow shares: audited actions, fault handling, refusals,
-and keeping search attributes in step with the state.
+"""What every front door workflow shares: actions checked against the process's action
+table, audited steps, deadlines, fault handling, and search attributes kept in step with
+the state.
 
 Deterministic: times come from workflow.now(), side effects go through activities.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contact import ContactActivities
-    from models import errors
+    from activities.case import CaseActivities
+    from models import errors, signing
     from models.actions import RetryFault
-    from models.messages import ActionEntry
-    from models.roles import Actor, PermissionDenied, require
+    from models.allocation import Allocation
+    from models.messages import ActionEntry, Notification
+    from models.roles import ALLOCATORS, FAULT_RETRIERS, Actor
     from models.state import Fault
     from workflows import search_attributes as sa
+    from workflows.deadline import Deadline
+    from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
+
+__all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT",
+           "ALLOCATE"]
 
 SYSTEM = "frontdoor"
 
 # Errors that retrying cannot mend: the activity fails at once and the case shows as faulted.
-NON_RETRYABLE = ["LookupError", "ValidationError", "TemplateNotFound", "UndefinedError"]
+NON_RETRYABLE = [
+    "LookupError", "KeyError", "ValidationError", "ValueError", "TypeError", "OverflowError", "UnicodeError",
+    "TemplateNotFound", "UndefinedError", "TemplateSyntaxError",
+]
 
-
-def refuse(kind: str, message: str) -> ApplicationError:
-    return ApplicationError(message, type=kind, non_retryable=True)
-
-
-def wrong_stage(message: str) -> ApplicationError:
-    return refuse(errors.WRONG_STAGE, message)
-
-
-def invalid(message: str) -> ApplicationError:
-    return refuse(errors.INVALID, message)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def require_weighed(themes: list[str], confirmed: bool, field: str) -> None:
@@ -49,29 +50,84 @@ def require_weighed(themes: list[str], confirmed: bool, field: str) -> None:
         raise invalid(f"a recurring pattern was flagged ({', '.join(themes)}): confirm {field} to show it was weighed")
 
 
-def check_role(actor: Actor, action: str) -> None:
-    try:
-        require(actor, action)
-    except PermissionDenied as exc:
-        raise refuse(errors.PERMISSION_DENIED, str(exc)) from None
+def human_action(fn: F) -> F:
+    """An Update that carries a person's action. Its validator is the process's action
+    table (role, stage, readiness, payload rules): invalid input is refused before anything
+    is written to history. Validators do not run on replay and handlers do, so the handler
+    never checks a rule again; it changes state before its first await."""
+    update: Any = workflow.update(fn)
+
+    def validate(self: AuditedWorkflow, payload: Any) -> None:
+        self.validate(fn.__name__, payload)
+
+    validate.__name__ = f"validate_{fn.__name__}"
+    setattr(validate, "__signature__", inspect.signature(fn))  # noqa: B010 (the SDK compares the two signatures)
+    update.validator(validate)
+    return update  # type: ignore[no-any-return]
+
+
+RETRY_FAULT = Action(
+    "retry_fault", RetryFault, FAULT_RETRIERS, "Retry after a technical fault",
+    ready=lambda s: None if s.fault is not None else "it has no technical fault to retry",
+    help="Run the failed step again once its cause is mended.",
+)
+
+
+# -- allocation (issue 12): every process's open work is allocated to a person ------
+def _allocation_rules(state: Any, a: Allocation) -> None:
+    """Not to whom it is allocated already; and what the process's state refuses (a state
+    may define `allocation_refusal(username) -> reason | None`, e.g. an audit's auditors)."""
+    if a.to == state.holder:
+        raise invalid(f"it is allocated to {a.to} already")
+    refusal = getattr(state, "allocation_refusal", None)
+    reason = refusal(a.to) if callable(refusal) else None
+    if reason:
+        raise invalid(reason)
+
+
+ALLOCATE = Action(
+    "allocate", Allocation, ALLOCATORS, "Allocate to a person", rules=_allocation_rules,
+    form=lambda s: {"to": {"label": f"Allocate to (now allocated to {s.holder})"}},
+    help="A team manager allocates or reallocates the work, with a reason. The caseload page shows the "
+    "receiver's caseload first and asks why when it takes them over their target.",
+)
 
 
 class AuditedWorkflow:
-    """Base class. Subclasses set `subject_id` and `kind`, and implement `search_attributes()`."""
+    """Base class. A subclass sets `actions` (its action table) and keeps `self.state`
+    (a model with `stage`, `fault` and `flags`); it implements `search_attributes()`."""
 
+    actions: ClassVar[ActionTable]
+    kind: ClassVar[str]  # FdKind
+    noun: ClassVar[str] = "case"
+    State: ClassVar[type]
     subject_id: str
-    kind: str
     activity_attempts: int = 5
     fault: Fault | None = None
+    state: Any
 
-    def _init_base(self, subject_id: str, kind: str, attempts: int) -> None:
+    @staticmethod
+    def workflow_id(subject_id: str) -> str:
+        raise NotImplementedError
+
+    def _init_base(self, subject_id: str, attempts: int) -> None:
         self.subject_id = subject_id
-        self.kind = kind
         self.activity_attempts = attempts
         self.fault = None
+        self.deadlines: list[Deadline] = []
         self._seq = 0
         self._retry_generation = 0
         self._sa_cache: dict[str, Any] = {}
+
+    # -- the action table is the validator ----------------------------------------
+    def validate(self, name: str, payload: Any) -> None:
+        """First the interface's signature on the actor (anyone who reaches the Temporal frontend
+        could otherwise act as anyone), then the action's row. Never called on replay."""
+        try:
+            signing.verify_action(workflow.info().workflow_id, name, payload, workflow.now())
+        except signing.SignatureRefused as exc:
+            raise refuse(errors.SIGNATURE_REFUSED, exc.message) from None
+        self.actions[name].check(payload.actor, self.view(), payload, f"{self.noun} {self.subject_id}")
 
     # -- activities with bounded retries; a failure parks the case as faulted ------
     async def act(
@@ -110,31 +166,28 @@ class AuditedWorkflow:
     def _retried_since(self, generation: int) -> bool:
         return self._retry_generation != generation
 
-    def request_retry(self) -> None:
-        self._retry_generation += 1
-
-    # -- a manager's retry of a parked activity: the same Update on every workflow -----
-    def _refresh(self) -> Any:
-        """The state as callers see it (subclasses return a copy with flags and fault)."""
-        raise NotImplementedError
-
-    def _check_retry(self, r: RetryFault) -> None:
-        check_role(r.actor, "retry_fault")
-        if self.fault is None:
-            raise wrong_stage(f"{self.kind.replace('_', ' ')} {self.subject_id} has no technical fault to retry")
-
-    @workflow.update
+    @human_action
     async def retry_fault(self, r: RetryFault) -> Any:
-        self._check_retry(r)
-        self.request_retry()
+        self._retry_generation += 1
         await workflow.wait_condition(lambda: self.fault is None)
         await self.audit(r.actor, "fault_retried", r.note)
-        return self._refresh()
+        return self.view()
 
-    @retry_fault.validator
-    def _validate_retry(self, r: RetryFault) -> None:
-        self._check_retry(r)
+    # -- allocation (issue 12): the row is ALLOCATE; `holder` is "allocated to" -----------
+    @human_action
+    async def allocate(self, a: Allocation) -> Any:
+        previous = self.state.holder
+        self.state.holder = a.to
+        self.allocated(a.to)
+        self.sync()
+        await self.audit(a.actor, "allocated", a.reason, to=a.to, previous=previous,
+                         over_target_reason=a.over_target_reason)
+        return self.view()
 
+    def allocated(self, username: str) -> None:
+        """A process's own bookkeeping when its work is allocated (e.g. who audits next)."""
+
+    # -- the trail and messages ---------------------------------------------------
     async def audit(self, actor: Actor | None, action: str, reasons: str | None = None, **details: Any) -> None:
         self._seq += 1
         info = workflow.info()
@@ -142,7 +195,7 @@ class AuditedWorkflow:
         # before keep replaying with the ordinary activity they recorded.
         local = workflow.patched("audit-as-local-activity")
         await self.act(
-            ContactActivities.record_action,
+            CaseActivities.record_action,
             ActionEntry(
                 idempotency_key=f"{info.workflow_id}/{info.run_id}/{self._seq}",
                 subject_id=self.subject_id,
@@ -158,19 +211,41 @@ class AuditedWorkflow:
             local=local,
         )
 
+    async def notify(self, key: str, roles: list[str], subject: str, body: str) -> None:
+        await self.act(
+            CaseActivities.notify,
+            Notification(idempotency_key=key, subject_id=self.subject_id, roles=roles, subject=subject, body=body),
+        )
+
+    # -- the state as callers see it ------------------------------------------------
+    @workflow.query
+    def current_state(self) -> Any:
+        return self.view()
+
+    def view(self) -> Any:
+        """A copy of the state with its current flags and fault (queries must not mutate)."""
+        flags = sorted(set(self.search_attributes().get(sa.FLAGS) or []) | set(self._deadline_flags())
+                       | ({"faulted"} if self.fault else set()))
+        return self.state.model_copy(update={"flags": flags, "fault": self.fault})
+
     # -- search attributes -------------------------------------------------------
     def search_attributes(self) -> dict[SearchAttributeKey, Any]:
         raise NotImplementedError
+
+    def _deadline_flags(self) -> set[str]:
+        return {flag for d in self.deadlines for flag in d.flags}
 
     def sync(self) -> None:
         """Upsert the search attributes whose values changed since the last call."""
         wanted = self.search_attributes()
         wanted[sa.KIND] = self.kind
+        flags = set(wanted.get(sa.FLAGS) or []) | self._deadline_flags()
         if self.fault:
-            wanted[sa.FLAGS] = sorted({*(wanted.get(sa.FLAGS) or []), "faulted"})
+            flags.add("faulted")
             wanted[sa.FAULT] = f"{self.fault.activity}: {self.fault.error}"[:200]
         else:
             wanted.setdefault(sa.FAULT, None)
+        wanted[sa.FLAGS] = sorted(flags)
         updates: list[SearchAttributeUpdate] = []
         for key, value in wanted.items():
             if isinstance(value, list):
@@ -181,7 +256,3 @@ class AuditedWorkflow:
             updates.append(key.value_unset() if value is None else key.value_set(value))
         if updates:
             workflow.upsert_search_attributes(updates)
-
-
-def remaining(until: datetime) -> timedelta:
-    return until - workflow.now()

@@ -11,17 +11,18 @@ and the call's outcome is recorded with an Update.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contact import ContactActivities
-    from activities.doors import CalendarActivities, ConsultationActivities
+    from activities.case import CaseActivities
+    from activities.consultation import ConsultationActivities
     from models.consultation import (
         NO_HISTORY_LOOKUP,
+        Consultation,
         ConsultationClosure,
         ConsultationFlag,
         ConsultationInput,
@@ -33,22 +34,82 @@ with workflow.unsafe.imports_passed_through():
         FollowUpOutcome,
         ReferralArrived,
     )
-    from models.messages import DocumentRequest, Notification
+    from models.messages import DocumentRequest
+    from models.roles import CONSULTATION_READERS, SOCIAL_WORK, Actor
     from workflows import search_attributes as sa
-    from workflows.base import AuditedWorkflow, check_role, remaining, wrong_stage
+    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow, human_action
+    from workflows.deadline import ONE_MS, Deadline, DeadlineRule
+    from workflows.process import (
+        Action,
+        ActionTable,
+        ListView,
+        Process,
+        Start,
+        StartContext,
+        StuckList,
+    )
 
+KIND = "consultation"
 REFERRAL_ARRIVED = "referral_arrived"
-_MIN_WAIT = timedelta(milliseconds=1)
+
+
+def workflow_id(subject_id: str) -> str:
+    return f"consultation-{subject_id}"
+
+
+def _follow_up_ready(s: ConsultationState) -> str | None:
+    if s.referral_contact_id is not None:
+        return f"the referral has arrived as contact {s.referral_contact_id}: no follow-up needed"
+    return None if s.follow_up is None else "the follow-up call is recorded"
+
+
+ACTIONS = ActionTable(
+    Action("record_follow_up", FollowUpCall, SOCIAL_WORK, "Record the follow-up call",
+           stages=frozenset({ConsultationStage.FOLLOW_UP}), ready=_follow_up_ready,
+           needs="is recorded once the invited referral is overdue",
+           help="Once the invited referral is overdue: ring the caller back and record what they said."),
+    ALLOCATE,
+    RETRY_FAULT,
+)
+
+
+def _follow_up_message(wf: ConsultationWorkflow, d: Deadline) -> tuple[str, str]:
+    s = wf.state
+    return (
+        f"Ring back: invited referral {s.reference} has not arrived",
+        f"{s.holder}: the referral invited on the consultation of {s.called_at:%d/%m/%Y %H:%M} UTC "
+        f"({s.caller.name}, {s.caller.agency}) was due by {d.due_at:%d/%m/%Y %H:%M} UTC and has "
+        "not arrived. Ring the caller back and record the outcome: "
+        f"frontdoor consultation record_follow_up {wf.subject_id} --outcome ...",
+    )
+
+
+async def _record_row(wf: ConsultationWorkflow, d: Deadline) -> None:
+    await wf.act(ConsultationActivities.record_consultation, wf._row())
+
+
+INVITED_REFERRAL = DeadlineRule(
+    "referral", flags=(ConsultationFlag.FOLLOW_UP_DUE,), tell=("social_worker",), trail="follow_up_raised",
+    message=_follow_up_message, marks=lambda wf, d: wf._set_stage(ConsultationStage.FOLLOW_UP), then=_record_row,
+    floor=ONE_MS, notify_key=lambda wf, d: f"{workflow.info().workflow_id}/follow-up",
+)
 
 
 @workflow.defn(name="ConsultationWorkflow")
 class ConsultationWorkflow(AuditedWorkflow):
+    actions = ACTIONS
+    kind = KIND
+    noun = "consultation"
+    State = ConsultationState
+    workflow_id = staticmethod(workflow_id)
+
     @workflow.init
     def __init__(self, inp: ConsultationInput) -> None:
         c = inp.consultation
         self.inp = inp
-        self._init_base(c.id, "consultation", inp.timescales.activity_attempts)
+        self._init_base(c.id, inp.timescales.activity_attempts)
         self._arrival: ReferralArrived | None = None
+        self.referral_deadline: Deadline | None = None
         self.state = ConsultationState(
             consultation_id=c.id,
             reference=c.reference,
@@ -72,12 +133,12 @@ class ConsultationWorkflow(AuditedWorkflow):
         c, s = inp.consultation, self.state
         self.sync()
         if c.outcome == ConsultationOutcome.REFERRAL_INVITED:
-            s.referral_due_at = await self.act(
-                CalendarActivities.working_day_due, c.called_at, inp.timescales.invited_referral
-            )
+            due = await self.act(CaseActivities.working_day_due, c.called_at, inp.timescales.invited_referral)
+            self.referral_deadline = Deadline.begin(self, INVITED_REFERRAL, due, started_at=c.called_at)
+            s.referral_deadline = self.referral_deadline.record
         await self.act(ConsultationActivities.record_consultation, self._row())
         s.document_id = await self.act(
-            ContactActivities.render_document,
+            CaseActivities.render_document,
             DocumentRequest(
                 document_id=f"{workflow.info().workflow_id}/consultation-record",
                 subject_id=self.subject_id, kind="consultation_record", title="Telephone consultation",
@@ -90,45 +151,19 @@ class ConsultationWorkflow(AuditedWorkflow):
             children_named=len(c.children), history_lookup="not performed: consultation",
             reference=s.reference, referral_due_at=s.referral_due_at.isoformat() if s.referral_due_at else None,
         )
-        if c.outcome == ConsultationOutcome.ADVICE_ONLY:
+        if self.referral_deadline is None:
             await self._close(ConsultationClosure.ADVICE_ONLY)
-            return self._refresh()
+            return self.view()  # type: ignore[no-any-return]
 
         self._set_stage(ConsultationStage.AWAITING_REFERRAL)
-        assert s.referral_due_at is not None
-        try:
-            await workflow.wait_condition(
-                lambda: self._arrival is not None, timeout=max(remaining(s.referral_due_at), _MIN_WAIT)
-            )
-        except TimeoutError:
-            await self._raise_follow_up()
-            await workflow.wait_condition(lambda: self._arrival is not None or s.follow_up is not None)
+        await self.referral_deadline.wait(lambda: self._arrival is not None or s.follow_up is not None)
+        self.referral_deadline.finish()
         if self._arrival is not None:
             await self._link(self._arrival)
         else:
             await self._close(ConsultationClosure(s.follow_up.outcome.value if s.follow_up else "escalated"))
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._refresh()
-
-    async def _raise_follow_up(self) -> None:
-        s = self.state
-        s.follow_up_raised_at = workflow.now()
-        self._set_stage(ConsultationStage.FOLLOW_UP)
-        await self.act(ConsultationActivities.record_consultation, self._row())
-        await self.act(
-            ContactActivities.notify,
-            Notification(
-                idempotency_key=f"{workflow.info().workflow_id}/follow-up",
-                subject_id=self.subject_id,
-                roles=["social_worker"],
-                subject=f"Ring back: invited referral {s.reference} has not arrived",
-                body=f"{s.holder}: the referral invited on the consultation of {s.called_at:%d/%m/%Y %H:%M} UTC "
-                f"({s.caller.name}, {s.caller.agency}) was due by {s.referral_due_at:%d/%m/%Y %H:%M} UTC and has "
-                "not arrived. Ring the caller back and record the outcome: "
-                f"frontdoor consultation follow-up {self.subject_id} --outcome ...",
-            ),
-        )
-        await self.audit(None, "follow_up_raised", due=s.referral_due_at.isoformat() if s.referral_due_at else None)
+        return self.view()  # type: ignore[no-any-return]
 
     async def _link(self, arrival: ReferralArrived) -> None:
         s = self.state
@@ -164,72 +199,91 @@ class ConsultationWorkflow(AuditedWorkflow):
             closure=s.closure.value if s.closure else None, closed_at=s.closed_at,
         )
 
-    def _flags(self) -> list[str]:
-        s = self.state
-        flags = []
-        if s.stage in (ConsultationStage.AWAITING_REFERRAL, ConsultationStage.FOLLOW_UP):
-            flags.append(ConsultationFlag.REFERRAL_AWAITED.value)
-        if s.stage == ConsultationStage.FOLLOW_UP:
-            flags.append(ConsultationFlag.FOLLOW_UP_DUE.value)
-        return flags
-
     def search_attributes(self) -> dict[SearchAttributeKey, Any]:
         s = self.state
+        waiting = s.stage in (ConsultationStage.AWAITING_REFERRAL, ConsultationStage.FOLLOW_UP)
         return {
+            sa.SUBJECT: s.consultation_id,
             sa.STAGE: s.stage.value,
             sa.SINCE: s.stage_since,
             sa.HOLDER: s.holder,
             sa.RECEIVED: s.called_at,
             sa.REF: s.reference,
-            sa.FLAGS: self._flags(),
-            sa.DUE: s.referral_due_at if s.stage in (ConsultationStage.AWAITING_REFERRAL, ConsultationStage.FOLLOW_UP) else None,
+            sa.FLAGS: [ConsultationFlag.REFERRAL_AWAITED.value] if waiting else [],
+            sa.DUE: s.referral_due_at if waiting else None,
         }
 
-    def _refresh(self) -> ConsultationState:
-        flags = sorted(self._flags() + (["faulted"] if self.fault else []))
-        return self.state.model_copy(update={"flags": flags, "fault": self.fault})
-
-    # ------------------------------------------------------------------ queries and signals
-    @workflow.query
-    def current_state(self) -> ConsultationState:
-        return self._refresh()
+    # ------------------------------------------------------------------ queries, signals, actions
 
     @workflow.signal(name=REFERRAL_ARRIVED)
     def referral_arrived(self, arrival: ReferralArrived) -> None:
         """A contact quoting this consultation's reference has arrived (from the contact workflow)."""
         if self._arrival is None and self.state.closure is None and self.state.reference is not None:
             self._arrival = arrival
+            self.state.referral_contact_id = arrival.contact_id  # no follow-up call is needed now
 
-    # ------------------------------------------------------------------ follow-up call
-    def _check_follow_up(self, f: FollowUpCall) -> None:
-        check_role(f.actor, "consultation_follow_up")
-        if self.state.stage != ConsultationStage.FOLLOW_UP or self.state.follow_up is not None:
-            raise wrong_stage(
-                f"consultation {self.subject_id} is {self.state.stage.value}: a follow-up call is recorded "
-                "once the invited referral is overdue"
-            )
-        if self._arrival is not None:
-            raise wrong_stage(f"the referral has just arrived as contact {self._arrival.contact_id}: no follow-up needed")
-
-    @workflow.update
+    @human_action
     async def record_follow_up(self, f: FollowUpCall) -> ConsultationState:
-        self._check_follow_up(f)
         self.state.follow_up, self.state.follow_up_at = f, workflow.now()
         self.state.holder = f.actor.username
         if f.outcome == FollowUpOutcome.ESCALATED:
-            await self.act(
-                ContactActivities.notify,
-                Notification(
-                    idempotency_key=f"{workflow.info().workflow_id}/escalated",
-                    subject_id=self.subject_id,
-                    roles=["team_manager"],
-                    subject=f"Consultation {self.subject_id} escalated: invited referral not made",
-                    body=f"{f.actor.username} rang the caller back ({self.state.caller.agency}) and escalates: {f.note}",
-                ),
+            await self.notify(
+                f"{workflow.info().workflow_id}/escalated", ["team_manager"],
+                f"Consultation {self.subject_id} escalated: invited referral not made",
+                f"{f.actor.username} rang the caller back ({self.state.caller.agency}) and escalates: {f.note}",
             )
         await self.audit(f.actor, "follow_up_call", f.note, outcome=f.outcome.value, contact_id=f.contact_id)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @record_follow_up.validator
-    def _validate_follow_up(self, f: FollowUpCall) -> None:
-        self._check_follow_up(f)
+
+# ---------------------------------------------------------------------- starting one, and the lists
+def _start_input(c: Consultation, actor: Actor, ctx: StartContext) -> ConsultationInput:
+    return ConsultationInput(consultation=c, consultant=actor, timescales=ctx.timescales)
+
+
+def _start_attributes(c: Consultation) -> list[SearchAttributePair[Any]]:
+    attrs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(sa.KIND, KIND), SearchAttributePair(sa.SUBJECT, c.id),
+        SearchAttributePair(sa.STAGE, ConsultationStage.RECORDING.value), SearchAttributePair(sa.RECEIVED, c.called_at),
+    ]
+    if c.reference:
+        attrs.append(SearchAttributePair(sa.REF, c.reference))
+    return attrs
+
+
+def _by_due(r: Any) -> datetime | str:
+    moment = r.due_at or r.received_at
+    return moment.isoformat() if moment else "~"
+
+
+OPEN = "ExecutionStatus = 'Running'"
+
+PROCESS = Process(
+    ConsultationWorkflow, path="consultations", subject_field="consultation_id",
+    readers=CONSULTATION_READERS,
+    start=Start(
+        name="record", title="Record a consultation call", model=Consultation, roles=SOCIAL_WORK,
+        subject_id=lambda c: c.id, workflow_input=_start_input, search_attributes=_start_attributes,
+        received_field="called_at",
+        next_step=lambda c: f"The caller quotes reference {c.reference} when referring." if c.reference
+        else "Advice only: it closes now.",
+        help="A professional rang for advice. No history look-up is ever made. An invited referral "
+        "quotes the consultation's id as consultation_ref; if it has not arrived in time, a follow-up is raised.",
+    ),
+    stuck=(
+        StuckList("referral_awaited", "Invited referrals not yet received",
+                  lambda now, within: f"{OPEN} AND FdFlags = '{ConsultationFlag.REFERRAL_AWAITED.value}'"),
+        StuckList("follow_up_due", "Consultation follow-ups outstanding",
+                  lambda now, within: f"{OPEN} AND FdFlags = '{ConsultationFlag.FOLLOW_UP_DUE.value}'"),
+    ),
+    views=(
+        ListView("consultations", "Consultation line", SOCIAL_WORK, order=_by_due,
+                 groups=(("follow-ups", "Ring back: follow-ups due", lambda r: r.stage == ConsultationStage.FOLLOW_UP),
+                         ("awaited", "Invited referrals awaited", lambda r: r.stage == ConsultationStage.AWAITING_REFERRAL),
+                         ("other-open", "Other", lambda r: r.stage not in (ConsultationStage.FOLLOW_UP,
+                                                             ConsultationStage.AWAITING_REFERRAL))),
+                 help="Telephone consultations: follow-ups to ring back first, then invited referrals awaited."),
+    ),
+    activities=(ConsultationActivities,),
+    transient=frozenset({ConsultationStage.RECORDING}),
+)

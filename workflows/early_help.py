@@ -11,19 +11,24 @@ the case shows `<step>_overdue` and `early_help_overdue` in FdFlags.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contact import ContactActivities
-    from activities.doors import CalendarActivities, EarlyHelpActivities
+    from activities.case import CaseActivities
+    from activities.early_help import EarlyHelpActivities
     from models.codes import ConsentStatus, LevelOfNeed
     from models.contact import ConsentStatement, Contact, Referrer
+    from models.deadline import DeadlineRecord
     from models.early_help import (
         DECIDABLE,
         OVERDUE_FLAG,
@@ -44,63 +49,211 @@ with workflow.unsafe.imports_passed_through():
         EarlyHelpState,
         FinishGathering,
         HistoryReview,
-        StepTime,
         StepUp,
         ThresholdConsultation,
     )
     from models.early_help import ConsultationRecord as ConsultedRecord
-    from models.messages import DocumentRequest, Notification
-    from models.roles import ROLE_NAMES, Actor, Role
+    from models.messages import DocumentRequest
+    from models.roles import (
+        EARLY_HELP_ADVISERS,
+        EARLY_HELP_LEADS,
+        EARLY_HELP_READERS,
+        EARLY_HELP_TEAM,
+        EARLY_HELP_WORKERS,
+        ROLE_NAMES,
+        SENIOR_CONSULTEES,
+        Actor,
+        Role,
+    )
     from models.state import ContactWorkflowInput, StepUpEntry
+    from workflows import contact_identity
     from workflows import search_attributes as sa
     from workflows.base import (
+        ALLOCATE,
+        RETRY_FAULT,
         AuditedWorkflow,
-        check_role,
+        human_action,
         invalid,
-        remaining,
         require_weighed,
-        wrong_stage,
+    )
+    from workflows.deadline import ONE_MS, Deadline, DeadlineRule
+    from workflows.process import (
+        Action,
+        ActionTable,
+        ListView,
+        Process,
+        Start,
+        StartContext,
+        StuckList,
     )
 
-_MIN_WAIT = timedelta(milliseconds=1)
-OPEN_WORK = (
+KIND = "early_help"
+OPEN_WORK = frozenset({
     EarlyHelpStage.AWAITING_DIRECTIONS, EarlyHelpStage.AWAITING_CONSENT, EarlyHelpStage.GATHERING,
     EarlyHelpStage.AWAITING_RECOMMENDATION, EarlyHelpStage.AWAITING_DECISION,
-)
-# who is told when a step runs late
-LATE_TELL = {
-    "directions": ["team_manager", "senior_adviser"],
-    "gathering": ["early_help_adviser", "senior_adviser"],
-    "recommendation": ["early_help_adviser", "senior_adviser"],
-    "decision": ["team_manager", "senior_adviser"],
-}
+})
+
+
+def workflow_id(subject_id: str) -> str:
+    return f"early-help-{subject_id}"
+
+
+def case_id_for_contact(contact_id: str) -> str:
+    """The early help case a contact routes to the hub (at triage, or stepped down)."""
+    return f"EH-{contact_id}"
 
 
 def step_up_contact_id(case_id: str) -> str:
     return f"{case_id}-SU"
 
 
+# ---------------------------------------------------------------------- the rules of each action
+def _consent_ready(s: EarlyHelpState) -> str | None:
+    return "consent is already given" if s.consent_status == ConsentStatus.GIVEN else None
+
+
+def _spoken_to_parents(s: EarlyHelpState) -> str | None:
+    if s.history is None:
+        return "the history review is still running: try again in a moment"
+    if not any(c.conversation.with_whom == ConversationWith.PARENT for c in s.conversations):
+        return "speak to the parents (and record it) before finishing information gathering"
+    return None
+
+
+def _quadrant_rules(s: EarlyHelpState, outcome: EarlyHelpOutcome, quadrant: str | None) -> None:
+    if outcome not in DECIDABLE:
+        raise invalid(f"choose one of: {', '.join(o.value for o in DECIDABLE)}")
+    if outcome == EarlyHelpOutcome.TARGETED_EARLY_HELP:
+        if quadrant not in s.quadrants:
+            raise invalid(f"targeted early help needs a quadrant: one of {', '.join(s.quadrants)}")
+    elif quadrant is not None:
+        raise invalid("a quadrant goes with targeted early help only")
+
+
+def _consulted_or_senior(s: EarlyHelpState, actor: Actor, doing: str) -> None:
+    if actor.role == Role.EARLY_HELP_ADVISER and not s.consultations:
+        raise invalid(
+            f"{doing} needs a recorded consultation with a senior adviser or SPA manager first "
+            "(frontdoor early_help consult ...)"
+        )
+
+
+def _recommendation_rules(s: EarlyHelpState, r: EarlyHelpRecommendation) -> None:
+    _quadrant_rules(s, r.recommended_outcome, r.quadrant)
+    require_weighed(s.recurring_themes, r.history_considered, "history_considered")
+    if r.recommended_outcome == EarlyHelpOutcome.STEP_UP:
+        _consulted_or_senior(s, r.actor, "recommending a step-up")
+
+
+def _decision_rules(s: EarlyHelpState, d: EarlyHelpDecision) -> None:
+    _quadrant_rules(s, d.outcome, d.quadrant)
+    require_weighed(s.recurring_themes, d.recurring_pattern_considered, "recurring_pattern_considered")
+
+
+def _quadrant_form(s: EarlyHelpState) -> dict[str, Any]:
+    return {"quadrant": {"choices": s.quadrants}}
+
+
+ACTIONS = ActionTable(
+    Action("give_directions", Directions, EARLY_HELP_LEADS, "Management directions",
+           stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS}), people={"adviser": EARLY_HELP_WORKERS},
+           help="Prompt directions from a manager, and the adviser who takes the case."),
+    Action("record_consent", EarlyHelpConsent, EARLY_HELP_TEAM, "Record parental consent",
+           stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS, EarlyHelpStage.AWAITING_CONSENT}),
+           ready=_consent_ready,
+           form=lambda s: {"status": {"choices": [ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED]}},
+           help="Early help is voluntary: a refusal closes the case with advice."),
+    Action("record_conversation", Conversation, EARLY_HELP_WORKERS, "Record a conversation",
+           stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION})),
+    Action("consult", ThresholdConsultation, EARLY_HELP_ADVISERS, "Record a threshold consultation",
+           stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION,
+                             EarlyHelpStage.AWAITING_DECISION}), people={"consulted": SENIOR_CONSULTEES},
+           help="When the need is close to the statutory threshold: a senior adviser or SPA manager's advice."),
+    Action("finish_gathering", FinishGathering, EARLY_HELP_WORKERS, "Finish information gathering",
+           stages=frozenset({EarlyHelpStage.GATHERING}), ready=_spoken_to_parents),
+    Action("recommend", EarlyHelpRecommendation, EARLY_HELP_WORKERS, "Write the recommendation",
+           stages=frozenset({EarlyHelpStage.AWAITING_RECOMMENDATION}), rules=_recommendation_rules,
+           form=lambda s: _quadrant_form(s) | {"recommended_outcome": {"choices": list(DECIDABLE)}}),
+    Action("decide", EarlyHelpDecision, EARLY_HELP_LEADS, "Decision",
+           stages=frozenset({EarlyHelpStage.AWAITING_DECISION}), rules=_decision_rules,
+           form=lambda s: _quadrant_form(s) | {
+               "outcome": {"choices": list(DECIDABLE),
+                           "default": s.recommendation.recommended_outcome if s.recommendation else None},
+               "recurring_pattern_considered": {"hidden": not s.recurring_themes}}),
+    Action("step_up", StepUp, EARLY_HELP_TEAM, "Step up into the SPA", stages=OPEN_WORK,
+           rules=lambda s, u: _consulted_or_senior(s, u.actor, "a step-up by an adviser"),
+           help="The need is at the statutory threshold: a contact enters the SPA directly."),
+    ALLOCATE,
+    RETRY_FAULT,
+)
+
+
+# ---------------------------------------------------------------------- each timed step's deadline
+LATE_TELL = {
+    "directions": ("team_manager", "senior_adviser"),
+    "gathering": ("early_help_adviser", "senior_adviser"),
+    "recommendation": ("early_help_adviser", "senior_adviser"),
+    "decision": ("team_manager", "senior_adviser"),
+}
+
+
+def _late_message(wf: EarlyHelpWorkflow, d: Deadline) -> tuple[str, str]:
+    step = d.record.name
+    return (
+        f"Early help {wf.subject_id}: {step} overdue",
+        f"The {step} step of early help case {wf.subject_id} was due {d.due_at:%d/%m/%Y %H:%M} UTC "
+        f"and is not done. Allocated to {wf.state.holder}.",
+    )
+
+
+STEP_RULES = {
+    step: DeadlineRule(
+        step, flags=(f"{step}_overdue", OVERDUE_FLAG), tell=tell, trail=f"{step}_overdue", message=_late_message,
+        floor=ONE_MS, notify_key=lambda wf, d: f"{workflow.info().workflow_id}/{d.record.name}-overdue",
+    )
+    for step, tell in LATE_TELL.items()
+}
+
+
+def _attributes(case_id: str, source: str) -> list[SearchAttributePair[Any]]:
+    return [
+        SearchAttributePair(sa.KIND, KIND), SearchAttributePair(sa.SUBJECT, case_id),
+        SearchAttributePair(sa.STAGE, EarlyHelpStage.AWAITING_DIRECTIONS.value), SearchAttributePair(sa.SOURCE, source),
+    ]
+
+
+def start_attributes(inp: EarlyHelpInput) -> TypedSearchAttributes:
+    """Set when the case starts (from a contact too), so it shows in every list at once."""
+    return TypedSearchAttributes(_attributes(inp.case_id, inp.request.source))
+
+
 @workflow.defn(name="EarlyHelpWorkflow")
 class EarlyHelpWorkflow(AuditedWorkflow):
+    actions = ACTIONS
+    kind = KIND
+    noun = "early help case"
+    State = EarlyHelpState
+    workflow_id = staticmethod(workflow_id)
+
     @workflow.init
     def __init__(self, inp: EarlyHelpInput) -> None:
         self.inp = inp
-        self._init_base(inp.case_id, "early_help", inp.timescales.activity_attempts)
-        req = inp.request
+        self._init_base(inp.case_id, inp.timescales.activity_attempts)
+        req, now = inp.request, workflow.now()
         self.state = EarlyHelpState(
             case_id=inp.case_id,
             entry=inp.entry,
             origin=inp.origin,
             stage=EarlyHelpStage.AWAITING_DIRECTIONS,
-            stage_since=workflow.now(),
+            stage_since=now,
             holder=inp.submitted_by,
-            received_at=workflow.now(),
+            received_at=now,
             source=req.source,
             children=[c.display_name for c in req.children],
             quadrants=[],
             consent_status=req.consent.status,
-            steps=[StepTime(step=TIMED_STEPS[EarlyHelpStage.AWAITING_DIRECTIONS], started_at=workflow.now())],
         )
+        self._begin_step(TIMED_STEPS[EarlyHelpStage.AWAITING_DIRECTIONS], now)
 
     # ------------------------------------------------------------------ the flow
     @workflow.run
@@ -126,54 +279,28 @@ class EarlyHelpWorkflow(AuditedWorkflow):
                 await self._review_history()
             step = self._current_step()
             if step is not None:
-                await self._watch(step, stage)
+                await step.wait(partial(self._moved_from, stage))
             else:
                 await workflow.wait_condition(partial(self._moved_from, stage))
         await self._finish()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
     async def _fill_due_times(self) -> None:
         """Each timed step's due time, from the calendar, counted from when the step began
         (a step may begin and even end inside an Update, before the loop comes round)."""
         for step in self.state.steps:
             if step.due_at is None:
-                span = getattr(self.inp.timescales, f"early_help_{step.step}")
-                step.due_at = await self.act(CalendarActivities.working_day_due, step.started_at, span)
+                span = getattr(self.inp.timescales, f"early_help_{step.name}")
+                step.due_at = await self.act(CaseActivities.working_day_due, step.started_at, span)
         self.sync()
-
-    async def _watch(self, step: StepTime, stage: EarlyHelpStage) -> None:
-        """Wait for the step to be done; past its due time it shows as overdue and people are told."""
-        due = step.due_at
-        assert due is not None
-
-        def moved_on() -> bool:
-            return self._expected_stage() != stage
-
-        try:
-            await workflow.wait_condition(moved_on, timeout=max(remaining(due), _MIN_WAIT))
-        except TimeoutError:
-            step.overdue = True
-            self.sync()
-            await self.act(
-                ContactActivities.notify,
-                Notification(
-                    idempotency_key=f"{workflow.info().workflow_id}/{step.step}-overdue",
-                    subject_id=self.subject_id,
-                    roles=LATE_TELL[step.step],
-                    subject=f"Early help {self.subject_id}: {step.step} overdue",
-                    body=f"The {step.step} step of early help case {self.subject_id} was due "
-                    f"{due:%d/%m/%Y %H:%M} UTC and is not done. Held by {self.state.holder}.",
-                ),
-            )
-            await self.audit(None, f"{step.step}_overdue", due=due.isoformat())
-            await workflow.wait_condition(moved_on)
 
     async def _review_history(self) -> None:
         req = self.inp.request
         history = await self.act(
             EarlyHelpActivities.review_early_help_history,
-            HistoryReview(subject_id=req.id, children=req.children, factors=req.concerns.factors),
+            HistoryReview(subject_id=req.id, children=req.children, factors=req.concerns.factors,
+                          received_at=req.received_at),
         )
         self.state.history = history
         self.sync()
@@ -222,7 +349,7 @@ class EarlyHelpWorkflow(AuditedWorkflow):
         s, req = self.state, self.inp.request
         contact_id = step_up_contact_id(self.subject_id)
         now = workflow.now()
-        review_due = await self.act(CalendarActivities.service_day_end, now)
+        review_due = await self.act(CaseActivities.service_day_end, now)
         known = [f"Stepped up from early help case {self.subject_id} by {up.actor.username}: {up.reason}."]
         if req.concerns.summary:
             known.append(f"Original concern: {req.concerns.summary}")
@@ -247,9 +374,10 @@ class EarlyHelpWorkflow(AuditedWorkflow):
         )
         try:
             await workflow.start_child_workflow(
-                "ContactWorkflow", inp, id=f"contact-{contact_id}",
+                contact_identity.ContactIdentity.run, inp, id=contact_identity.workflow_id(contact_id),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=contact_identity.typed_start_attributes(contact),
             )
         except WorkflowAlreadyStartedError:
             workflow.logger.info("step-up contact %s already exists", contact_id)
@@ -282,6 +410,11 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             return EarlyHelpStage.AWAITING_RECOMMENDATION
         return EarlyHelpStage.AWAITING_DECISION
 
+    def _begin_step(self, name: str, now: Any) -> None:
+        record = DeadlineRecord(name=name, started_at=now)
+        self.state.steps.append(record)
+        Deadline.of(self, STEP_RULES[name], record)
+
     def _set_stage(self, stage: EarlyHelpStage) -> None:
         """Move stage; a timed step ends as its stage is left and begins as its stage is entered."""
         s = self.state
@@ -289,10 +422,10 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             now = workflow.now()
             current = self._current_step()
             if current is not None:
-                current.done_at = now
+                current.finish()
             s.stage, s.stage_since = stage, now
             if stage in TIMED_STEPS:
-                s.steps.append(StepTime(step=TIMED_STEPS[stage], started_at=now))
+                self._begin_step(TIMED_STEPS[stage], now)
         self.sync()
 
     def _took(self, actor: Actor) -> None:
@@ -307,24 +440,20 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             step_up_contact_id=s.step_up_contact_id, closed_at=s.closed_at,
         )
 
-    def _current_step(self) -> StepTime | None:
+    def _current_step(self) -> Deadline | None:
         s = self.state
-        if s.stage in TIMED_STEPS and s.steps and s.steps[-1].step == TIMED_STEPS[s.stage] and s.steps[-1].done_at is None:
-            return s.steps[-1]
+        if s.stage not in TIMED_STEPS:
+            return None
+        for d in reversed(self.deadlines):
+            if d.record.name == TIMED_STEPS[s.stage] and d.record.done_at is None:
+                return d
         return None
-
-    def _flags(self) -> list[str]:
-        flags: set[str] = set()
-        step = self._current_step()
-        if step is not None and step.overdue:
-            flags |= {f"{step.step}_overdue", OVERDUE_FLAG}
-        if self.state.recurring_themes:
-            flags.add("recurring_pattern")
-        return sorted(flags)
 
     def search_attributes(self) -> dict[SearchAttributeKey, Any]:
         s = self.state
+        step = self._current_step()
         return {
+            sa.SUBJECT: s.case_id,
             sa.STAGE: s.stage.value,
             sa.SINCE: s.stage_since,
             sa.HOLDER: s.holder,
@@ -332,159 +461,66 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             sa.RECEIVED: s.received_at,
             sa.REF: s.origin.contact_id if s.origin else None,
             sa.LEVEL: s.origin.level if s.origin else None,
-            sa.FLAGS: self._flags(),
+            sa.FLAGS: ["recurring_pattern"] if s.recurring_themes else [],
             sa.THEMES: s.recurring_themes,
-            sa.DUE: step.due_at if (step := self._current_step()) is not None else None,
+            sa.DUE: step.record.due_at if step is not None else None,
         }
 
-    def _refresh(self) -> EarlyHelpState:
-        flags = sorted(self._flags() + (["faulted"] if self.fault else []))
-        return self.state.model_copy(update={"flags": flags, "fault": self.fault})
 
-    def _open(self, *stages: EarlyHelpStage, doing: str) -> None:
-        if self.state.stage not in stages or self._ended():
-            names = " or ".join(st.value for st in stages)
-            raise wrong_stage(f"{doing} happens while the case is {names}; case {self.subject_id} is {self.state.stage.value}")
-
-    def _check_quadrant(self, outcome: EarlyHelpOutcome, quadrant: str | None) -> None:
-        if outcome == EarlyHelpOutcome.TARGETED_EARLY_HELP:
-            if quadrant not in self.state.quadrants:
-                raise invalid(f"targeted early help needs a quadrant: one of {', '.join(self.state.quadrants)}")
-        elif quadrant is not None:
-            raise invalid("a quadrant goes with targeted early help only")
-
-    @workflow.query
-    def current_state(self) -> EarlyHelpState:
-        return self._refresh()
-
-    # ------------------------------------------------------------------ directions
-    def _check_directions(self, d: Directions) -> None:
-        check_role(d.actor, "early_help_directions")
-        self._open(EarlyHelpStage.AWAITING_DIRECTIONS, doing="management directions")
-
-    @workflow.update
+    # ------------------------------------------------------------------ the actions
+    # Each handler changes the state before its first await and checks nothing: the
+    # action table (ACTIONS) is the validator.
+    @human_action
     async def give_directions(self, d: Directions) -> EarlyHelpState:
-        self._check_directions(d)
         self.state.directions, self.state.directions_at = d, workflow.now()
         self.state.adviser = d.adviser
         self.state.holder = d.adviser or d.actor.username
         self._set_stage(self._expected_stage())
         await self.audit(d.actor, "directions", d.directions, adviser=d.adviser)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @give_directions.validator
-    def _validate_directions(self, d: Directions) -> None:
-        self._check_directions(d)
-
-    # ------------------------------------------------------------------ consent
-    def _check_consent(self, c: EarlyHelpConsent) -> None:
-        check_role(c.actor, "early_help_consent")
-        self._open(EarlyHelpStage.AWAITING_DIRECTIONS, EarlyHelpStage.AWAITING_CONSENT, doing="recording consent")
-        if self.state.consent_status == ConsentStatus.GIVEN:
-            raise wrong_stage("consent is already given")
-
-    @workflow.update
+    @human_action
     async def record_consent(self, c: EarlyHelpConsent) -> EarlyHelpState:
-        self._check_consent(c)
         s = self.state
         s.consent_status, s.consent_from_referrer = c.status, False
         s.consent_events.append(c)
         self._took(c.actor)
         self._set_stage(self._expected_stage())
         await self.audit(c.actor, f"consent_{c.status.value}", c.note, advice=c.advice)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @record_consent.validator
-    def _validate_consent(self, c: EarlyHelpConsent) -> None:
-        self._check_consent(c)
-
-    # ------------------------------------------------------------------ information gathering
-    def _check_conversation(self, c: Conversation) -> None:
-        check_role(c.actor, "early_help_gather")
-        self._open(EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION, doing="information gathering")
-
-    @workflow.update
+    @human_action
     async def record_conversation(self, c: Conversation) -> EarlyHelpState:
-        self._check_conversation(c)
         self.state.conversations.append(ConversationRecord(conversation=c, at=workflow.now()))
         self._took(c.actor)
         await self.audit(
             c.actor, "conversation", c.summary, with_whom=c.with_whom.value, name=c.name,
             agency=c.agency.value if c.agency else None,
         )
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @record_conversation.validator
-    def _validate_conversation(self, c: Conversation) -> None:
-        self._check_conversation(c)
-
-    def _check_threshold_consultation(self, t: ThresholdConsultation) -> None:
-        check_role(t.actor, "early_help_consult")
-        self._open(
-            EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION, EarlyHelpStage.AWAITING_DECISION,
-            doing="consulting on the threshold",
-        )
-
-    @workflow.update
+    @human_action
     async def consult(self, t: ThresholdConsultation) -> EarlyHelpState:
-        self._check_threshold_consultation(t)
         self.state.consultations.append(ConsultedRecord(consultation=t, at=workflow.now()))
         await self.audit(t.actor, "threshold_consultation", t.advice, consulted=t.consulted, consulted_role=t.consulted_role.value)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @consult.validator
-    def _validate_consult(self, t: ThresholdConsultation) -> None:
-        self._check_threshold_consultation(t)
-
-    def _check_finish(self, f: FinishGathering) -> None:
-        check_role(f.actor, "early_help_gather")
-        self._open(EarlyHelpStage.GATHERING, doing="finishing information gathering")
-        s = self.state
-        if s.history is None:
-            raise wrong_stage("the history review is still running: try again in a moment")
-        if not any(c.conversation.with_whom == ConversationWith.PARENT for c in s.conversations):
-            raise invalid("speak to the parents (and record it) before finishing information gathering")
-
-    @workflow.update
+    @human_action
     async def finish_gathering(self, f: FinishGathering) -> EarlyHelpState:
-        self._check_finish(f)
         self.state.gathering_done_at = workflow.now()
         self._took(f.actor)
         self._set_stage(self._expected_stage())
         await self.audit(f.actor, "gathering_finished", f.note, conversations=len(self.state.conversations))
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @finish_gathering.validator
-    def _validate_finish(self, f: FinishGathering) -> None:
-        self._check_finish(f)
-
-    # ------------------------------------------------------------------ recommendation
-    def _consulted_or_senior(self, actor: Actor, doing: str) -> None:
-        if actor.role == Role.EARLY_HELP_ADVISER and not self.state.consultations:
-            raise invalid(
-                f"{doing} needs a recorded consultation with a senior adviser or SPA manager first "
-                "(frontdoor early-help consult ...)"
-            )
-
-    def _check_recommendation(self, r: EarlyHelpRecommendation) -> None:
-        check_role(r.actor, "early_help_recommend")
-        self._open(EarlyHelpStage.AWAITING_RECOMMENDATION, doing="the recommendation")
-        if r.recommended_outcome not in DECIDABLE:
-            raise invalid(f"recommend one of: {', '.join(o.value for o in DECIDABLE)}")
-        self._check_quadrant(r.recommended_outcome, r.quadrant)
-        require_weighed(self.state.recurring_themes, r.history_considered, "history_considered")
-        if r.recommended_outcome == EarlyHelpOutcome.STEP_UP:
-            self._consulted_or_senior(r.actor, "recommending a step-up")
-
-    @workflow.update
+    @human_action
     async def recommend(self, r: EarlyHelpRecommendation) -> EarlyHelpState:
-        self._check_recommendation(r)
         s = self.state
         s.recommendation = r
         self._took(r.actor)
         self._set_stage(self._expected_stage())
         s.recommendation_document_id = await self.act(
-            ContactActivities.render_document,
+            CaseActivities.render_document,
             DocumentRequest(
                 document_id=f"{workflow.info().workflow_id}/recommendation",
                 subject_id=self.subject_id, kind="early_help_recommendation", title="Early help recommendation",
@@ -496,50 +532,57 @@ class EarlyHelpWorkflow(AuditedWorkflow):
             ),
         )
         await self.audit(r.actor, "recommendation", r.summary, recommended_outcome=r.recommended_outcome.value, quadrant=r.quadrant)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @recommend.validator
-    def _validate_recommendation(self, r: EarlyHelpRecommendation) -> None:
-        self._check_recommendation(r)
-
-    # ------------------------------------------------------------------ decision
-    def _check_decision(self, d: EarlyHelpDecision) -> None:
-        check_role(d.actor, "early_help_decide")
-        self._open(EarlyHelpStage.AWAITING_DECISION, doing="the decision")
-        if d.outcome not in DECIDABLE:
-            raise invalid(f"decide one of: {', '.join(o.value for o in DECIDABLE)}")
-        self._check_quadrant(d.outcome, d.quadrant)
-        require_weighed(self.state.recurring_themes, d.recurring_pattern_considered, "recurring_pattern_considered")
-
-    @workflow.update
+    @human_action
     async def decide(self, d: EarlyHelpDecision) -> EarlyHelpState:
-        self._check_decision(d)
         s = self.state
         s.decision, s.decided_at = d, workflow.now()
         self._took(d.actor)
         self._set_stage(self._expected_stage())
         await self.audit(d.actor, "early_help_decision", d.rationale, outcome=d.outcome.value, quadrant=d.quadrant)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @decide.validator
-    def _validate_decision(self, d: EarlyHelpDecision) -> None:
-        self._check_decision(d)
-
-    # ------------------------------------------------------------------ step-up
-    def _check_step_up(self, u: StepUp) -> None:
-        check_role(u.actor, "step_up")
-        self._open(*OPEN_WORK, doing="a step-up")
-        self._consulted_or_senior(u.actor, "a step-up by an adviser")
-
-    @workflow.update
+    @human_action
     async def step_up(self, u: StepUp) -> EarlyHelpState:
-        self._check_step_up(u)
         self.state.step_up = u
         self._took(u.actor)
         self._set_stage(self._expected_stage())
         await workflow.wait_condition(lambda: self.state.step_up_contact_id is not None)
-        return self._refresh()
+        return self.view()  # type: ignore[no-any-return]
 
-    @step_up.validator
-    def _validate_step_up(self, u: StepUp) -> None:
-        self._check_step_up(u)
+
+# ---------------------------------------------------------------------- starting one, and the lists
+def _start_input(request: Contact, actor: Actor, ctx: StartContext) -> EarlyHelpInput:
+    return EarlyHelpInput(case_id=request.id, entry=EarlyHelpEntry.DIRECT, request=request,
+                          submitted_by=actor.username, timescales=ctx.timescales)
+
+
+def _time_left(r: Any) -> str:
+    return r.due_at.isoformat() if r.due_at else "~"
+
+
+OPEN = "ExecutionStatus = 'Running'"
+
+PROCESS = Process(
+    EarlyHelpWorkflow, path="early-help", subject_field="case_id",
+    readers=EARLY_HELP_READERS,
+    start=Start(
+        name="start", title="Start an early help case", model=Contact, roles=EARLY_HELP_TEAM,
+        subject_id=lambda c: c.id, workflow_input=_start_input,
+        search_attributes=lambda c: _attributes(c.id, c.source),
+        help="A request for early help made straight to the hub, in the intake contract; its id is the case id.",
+    ),
+    stuck=(
+        StuckList("directions_overdue", "Early help: management directions overdue",
+                  lambda now, within: f"{OPEN} AND FdFlags = 'directions_overdue'"),
+        StuckList("early_help_overdue", "Early help: a step past its timescale",
+                  lambda now, within: f"{OPEN} AND FdFlags = '{OVERDUE_FLAG}'"),
+    ),
+    views=(
+        ListView("early-help", "Early help hub", EARLY_HELP_TEAM, order=_time_left,
+                 help="Open early help cases by the time left on their current step."),
+    ),
+    activities=(EarlyHelpActivities,),
+    transient=frozenset({EarlyHelpStage.HANDOFF}),
+)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from temporalio.common import SearchAttributeKey
 
 KIND = SearchAttributeKey.for_keyword("FdKind")  # contact | consultation | early_help | ...
+SUBJECT = SearchAttributeKey.for_keyword("FdSubject")  # the case's own id (contact id, case id, ...)
 STAGE = SearchAttributeKey.for_keyword("FdStage")
 ROUTE = SearchAttributeKey.for_keyword("FdRoute")
 HOLDER = SearchAttributeKey.for_keyword("FdHolder")
@@ -25,7 +26,7 @@ RECEIVED = SearchAttributeKey.for_datetime("FdReceivedAt")
 LEVEL = SearchAttributeKey.for_int("FdLevel")
 
 ALL: list[SearchAttributeKey] = [
-    KIND, STAGE, ROUTE, HOLDER, PRIORITY, SOURCE, FAULT, REF, FLAGS, THEMES, SINCE, DUE, RECEIVED, LEVEL,
+    KIND, SUBJECT, STAGE, ROUTE, HOLDER, PRIORITY, SOURCE, FAULT, REF, FLAGS, THEMES, SINCE, DUE, RECEIVED, LEVEL,
 ]
 
 _CLI_TYPES = {

@@ -13,7 +13,7 @@ from typing import Any
 
 from frontdoor import reports
 from frontdoor.config import Settings, load_settings
-from frontdoor.reports import annex_a, charts, export
+from frontdoor.reports import annex_a, export
 from frontdoor.reports.base import ReportInputError, Window
 from models import annex_a as spec
 from models.database import init_db, session
@@ -114,6 +114,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         body = export.to_text(result)
     _write(args.out, body)
     if args.chart:
+        from frontdoor.reports import charts  # matplotlib: only when a chart is asked for
+
         Path(args.chart).write_text(charts.render_svg(result), encoding="utf-8")
         _progress(f"wrote {args.chart}")
     return 0

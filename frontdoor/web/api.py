@@ -1,41 +1,37 @@
 """The JSON API: every action a person takes on a screen, for partner systems and scripts.
 
-Authentication is a bearer token (`frontdoor users add NAME --role ROLE` prints one).
-The server fills each action's `actor` from the token and checks the role against
-models/roles.PERMISSIONS before the workflow's validators check again. Errors always
-answer `{"detail": "what was wrong and what to do"}`: 401 no or bad token, 403 wrong
-role, 404 no such contact, 409 the stage does not allow it (or a duplicate id),
-422 invalid input (with `errors`, one per field).
+Generated from the processes' action tables (workflows/registry.py): for each process,
+`POST /api/{path}` starts a case, `GET /api/{path}` lists open cases, `GET /api/{path}/{id}`
+reads one (with `/trail`, `/documents` and `/messages`), and `POST /api/{path}/{id}/{action}`
+takes each action, named as in the table.
+
+Authentication is a bearer token (`frontdoor users add NAME --role ROLE` prints one). The
+server fills each action's `actor` from the token and checks the role against the action's
+row before the workflow's validator checks the whole rule. Errors always answer
+`{"detail": "what was wrong and what to do"}`: 401 no or bad token, 403 wrong role,
+404 no such case, 409 the stage does not allow it (or a duplicate id), 422 invalid input
+(with `errors`, one per field).
 """
 
+import hashlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from frontdoor import contacts, stuck
+from frontdoor import fields, processes, record, stuck
 from frontdoor.config import ConfigError, Settings, parse_duration
-from frontdoor.errors import FrontdoorError
-from frontdoor.web import views
-from frontdoor.web.auth import api_permission
-from models.codes import Route
-from models.contact import Contact
-from models.roles import Actor
-from models.state import ContactState, Stage
+from frontdoor.errors import FrontdoorError, InvalidInput, StillWorking
+from frontdoor.web.auth import api_permission, api_roles
+from models.bounds import duration_errors
+from models.roles import Actor, Role
+from workflows.process import Action, Process
 
-router = APIRouter(prefix="/api", tags=["api"])
-
-
-class InvalidInput(FrontdoorError):
-    status = 422
-
-    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors or []
+router = APIRouter(prefix="/api")
 
 
 def field_errors(exc: ValidationError, drop_prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
@@ -47,33 +43,37 @@ def field_errors(exc: ValidationError, drop_prefix: tuple[str, ...] = ()) -> lis
 
 
 def invalid_from(exc: ValidationError, drop_prefix: tuple[str, ...] = ()) -> InvalidInput:
-    errors = field_errors(exc, drop_prefix)
-    return InvalidInput("the input is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+    return InvalidInput.of(field_errors(exc, drop_prefix))
 
 
 class ErrorBody(BaseModel):
     detail: str
     errors: list[dict[str, str]] | None = None
+    kind: str | None = None
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in {
-        401: "no API token, or it was revoked", 403: "your role may not do this",
-        404: "no such contact", 409: "the contact's stage does not allow this",
-        422: "invalid input (one entry per field in `errors`)",
+        400: "the body could not be read (not JSON, or not UTF-8)",
+        401: "no API token, or it was revoked", 403: "your role may not do this, or the action was not vouched for",
+        404: "no such case", 409: "the case's stage does not allow this (or the id was used before)",
+        413: "the request body is larger than FRONTDOOR_MAX_BODY_BYTES",
+        422: "invalid input (one entry per field in `errors`). Besides what the schema states, the rules it cannot "
+             "state answer 422 too: times against the clock (a receipt not in the future, a child under 25), rules "
+             "across fields (police attendance only for source 6), people named who must exist, page tokens",
+        429: "too many attempts: try again later",
+        503: "Temporal or the workers did not answer in time: try again",
     }.items()
+}
+ACTED: dict[int | str, dict[str, Any]] = ERRORS | {
+    202: {"model": ErrorBody, "description": "taken and still being carried out (FRONTDOOR_ACTION_TIMEOUT passed): "
+          "`url` is the case"},
 }
 
 
-def body_model(action: str) -> type[BaseModel]:
-    """The action's input model without `actor`: the server fills it from the token."""
-    _, model = contacts.ACTIONS[action]
-    fields: dict[str, Any] = {
-        name: (info.annotation, info) for name, info in model.model_fields.items() if name != "actor"
-    }
-    name = f"{model.__name__}Body"
-    return create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=model.__doc__, **fields)
+def page_key(request: Request) -> bytes:
+    return hashlib.sha256(b"page-token:" + settings_of(request).web_secret_key.encode()).digest()
 
 
 def client_of(request: Request) -> Client:
@@ -87,117 +87,145 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
-# ------------------------------------------------------------------ contacts
-class Submitted(BaseModel):
+class Started(BaseModel):
     id: str
     workflow_id: str
     url: str
 
 
-@router.post("/contacts", status_code=201, response_model=Submitted, responses=ERRORS)
-async def submit(
-    request: Request,
-    contact: Contact,
-    actor: Actor = Depends(api_permission("submit_contact")),
-) -> Submitted:
-    """Receive a contact: starts its durable workflow. 409 when the id was used before."""
-    wid = await contacts.submit_contact(client_of(request), settings_of(request), contact, actor)
-    return Submitted(id=contact.id, workflow_id=wid, url=f"/api/contacts/{contact.id}")
+class Page(BaseModel):
+    count: int
+    rows: list[dict[str, Any]]
+    next_page_token: str | None = None
 
 
-@router.get("/contacts", responses=ERRORS)
-async def list_contacts(
-    request: Request,
-    stage: Stage | None = Query(None, description="only contacts at this stage"),
-    route: Route | None = Query(None, description="only contacts on this route"),
-    overdue: bool | None = Query(None, description="true: decision overdue only; false: not overdue"),
-    closed: bool = Query(False, description="include closed contacts"),
-    limit: int = Query(100, ge=1, le=1000),
-    actor: Actor = Depends(api_permission("view")),
-) -> dict[str, Any]:
-    """Open contacts (a visibility query: no personal data), oldest first."""
-    query = views.contacts_query(stage.value if stage else None, route.value if route else None, overdue,
-                                 open_only=not closed)
-    rows = await views.list_rows(client_of(request), query, limit)
-    rows.sort(key=lambda r: r.received_at or r.since)  # type: ignore[arg-type, return-value]
-    return {"count": len(rows), "contacts": [r.as_dict() for r in rows]}
+# ------------------------------------------------------------------ generated per process
+def _register(proc: Process) -> None:
+    base = f"/{proc.path}"
+    tag = proc.noun + "s"
+    readers = api_roles(proc.readers or frozenset(Role), f"read {proc.noun}s")
+    stage_type = proc.state.model_fields["stage"].annotation
+    Stage_: Any = Literal[tuple(s.value for s in stage_type)]  # type: ignore[union-attr]
+
+    if proc.start is not None:
+        spec = proc.start
+        Item = spec.model
+
+        async def start(request: Request, item: Item = Body(...),  # type: ignore[valid-type]
+                        actor: Actor = Depends(api_roles(spec.roles, spec.title.lower()))) -> Started:
+            wid = await processes.start(client_of(request), settings_of(request), proc, item, actor)  # type: ignore[arg-type]
+            subject = spec.subject_id(item)
+            return Started(id=subject, workflow_id=wid, url=f"/api/{proc.path}/{subject}")
+
+        start.__doc__ = f"{spec.title}: starts its durable workflow. {spec.help} 409 when the id was used before."
+        router.add_api_route(base, start, methods=["POST"], status_code=201, response_model=Started, responses=ERRORS,
+                             name=f"start_{proc.kind}", tags=[tag])
+
+    async def list_cases(
+        request: Request,
+        stage: Stage_ | None = Query(None, description="only cases at this stage"),  # type: ignore[valid-type]
+        flag: str | None = Query(None, pattern=r"^[a-z_]{1,40}$", description="only cases showing this flag, e.g. decision_overdue"),
+        closed: bool = Query(False, description="include closed cases"),
+        limit: int = Query(100, ge=1, le=stuck.MAX_PAGE),
+        page_token: str | None = Query(None, max_length=2000, description="from the previous page's next_page_token"),
+        actor: Actor = Depends(readers),
+    ) -> Page:
+        query = stuck.cases_query(proc, stage=stage, flag=flag, open_only=not closed)
+        rows, token = await stuck.page_of(client_of(request), query, page_size=limit,
+                                          next_page_token=stuck.decode_token(page_token, page_key(request)))
+        rows.sort(key=lambda r: r.received_at.isoformat() if r.received_at else "")
+        return Page(count=len(rows), rows=[r.as_dict() for r in rows],
+                    next_page_token=stuck.encode_token(token, page_key(request)))
+
+    list_cases.__doc__ = (f"Open {proc.noun}s (a visibility query: no personal data), a page at a time; "
+                          "pass next_page_token back for the next page.")
+    router.add_api_route(base, list_cases, methods=["GET"], response_model=Page, responses=ERRORS,
+                         name=f"list_{proc.kind}", tags=[tag])
+
+    async def show(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> Any:
+        return await processes.get_state(client_of(request), proc, subject_id)
+
+    show.__doc__ = f"The {proc.noun}'s full state, read from its workflow."
+    router.add_api_route(f"{base}/{{subject_id}}", show, methods=["GET"], response_model=proc.state,
+                         responses=ERRORS, name=f"show_{proc.kind}", tags=[tag])
+
+    async def trail(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
+        rows = await run_in_threadpool(record.trail, settings_of(request).database_url, subject_id)
+        return {"id": subject_id, "actions": record.trail_json(rows)}
+
+    async def documents(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
+        rows = await run_in_threadpool(record.documents, settings_of(request).database_url, subject_id)
+        return {"id": subject_id, "documents": record.documents_json(rows)}
+
+    async def messages(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
+        rows = await run_in_threadpool(record.messages, settings_of(request).database_url, subject_id)
+        return {"id": subject_id, "messages": record.messages_json(rows)}
+
+    trail.__doc__ = f"The append-only action trail of a {proc.noun}: who did what, when and why."
+    documents.__doc__ = f"Documents rendered for a {proc.noun}, with links."
+    messages.__doc__ = f"Messages sent about a {proc.noun}: agencies, staff, teams, the referrer."
+    for name, fn in (("trail", trail), ("documents", documents), ("messages", messages)):
+        router.add_api_route(f"{base}/{{subject_id}}/{name}", fn, methods=["GET"], responses=ERRORS,
+                             name=f"{proc.kind}_{name}", tags=[tag])
+
+    for action in proc.actions:
+        router.add_api_route(
+            f"{base}/{{subject_id}}/{action.name}", _action_endpoint(proc, action), methods=["POST"],
+            response_model=proc.state, responses=ACTED, name=f"{proc.kind}_{action.name}", tags=[tag],
+        )
 
 
-@router.get("/contacts/{contact_id}", response_model=ContactState, responses=ERRORS)
-async def show(contact_id: str, request: Request, actor: Actor = Depends(api_permission("view"))) -> ContactState:
-    """The contact's full state, read from its workflow."""
-    return await contacts.get_state(client_of(request), contact_id)
-
-
-@router.get("/contacts/{contact_id}/trail", responses=ERRORS)
-async def trail(contact_id: str, request: Request, actor: Actor = Depends(api_permission("view"))) -> dict[str, Any]:
-    """The append-only action trail: who did what, when and why."""
-    rows = await run_in_threadpool(views.trail_of, settings_of(request), contact_id)
-    return {"id": contact_id, "actions": [r.model_dump(mode="json", exclude={"id", "idempotency_key"}) for r in rows]}
-
-
-@router.get("/contacts/{contact_id}/documents", responses=ERRORS)
-async def documents(contact_id: str, request: Request, actor: Actor = Depends(api_permission("view"))) -> dict[str, Any]:
-    """Documents rendered for the contact (MAP requests, recommendation, decision, feedback)."""
-    docs = await run_in_threadpool(views.documents_of, settings_of(request), contact_id)
-    return {"id": contact_id, "documents": [
-        {"id": d.id, "kind": d.kind, "title": d.title, "created_at": d.created_at.isoformat(), "url": f"/documents/{d.id}"}
-        for d in docs
-    ]}
-
-
-def _action_endpoint(action: str) -> Any:
-    Body_ = body_model(action)
-    permission = views.ACTION_PERMISSIONS[action]
+def _action_endpoint(proc: Process, action: Action) -> Any:
+    Body_ = fields.body_model(action.model)
 
     async def endpoint(
-        contact_id: str, request: Request, body: Body_,  # type: ignore[valid-type]
-        actor: Actor = Depends(api_permission(permission)),
-    ) -> ContactState:
-        _, model = contacts.ACTIONS[action]
+        subject_id: str, request: Request, body: Body_,  # type: ignore[valid-type]
+        actor: Actor = Depends(api_roles(action.roles, action.doing())),
+    ) -> Any:
         try:
-            payload = model.model_validate(body.model_dump() | {"actor": actor})  # type: ignore[attr-defined]
+            payload = action.model.model_validate(body.model_dump() | {"actor": actor})  # type: ignore[attr-defined]
         except ValidationError as exc:
             raise invalid_from(exc, drop_prefix=("body",)) from None
-        return await contacts.act(client_of(request), contact_id, action, payload)
+        return await processes.act(client_of(request), proc, subject_id, action.name, payload,
+                                   settings=settings_of(request))
 
-    endpoint.__name__ = action
-    endpoint.__doc__ = f"{action.replace('_', ' ').capitalize()}: returns the new state. Needs the '{permission}' permission."
+    endpoint.__name__ = f"{proc.kind}_{action.name}"
+    endpoint.__doc__ = f"{action.title} ({proc.noun}): returns the new state. {action.help} Who may: {action.who()}."
     return endpoint
 
 
-for _action in contacts.ACTIONS:
-    router.add_api_route(
-        f"/contacts/{{contact_id}}/{views.ACTION_PATHS[_action]}", _action_endpoint(_action), methods=["POST"],
-        response_model=ContactState, responses=ERRORS, name=f"api_{_action}",
-    )
+for _proc in processes.PROCESSES:
+    _register(_proc)
 
 
 # ------------------------------------------------------------------ stuck
-@router.get("/stuck", responses=ERRORS)
+StuckKind: Any = Literal[tuple(stuck.KINDS)]  # type: ignore[valid-type]
+
+@router.get("/stuck", responses=ERRORS, tags=["what is stuck"])
 async def stuck_lists(
     request: Request,
-    kind: str | None = Query(None, description="one of " + ", ".join(stuck.KINDS) + "; none: counts of every kind"),
-    within: str = Query("4h", description="for due_soon: a duration such as 4h or 90m"),
-    limit: int = Query(50, ge=1, le=500),
+    kind: StuckKind | None = Query(None, description="a stuck list; none: counts of every list"),  # type: ignore[valid-type]
+    within: str = Query("4h", max_length=20, description="for due_soon: a duration such as 4h or 90m"),
+    limit: int = Query(50, ge=1, le=stuck.MAX_PAGE),
+    page_token: str | None = Query(None, max_length=2000, description="from the previous page's next_page_token"),
     actor: Actor = Depends(api_permission("stuck")),
 ) -> dict[str, Any]:
-    """What is stuck: one visibility query per kind (frontdoor/stuck.KINDS)."""
+    """What is stuck: one visibility query per kind; a list pages to its end with next_page_token."""
     try:
         window: timedelta = parse_duration(within, name="within")
     except ConfigError as exc:
         raise InvalidInput(str(exc), [{"field": "within", "message": str(exc)}]) from None
+    if problems := duration_errors("within", window):
+        raise InvalidInput.of([e.as_dict() for e in problems])
     client = client_of(request)
     if kind is None:
         return {"within": within, "counts": {name: await stuck.count(client, name, window) for name in stuck.KINDS}}
-    if kind not in stuck.KINDS:
-        message = f"unknown stuck list {kind!r}; one of {', '.join(stuck.KINDS)}"
-        raise InvalidInput(message, [{"field": "kind", "message": message}])
     total = await stuck.count(client, kind, window)
-    rows, _ = await stuck.page(client, kind, window, page_size=limit)
+    rows, token = await stuck.page(client, kind, window, page_size=limit,
+                                   next_page_token=stuck.decode_token(page_token, page_key(request)))
     rows.sort(key=lambda r: r.since.isoformat() if r.since else "")
     return {"kind": kind, "title": stuck.KINDS[kind].title, "within": within, "count": total,
-            "rows": [r.as_dict() for r in rows]}
+            "rows": [r.as_dict() for r in rows], "next_page_token": stuck.encode_token(token, page_key(request))}
 
 
 def error_response(exc: FrontdoorError) -> JSONResponse:
@@ -207,7 +235,7 @@ def error_response(exc: FrontdoorError) -> JSONResponse:
     kind = getattr(exc, "kind", None)
     if kind:
         body["kind"] = kind
+    if isinstance(exc, StillWorking):
+        body["url"] = "/api" + exc.url
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(body, status_code=exc.status, headers=headers)
-
-

@@ -6,32 +6,38 @@ lifespan (frontdoor.temporal.connect); tests pass the dev server's client instea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from starlette.middleware.sessions import SessionMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
+from temporalio.service import RPCError
 
-from models.database import init_db
+from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
-from frontdoor.web import api, doors, doors_api, doors_pages, pages, views
-from frontdoor.web.auth import SESSION_COOKIE, SignInRequired, secret_key
+from frontdoor.web import api, audits, caseloads, pages, practices
+from frontdoor.web import reports as report_pages
+from frontdoor.web.auth import SignInRequired
+from frontdoor.web.errors import error_answer
+from frontdoor.web.headers import SecurityHeaders
+from frontdoor.web.limits import RequestLimits
+from frontdoor.web.sessions import ServerSessions
 from models import codes
+from models.database import init_db
 from models.roles import ROLE_NAMES
+from workflows import registry  # noqa: F401  (every process's tables are known before init_db)
 
 STATIC = Path(__file__).resolve().parent / "static"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
+log = logging.getLogger("frontdoor.web")
 
 
 def templates(settings: Settings) -> Environment:
@@ -43,27 +49,23 @@ def templates(settings: Settings) -> Environment:
         lstrip_blocks=True,
     )
     tz = settings.timezone
-    env.filters["london"] = lambda m, fmt="%a %d %b %Y %H:%M": views.london(m, tz, fmt)
-    env.filters["left"] = views.time_left
-    env.filters["age"] = views.age
+    env.filters["london"] = lambda m, fmt="%a %d %b %Y %H:%M": timefmt.local(m, tz, fmt)
+    env.filters["left"] = timefmt.time_left
+    env.filters["age"] = timefmt.age
+    env.filters["label"] = codes.label
     env.globals.update(
-        sources=codes.CIN_SOURCES, factors=codes.CIN_FACTORS, themes=codes.THEMES,
-        agencies={a.value: n for a, n in codes.AGENCY_NAMES.items()},
-        outcomes={o.value: n for o, n in codes.OUTCOME_NAMES.items()},
-        decision_outcomes=[o.value for o in codes.DECISION_OUTCOMES],
-        levels=codes.LEVEL_NAMES, routes={r.value: n for r, n in codes.ROUTE_NAMES.items()},
-        extension_reasons={r.value: n for r, n in codes.EXTENSION_REASON_NAMES.items()},
-        override_reasons=[r.value for r in codes.ConsentOverrideReason],
-        quadrants=[q.value for q in codes.Quadrant], rags=[r.value for r in codes.Rag],
-        ethnicities=codes.ETHNICITIES, role_names={r.value: n for r, n in ROLE_NAMES.items()},
-        timezone=tz, subject_url=doors.subject_url,
-        consultation_roles=doors.CONSULTATION_ROLES, early_help_roles=doors.EARLY_HELP_ROLES,
+        codes.template_globals(), role_names={r.value: n for r, n in ROLE_NAMES.items()}, timezone=tz,
+        case_url=pages.case_url,
     )
     return env
 
 
 def create_app(settings: Settings, client: Client | None = None, *, poll_seconds: float = 10.0,
-               secure_cookies: bool = False) -> FastAPI:
+               secure_cookies: bool | None = None) -> FastAPI:
+    """`secure_cookies` overrides settings.secure_cookies (FRONTDOOR_SECURE_COOKIES: on, off,
+    or auto = when the request came over https, directly or from a trusted proxy)."""
+    if secure_cookies is not None:
+        settings = replace(settings, secure_cookies=secure_cookies)
     init_db(settings.database_url)
 
     @asynccontextmanager
@@ -87,20 +89,21 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     app.state.client = client
     app.state.templates = templates(settings)
     app.state.poll_seconds = poll_seconds
-    app.add_middleware(
-        SessionMiddleware, secret_key=secret_key(settings), session_cookie=SESSION_COOKIE,
-        max_age=12 * 3600, same_site="lax", https_only=secure_cookies,
-    )
+    app.add_middleware(ServerSessions, settings=settings)  # server-side sessions (frontdoor/web/sessions.py)
+    app.add_middleware(RequestLimits, settings=settings)  # body size and OPTIONS, before anything reads the body
+    app.add_middleware(SecurityHeaders, settings=settings)  # outermost: every response, errors included
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = {404: f"no such address: {request.url.path}", 405: f"{request.method} is not taken at {request.url.path}"}
+        answer = error_answer(request.scope, exc.status_code, detail.get(exc.status_code, str(exc.detail)))
+        answer.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return answer
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(request: Request, exc: RPCError) -> Response:
+        log.warning("Temporal answered %s to %s %s: %s", exc.status, request.method, request.url.path, exc.message)
+        return error_answer(request.scope, 503, "Temporal could not answer just now; nothing was changed. Try again in a moment.")
 
     @app.exception_handler(FrontdoorError)
     async def frontdoor_error(request: Request, exc: FrontdoorError) -> Response:
@@ -123,9 +126,11 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
+    app.include_router(practices.router)  # the missing list's upload page and API, before the generated routes
+    app.include_router(audits.router)  # before the generic pages: /audits/{id}/case (issue 12)
+    app.include_router(caseloads.router)  # caseload pages and API (issue 12)
+    app.include_router(report_pages.router)  # /reports pages and /api/reports (issue 10)
     app.include_router(api.router)
-    app.include_router(doors_api.router)
     app.include_router(pages.router)
-    app.include_router(doors_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

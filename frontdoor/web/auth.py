@@ -1,26 +1,27 @@
-"""Who is asking: signed session cookies for people in a browser, bearer tokens for the API.
+"""Who is asking: server-side sessions for people in a browser, bearer tokens for the API.
 
 Every request names an authenticated Actor; each action is checked against
-models/roles.PERMISSIONS here, and again by the workflow's validators.
+models/roles.PERMISSIONS here, and again by the workflow's validators. Sign-in is
+throttled per person and per address (frontdoor/sessions.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import os
 import secrets
-from pathlib import Path
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from frontdoor import users
+from frontdoor import sessions, users
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError, NotFound, Unauthenticated
+from frontdoor.web.sessions import SESSION_COOKIE as SESSION_COOKIE  # where it was before
+from frontdoor.web.sessions import session_state
 from models.roles import ROLE_NAMES, Actor, PermissionDenied, Role, require
 
 DEMO_PASSWORD = "demo"
-SESSION_COOKIE = "frontdoor_session"
 
 
 class Forbidden(FrontdoorError):
@@ -40,19 +41,8 @@ class CsrfFailed(FrontdoorError):
 
 
 def secret_key(settings: Settings) -> str:
-    """FRONTDOOR_SECRET_KEY, else a key generated once and kept in var_dir/secret.key."""
-    from_env = os.environ.get("FRONTDOOR_SECRET_KEY")
-    if from_env:
-        return from_env
-    path: Path = settings.var_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    """FRONTDOOR_SECRET_KEY(_FILE), else a key generated once in var_dir/secret.key (config.py)."""
+    return settings.web_secret_key
 
 
 def check(actor: Actor, action: str) -> None:
@@ -61,6 +51,13 @@ def check(actor: Actor, action: str) -> None:
         require(actor, action)
     except PermissionDenied as exc:
         raise Forbidden(str(exc)) from None
+
+
+def check_role(actor: Actor, roles: frozenset[Role], doing: str) -> None:
+    """Raise Forbidden (403) unless the person's role is one of `roles` (an action's, from its table)."""
+    if actor.role not in roles:
+        allowed = ", ".join(ROLE_NAMES[r].lower() for r in sorted(roles)) or "nobody"
+        raise Forbidden(f"{actor.username} ({actor.role.value}) may not {doing}: only {allowed} may")
 
 
 # ------------------------------------------------------------------ API: bearer tokens
@@ -88,6 +85,18 @@ def api_permission(action: str):  # type: ignore[no-untyped-def]
     return dependency
 
 
+def api_roles(roles: frozenset[Role], doing: str):  # type: ignore[no-untyped-def]
+    """A dependency: the bearer's actor, whose role is one of `roles`."""
+
+    async def dependency(request: Request) -> Actor:
+        actor = await api_actor(request)
+        check_role(actor, roles, doing)
+        return actor
+
+    dependency.__name__ = "may_" + "_".join(doing.lower().split())
+    return dependency
+
+
 # ------------------------------------------------------------------ pages: sessions
 async def page_actor(request: Request) -> Actor:
     username = request.session.get("user")
@@ -102,37 +111,56 @@ async def page_actor(request: Request) -> Actor:
 
 
 def csrf_token(request: Request) -> str:
+    """The token forms carry: kept in a signed-in session; for a visitor who is not signed
+    in (the sign-in form), derived from their session id, so no row is stored for them."""
     token = request.session.get("csrf")
-    if not token:
+    if token:
+        return str(token)
+    if request.session.get("user"):
         token = secrets.token_urlsafe(32)
         request.session["csrf"] = token
-    return token
+        return token
+    return _visitor_csrf(request)
+
+
+def _visitor_csrf(request: Request) -> str:
+    state = session_state(request.scope)
+    state.used = True
+    settings: Settings = request.app.state.settings
+    return hmac.new(settings.web_secret_key.encode(), b"csrf:" + state.session_id.encode(), hashlib.sha256).hexdigest()
 
 
 def verify_csrf(request: Request, submitted: object) -> None:
-    expected = request.session.get("csrf")
-    if not expected or not isinstance(submitted, str) or not hmac.compare_digest(expected, submitted):
+    expected = request.session.get("csrf") or _visitor_csrf(request)
+    if not isinstance(submitted, str) or not hmac.compare_digest(str(expected), submitted):
         raise CsrfFailed("the form expired or did not come from this site: reload the page and try again")
 
 
 async def sign_in(request: Request, username: str, password: str) -> Actor | None:
+    """Check the password (throttled per person and per address: sessions.Throttled, a 429
+    saying when to try again) and start a new session with a fresh id."""
     settings: Settings = request.app.state.settings
-    actor = await run_in_threadpool(users.authenticate, settings.database_url, username, password)
+    address = request.client.host if request.client else None
+    actor = await run_in_threadpool(sessions.sign_in, settings, username[:80], password[:users.MAX_PASSWORD], address)
     if actor is not None:
         request.session.clear()
         request.session["user"] = actor.username
         request.session["csrf"] = secrets.token_urlsafe(32)
+        session_state(request.scope).rotate = True
     return actor
 
 
 def seed_demo_users(database_url: str, password: str = DEMO_PASSWORD) -> list[str]:
-    """Create one demo user per role (users.DEMO_USERS) unless they exist. Returns lines to print."""
+    """Create one demo user per role (users.DEMO_USERS) unless they exist. Returns lines to
+    print, which never hold a token. Only `frontdoor run` seeds them; their password 'demo'
+    is exempt from the password policy (the only exemption)."""
     existing = {u.username for u in users.list_users(database_url)}
     lines = []
     for username, role in users.DEMO_USERS.items():
         if username in existing:
             lines.append(f"  {username:<6} {ROLE_NAMES[Role(role)]:<28} (already there; password unchanged)")
             continue
-        token = users.add_user(database_url, username, role, username.capitalize(), password)
-        lines.append(f"  {username:<6} {ROLE_NAMES[Role(role)]:<28} password '{password}'  API token {token}")
+        users.create_user(database_url, username, role, username.capitalize(), password, check_policy=False,
+                          team=users.DEMO_TEAMS.get(username))
+        lines.append(f"  {username:<6} {ROLE_NAMES[Role(role)]:<28} password '{password}'")
     return lines

@@ -1,6 +1,8 @@
-"""Server-rendered screens: sign-in, the worker's queue and contact page, the manager's
-decisions, the supervisor's dashboard. Every form POST carries a CSRF token; every
-action goes through frontdoor.contacts.act, so the workflow's validators have the last word."""
+"""Server-rendered screens, generated from the processes (workflows/registry.py): each
+process's lists, its start form, its case page with a form for every action the case's
+stage allows and the person's role may take; sign-in; the supervisor's dashboard. Every
+form POST carries a CSRF token; every action goes through frontdoor.processes.act, so the
+workflow's validator (the action table) has the last word."""
 
 from __future__ import annotations
 
@@ -12,32 +14,41 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from temporalio.client import Client
 
-from frontdoor import contacts
+from frontdoor import processes, record, stuck, timefmt
 from frontdoor.config import ConfigError, Settings, parse_duration
-from frontdoor.errors import FrontdoorError, NotFound
-from frontdoor.web import views
-from frontdoor.web.auth import check, csrf_token, page_actor, sign_in, verify_csrf
-from models.codes import POLICE_SOURCE
-from models.contact import Contact
+from frontdoor.errors import FrontdoorError, NotFound, StillWorking
+from frontdoor.web import forms
+from frontdoor.web.auth import check, check_role, csrf_token, page_actor, sign_in, verify_csrf
+from models.bounds import duration_errors
 from models.roles import PERMISSIONS, Actor, Role
-from models.state import Stage
+from workflows.process import ListView, Process
 
 router = APIRouter(include_in_schema=False)
 
-HOME = {
-    Role.RFS_OFFICER: "/queue", Role.SOCIAL_WORKER: "/queue", Role.EARLY_HELP_ADVISER: "/queue",
-    Role.SENIOR_ADVISER: "/queue", Role.TEAM_MANAGER: "/manager", Role.SERVICE_MANAGER: "/supervisor",
-}
-ACTION_TITLES = {
-    "triage": "Triage against the threshold guidance", "review": "Daily review and priority (RAG)",
-    "pickup": "Pick up this urgent contact", "consent": "Record consent", "override_consent": "Override consent",
-    "map_requests": "Request MAP checks", "map_responses": "Record an agency's answer",
-    "proceed_without": "Proceed without an agency", "recommendation": "Write the recommendation",
-    "decision": "Management decision", "extension": "Extend the decision deadline", "retry": "Retry after a technical fault",
-}
+SUPERVISOR = ("/supervisor", "What is stuck")
+REPORTS = ("/reports", "Reports")  # frontdoor/web/reports.py (issue 10)
+
+
+# ------------------------------------------------------------------ navigation, from the processes
+def nav(actor: Actor) -> list[tuple[str, str]]:
+    """The lists this person works from, then starting a case, then the supervisor's view."""
+    links = [(f"/{v.name}", v.title) for p in processes.PROCESSES for v in p.views if actor.role in v.roles]
+    links += [(f"/{p.path}/new", p.start.title) for p in processes.PROCESSES
+              if p.start and actor.role in p.start.roles and not any(v.name == p.path for v in p.views)]
+    links += [REPORTS] if actor.role in PERMISSIONS["reports"] else []
+    return links + ([SUPERVISOR] if actor.role in PERMISSIONS["stuck"] else [])
+
+
+def home(actor: Actor) -> str:
+    views = [v for p in processes.PROCESSES for v in p.views if actor.role in v.roles]
+    return f"/{views[0].name}" if views else SUPERVISOR[0]  # every role has one or the other (tests/test_registry)
+
+
+def case_url(kind: str | None, subject_id: str) -> str | None:
+    proc = processes.BY_KIND.get(kind or "")
+    return f"/{proc.path}/{subject_id}" if proc else None
 
 
 def _settings(request: Request) -> Settings:
@@ -52,20 +63,23 @@ def _client(request: Request) -> Client:
 
 
 def render(request: Request, template: str, status: int = 200, actor: Actor | None = None, **context: Any) -> HTMLResponse:
+    """Render `web/<template>` (or a process's `<kind>/<template>` given with its folder)."""
     env = request.app.state.templates
-    flash = request.session.pop("flash", None) if "session" in request.scope else None
-    html = env.get_template(f"web/{template}").render(
-        request=request, actor=actor, csrf=csrf_token(request) if "session" in request.scope else "",
-        flash=flash, now=datetime.now(UTC), home=HOME.get(actor.role) if actor else "/login",
-        may=lambda action: actor is not None and actor.role in PERMISSIONS.get(action, frozenset()),
+    has_session = "session" in request.scope
+    flash = request.session.pop("flash", None) if has_session else None
+    name = template if "/" in template else f"web/{template}"
+    html = env.get_template(name).render(
+        request=request, actor=actor, csrf=csrf_token(request) if has_session else "",
+        flash=flash, now=datetime.now(UTC), home=home(actor) if actor else "/login",
+        nav=nav(actor) if actor else [],
+        may=lambda permission: actor is not None and actor.role in PERMISSIONS.get(permission, frozenset()),
         **context,
     )
     return HTMLResponse(html, status_code=status)
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    actor = None
-    return render(request, "error.html", status=status, actor=actor, status_code=status, message=message)
+    return render(request, "error.html", status=status, actor=None, status_code=status, message=message)
 
 
 def flash(request: Request, kind: str, message: str) -> None:
@@ -76,6 +90,11 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()]
 
 
 # ------------------------------------------------------------------ sign in and out
@@ -95,7 +114,7 @@ async def login(request: Request) -> Response:
                       error="Wrong username or password. Ask your administrator if you are locked out.",
                       username=username)
     target = _safe_next(str(form.get("next") or ""))
-    return RedirectResponse(HOME[actor.role] if target in ("/", "/login") else target, status_code=303)
+    return RedirectResponse(home(actor) if target in ("/", "/login") else target, status_code=303)
 
 
 @router.post("/logout")
@@ -107,229 +126,230 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("/")
-async def home(actor: Actor = Depends(page_actor)) -> Response:
-    return RedirectResponse(HOME[actor.role], status_code=303)
+async def start_page(actor: Actor = Depends(page_actor)) -> Response:
+    return RedirectResponse(home(actor), status_code=303)
 
 
-# ------------------------------------------------------------------ worker: queue
-@router.get("/queue", response_class=HTMLResponse)
-async def queue(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
-    check(actor, "view")
-    rows = await views.list_rows(_client(request), views.contacts_query(), limit=500)
-    rows.sort(key=views.queue_order)
-    return render(request, "queue.html", actor=actor, rows=rows)
-
-
-# ------------------------------------------------------------------ worker: new contact
-def _new_id() -> str:
-    return f"C-{datetime.now(UTC):%Y}-{secrets.randbelow(10**6):06d}"
-
-
-def _blank_form(settings: Settings) -> dict[str, Any]:
-    now = views.local_input(datetime.now(UTC), settings.timezone)
-    return {"id": _new_id(), "received_at": now, "source": "", "police_attendance_at": "", "factors": [],
-            "consent_status": "not_sought"}
-
-
-def _opt(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-def _contact_from_form(form: FormData, settings: Settings) -> dict[str, Any]:
-    tz = settings.timezone
-
-    def when(name: str) -> str | None:
-        raw = _opt(form, name)
-        if raw is None:
-            return None
-        try:
-            return views.parse_local(raw, tz).isoformat()
-        except ValueError:
-            return raw  # the model says what is wrong with it
-
-    children = []
-    for i in (0, 1):
-        child = {k: _opt(form, f"child{i}_{k}") for k in (
-            "first_name", "last_name", "date_of_birth", "sex", "nhs_number", "local_id", "postcode", "ethnicity")}
-        if any(child.values()) or i == 0:
-            children.append({k: v for k, v in child.items() if v is not None})
-    return {
-        "id": _opt(form, "id") or "",
-        "received_at": when("received_at"),
-        "source": _opt(form, "source") or "",
-        "referrer": {k: _opt(form, f"referrer_{k}") for k in ("name", "agency", "role", "phone", "email")},
-        "children": children,
-        "concerns": {"factors": [str(f) for f in form.getlist("factors")], "summary": _opt(form, "summary") or ""},
-        "consent": {"status": _opt(form, "consent_status") or "not_sought", "note": _opt(form, "consent_note")},
-        "police_attendance_at": when("police_attendance_at"),
-    }
-
-
-@router.get("/contacts/new", response_class=HTMLResponse)
-async def new_contact_form(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
-    check(actor, "submit_contact")
-    return render(request, "new_contact.html", actor=actor, values=_blank_form(_settings(request)), errors=[],
-                  police_source=POLICE_SOURCE)
-
-
-@router.post("/contacts/new")
-async def new_contact(request: Request, actor: Actor = Depends(page_actor)) -> Response:
-    check(actor, "submit_contact")
-    form = await request.form()
-    verify_csrf(request, form.get("csrf_token"))
-    settings = _settings(request)
-    data = _contact_from_form(form, settings)
-    values = {k: str(v) for k, v in form.items() if k != "csrf_token"} | {"factors": form.getlist("factors")}
-    errors: list[str] = []
-    try:
-        contact = Contact.model_validate(data)
-        await contacts.submit_contact(_client(request), settings, contact, actor)
-    except ValidationError as exc:
-        errors = [f"{'.'.join(str(p) for p in e['loc']) or 'contact'}: {e['msg'].removeprefix('Value error, ')}"
-                  for e in exc.errors()]
-    except FrontdoorError as exc:
-        errors = [exc.message]
-    if errors:
-        return render(request, "new_contact.html", status=422, actor=actor, values=values, errors=errors,
-                      police_source=POLICE_SOURCE)
-    flash(request, "ok", f"Contact {contact.id} received. The history check runs now.")
-    return RedirectResponse(f"/contacts/{contact.id}", status_code=303)
-
-
-# ------------------------------------------------------------------ worker: the contact page
-@router.get("/contacts/{contact_id}", response_class=HTMLResponse)
-async def contact_page(contact_id: str, request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
-    check(actor, "view")
-    settings = _settings(request)
-    state = await contacts.get_state(_client(request), contact_id)
-    record, docs, trail = await run_in_threadpool(
-        lambda: (views.record_of(settings, contact_id), views.documents_of(settings, contact_id),
-                 views.trail_of(settings, contact_id))
-    )
-    default_deadline = (state.decision_due_at or datetime.now(UTC)) + parse_duration("24h")
-    return render(
-        request, "contact.html", actor=actor, state=state, record=record, documents=docs, trail=trail,
-        offered=views.offered(state, actor), stage_allows=views.stage_allows(state), titles=ACTION_TITLES,
-        temporal_url=views.temporal_link(settings, contacts.workflow_id(contact_id)),
-        unasked=views.unasked_agencies(state), consent_label=views.consent_label(state),
-        refresh=state.stage in views.TRANSIENT, spa_open=state.stage in views.SPA_OPEN,
-        default_deadline=views.local_input(default_deadline, settings.timezone),
-        stage_names={s.value: s.value.replace("_", " ") for s in Stage},
-    )
-
-
-def _bool(form: FormData, name: str) -> bool:
-    return str(form.get(name) or "").lower() in {"on", "true", "1", "yes"}
-
-
-def payload_from_form(action: str, form: FormData, settings: Settings) -> dict[str, Any]:
-    """The action's input (without actor) from its HTML form."""
-    o = lambda name: _opt(form, name)  # noqa: E731
-    if action == "triage":
-        advice = None
-        if o("advice_from"):
-            advice = {"given_by": o("advice_from"), "advice": o("advice") or "", "reasons": o("advice_reasons") or ""}
-        return {"level": o("level"), "route": o("route"), "rationale": o("rationale") or "",
-                "threshold_advice": advice, "departure_reason": o("departure_reason"),
-                "history_considered": _bool(form, "history_considered")}
-    if action in ("review",):
-        return {"rag": o("rag"), "note": o("note")}
-    if action in ("pickup", "retry"):
-        return {"note": o("note")}
-    if action == "consent":
-        return {"status": o("status"), "note": o("note")}
-    if action == "override_consent":
-        return {"reason": o("reason"), "explanation": o("explanation") or ""}
-    if action == "map_requests":
-        return {"agencies": [str(a) for a in form.getlist("agencies")], "questions": o("questions")}
-    if action == "map_responses":
-        return {"agency": o("agency"), "information": o("information") or "",
-                "known_to_agency": not _bool(form, "not_known")}
-    if action == "proceed_without":
-        return {"agency": o("agency"), "reason": o("reason") or ""}
-    if action == "recommendation":
-        return {"summary": o("summary") or "", "recommended_outcome": o("recommended_outcome"), "quadrant": o("quadrant")}
-    if action == "decision":
-        return {"outcome": o("outcome"), "rationale": o("rationale") or "", "quadrant": o("quadrant"),
-                "recurring_pattern_considered": _bool(form, "recurring_pattern_considered")}
-    if action == "extension":
-        raw = o("new_deadline")
-        try:
-            deadline: Any = views.parse_local(raw, settings.timezone) if raw else None
-        except ValueError:
-            deadline = raw
-        return {"reason": o("reason"), "new_deadline": deadline, "explanation": o("explanation")}
-    raise NotFound(f"no action {action}")
-
-
-@router.post("/contacts/{contact_id}/actions/{action}")
-async def contact_action(contact_id: str, action: str, request: Request, actor: Actor = Depends(page_actor)) -> Response:
-    form = await request.form()
-    verify_csrf(request, form.get("csrf_token"))
-    if action not in contacts.ACTIONS:
-        raise NotFound(f"no action {action}; one of {', '.join(contacts.ACTIONS)}")
-    back = RedirectResponse(f"/contacts/{contact_id}", status_code=303)
-    try:
-        check(actor, views.ACTION_PERMISSIONS[action])
-        _, model = contacts.ACTIONS[action]
-        payload = model.model_validate(payload_from_form(action, form, _settings(request)) | {"actor": actor})
-        await contacts.act(_client(request), contact_id, action, payload)
-    except ValidationError as exc:
-        msgs = [f"{'.'.join(str(p) for p in e['loc']) or action}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        flash(request, "error", f"{ACTION_TITLES[action]}: not saved. " + "; ".join(msgs))
-        return back
-    except FrontdoorError as exc:
-        flash(request, "error", f"{ACTION_TITLES[action]}: not saved. {exc.message}")
-        return back
-    flash(request, "ok", f"{ACTION_TITLES[action]}: saved.")
-    return back
-
-
+# ------------------------------------------------------------------ documents
 @router.get("/documents/{document_id:path}", response_class=HTMLResponse)
 async def show_document(document_id: str, request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
     check(actor, "view")
-    doc = await run_in_threadpool(views.document, _settings(request), document_id)
+    doc = await run_in_threadpool(record.document, _settings(request).database_url, document_id)
     if doc is None:
         raise NotFound(f"no document {document_id}")
+    proc = processes.BY_KIND.get(doc.process or "")
+    if proc is not None:
+        check_reader(actor, proc)
+    elif not all(p.may_read(actor.role) for p in processes.PROCESSES):  # a document kept before it named its process
+        raise NotFound(f"no document {document_id} you may read")
     # Rendered by activities/documents.py from autoescaped templates; shown as stored.
     return HTMLResponse(doc.content)
 
 
-# ------------------------------------------------------------------ manager
-@router.get("/manager", response_class=HTMLResponse)
-async def manager(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
-    check(actor, "view")
-    rows = await views.list_rows(_client(request), views.contacts_query(route="spa"), limit=500)
-    rows = [r for r in rows if r.stage in [s.value for s in views.SPA_OPEN]]
-    rows.sort(key=views.by_time_left)
-    ready = [r for r in rows if r.stage == Stage.AWAITING_DECISION.value]
-    gathering = [r for r in rows if r.stage != Stage.AWAITING_DECISION.value]
-    return render(request, "manager.html", actor=actor, ready=ready, gathering=gathering)
-
-
 # ------------------------------------------------------------------ supervisor
 def _within(text: str | None) -> tuple[str, Any]:
+    """The dashboard's "due within": a duration in bounds, or the default."""
     try:
-        return (text or "4h"), parse_duration(text or "4h", name="within")
+        window = parse_duration((text or "4h")[:20], name="within")
     except ConfigError:
         return "4h", parse_duration("4h")
+    return ((text or "4h"), window) if not duration_errors("within", window) else ("4h", parse_duration("4h"))
+
+
+async def stuck_panels(client: Client, within: Any, limit: int = 25) -> list[dict[str, Any]]:
+    """Every stuck list of every process, so lists added later appear here too."""
+    panels = []
+    for name, kind in stuck.KINDS.items():
+        try:
+            total = await stuck.count(client, name, within)
+            rows, _ = await stuck.page(client, name, within, page_size=limit)
+            error = None
+        except Exception as exc:  # noqa: BLE001 (a cluster without the attribute: say so, show the rest)
+            total, rows, error = 0, [], str(exc)[:200]
+        rows.sort(key=lambda r: r.since or datetime.max.replace(tzinfo=UTC))
+        panels.append({"name": name, "title": kind.title, "count": total, "rows": rows, "error": error})
+    return panels
+
+
+def temporal_link(settings: Settings, workflow_id: str) -> str:
+    t = settings.temporal
+    return f"{t.ui_url.rstrip('/')}/namespaces/{t.namespace}/workflows/{workflow_id}"
 
 
 @router.get("/supervisor", response_class=HTMLResponse)
-async def supervisor(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
-    check(actor, "stuck")
-    label, window = _within(within)
-    panels = await views.stuck_panels(_client(request), window)
-    return render(request, "supervisor.html", actor=actor, panels=panels, within=label,
-                  poll_ms=int(request.app.state.poll_seconds * 1000), link=lambda wid: views.temporal_link(_settings(request), wid))
-
-
 @router.get("/supervisor/panels", response_class=HTMLResponse)
-async def supervisor_panels(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+async def supervisor(request: Request, within: str | None = None, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+    """The dashboard; /supervisor/panels is its refreshing part alone."""
     check(actor, "stuck")
     label, window = _within(within)
-    panels = await views.stuck_panels(_client(request), window)
-    return render(request, "_panels.html", actor=actor, panels=panels, within=label,
-                  link=lambda wid: views.temporal_link(_settings(request), wid))
+    panels = await stuck_panels(_client(request), window)
+    whole = not request.url.path.endswith("/panels")
+    teams = None
+    if whole and actor.role in PERMISSIONS["caseloads"]:  # each team's caseloads, under the stuck lists
+        from frontdoor import caseloads
+
+        teams = await caseloads.all_teams(_client(request), _settings(request))
+    return render(request, "supervisor.html" if whole else "_panels.html", actor=actor, panels=panels, within=label,
+                  teams=teams,
+                  poll_ms=int(request.app.state.poll_seconds * 1000),
+                  link=lambda wid: temporal_link(_settings(request), wid))
+
+
+# ------------------------------------------------------------------ generated per process
+def _new_id(proc: Process) -> str:
+    prefix = {"contact": "C", "consultation": "CONS", "early_help": "EH"}.get(proc.kind, proc.kind[:4].upper())
+    return f"{prefix}-{datetime.now(UTC):%Y}-{secrets.randbelow(10**6):06d}"
+
+
+def _blank_values(proc: Process, settings: Settings) -> dict[str, Any]:
+    assert proc.start is not None
+    now = timefmt.local_input(datetime.now(UTC), settings.timezone)
+    return {"id": _new_id(proc), proc.start.received_field: now}
+
+
+def check_reader(actor: Actor, proc: Process) -> None:
+    check_role(actor, proc.readers or frozenset(Role), f"read {proc.noun}s")
+
+
+async def _list_page(request: Request, actor: Actor, proc: Process, view: ListView, *, values: dict[str, Any] | None = None,
+                     errors: list[str] | None = None, status: int = 200) -> HTMLResponse:
+    check_reader(actor, proc)
+    if actor.role not in view.roles:
+        check(actor, "view")
+    rows = await stuck.list_rows(_client(request), stuck.view_query(proc, view), limit=stuck.MAX_PAGE)
+    if view.order:
+        rows.sort(key=view.order)
+    groups = [(gid, title, [r for r in rows if keep(r)]) for gid, title, keep in view.groups] or [(view.name, "", rows)]
+    start = proc.start if proc.start and actor.role in proc.start.roles and view.name == proc.path else None
+    return render(request, "list.html", status=status, actor=actor, proc=proc, view=view, groups=groups, total=len(rows),
+                  start=start, values=values if values is not None else (_blank_values(proc, _settings(request)) if start else {}),
+                  errors=errors or [])
+
+
+def _case_page_context(request: Request, proc: Process, state: Any, actor: Actor) -> dict[str, Any]:
+    settings = _settings(request)
+    subject = proc.subject_of(state)
+    offered = proc.actions.offered(state, actor.role)
+    return {
+        "proc": proc, "state": state, "s": state, "subject": subject,
+        "offered": [(a, forms.action_fields(a, state, settings.timezone)) for a in offered],
+        "others": [a for a in proc.actions.now(state) if a not in offered],
+        "not_yet": proc.actions.not_yet(state, actor.role),
+        "temporal_url": temporal_link(settings, proc.workflow_id(subject)),
+        "refresh": state.stage in proc.transient,
+    }
+
+
+async def _case_page(request: Request, proc: Process, subject_id: str, actor: Actor) -> HTMLResponse:
+    check_reader(actor, proc)
+    url = _settings(request).database_url
+    state = await processes.get_state(_client(request), proc, subject_id)
+    received, docs, trail, messages = await run_in_threadpool(
+        lambda: (record.received(url, subject_id), record.documents(url, subject_id), record.trail(url, subject_id),
+                 record.messages(url, subject_id))
+    )
+    return render(request, "case.html", actor=actor, record=received, documents=docs, trail=trail, messages=messages,
+                  **_case_page_context(request, proc, state, actor))
+
+
+async def _start(request: Request, proc: Process, actor: Actor, back: ListView | None) -> Response:
+    spec = proc.start
+    assert spec is not None
+    check_role(actor, spec.roles, spec.title.lower())
+    form = await request.form()
+    verify_csrf(request, form.get("csrf_token"))
+    settings = _settings(request)
+    values = {k: str(v) for k, v in form.items() if k != "csrf_token"} | {
+        k: [str(x) for x in form.getlist(k)] for k in form.keys() if len(form.getlist(k)) > 1 or k.endswith("factors")}
+    errors: list[str] = []
+    try:
+        item = spec.model.model_validate(forms.read(spec.model, form, settings.timezone))
+        await processes.start(_client(request), settings, proc, item, actor)
+    except ValidationError as exc:
+        errors = _errors(exc)
+    except (FrontdoorError, forms.FormError) as exc:
+        errors = [getattr(exc, "message", str(exc))]
+    if errors:
+        if back is not None:
+            return await _list_page(request, actor, proc, back, values=values, errors=errors, status=422)
+        return render(request, "start.html", status=422, actor=actor, proc=proc, values=values, errors=errors)
+    subject = spec.subject_id(item)
+    note = f" {spec.next_step(item)}" if spec.next_step else ""
+    flash(request, "ok", f"{proc.noun.capitalize()} {subject} received.{note}")
+    return RedirectResponse(f"/{proc.path}/{subject}", status_code=303)
+
+
+async def _act(request: Request, proc: Process, subject_id: str, name: str, actor: Actor) -> Response:
+    form = await request.form()
+    verify_csrf(request, form.get("csrf_token"))
+    if name not in proc.actions:
+        raise NotFound(f"no action {name}; one of {', '.join(proc.actions.names())}")
+    action = proc.actions[name]
+    back = RedirectResponse(f"/{proc.path}/{subject_id}", status_code=303)
+    try:
+        check_role(actor, action.roles, action.doing())
+        payload = action.model.model_validate(forms.read(action.model, form, _settings(request).timezone) | {"actor": actor})
+        await processes.act(_client(request), proc, subject_id, name, payload, settings=_settings(request))
+    except StillWorking as exc:
+        flash(request, "ok", exc.message)
+        return back
+    except ValidationError as exc:
+        flash(request, "error", f"{action.title}: not saved. " + "; ".join(_errors(exc)))
+        return back
+    except (FrontdoorError, forms.FormError) as exc:
+        flash(request, "error", f"{action.title}: not saved. {getattr(exc, 'message', exc)}")
+        return back
+    flash(request, "ok", f"{action.title}: saved.")
+    return back
+
+
+def _view_page(proc: Process, view: ListView) -> Any:
+    async def view_page(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+        return await _list_page(request, actor, proc, view)
+
+    return view_page
+
+
+def _register(proc: Process) -> None:
+    collection = next((v for v in proc.views if v.name == proc.path), None)
+    default = collection or ListView(proc.path, f"Open {proc.noun}s", frozenset(Role))
+
+    for view in proc.views:
+        if view.name != proc.path:
+            router.add_api_route(f"/{view.name}", _view_page(proc, view), methods=["GET"], response_class=HTMLResponse)
+
+    async def collection_page(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+        return await _list_page(request, actor, proc, default)
+
+    router.add_api_route(f"/{proc.path}", collection_page, methods=["GET"], response_class=HTMLResponse)
+
+    if proc.start is not None:
+        spec = proc.start
+
+        async def start_form(request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+            check_role(actor, spec.roles, spec.title.lower())
+            return render(request, "start.html", actor=actor, proc=proc, values=_blank_values(proc, _settings(request)),
+                          errors=[])
+
+        async def start_new(request: Request, actor: Actor = Depends(page_actor)) -> Response:
+            return await _start(request, proc, actor, None)
+
+        async def start_from_list(request: Request, actor: Actor = Depends(page_actor)) -> Response:
+            return await _start(request, proc, actor, default)
+
+        router.add_api_route(f"/{proc.path}/new", start_form, methods=["GET"], response_class=HTMLResponse)
+        router.add_api_route(f"/{proc.path}/new", start_new, methods=["POST"])
+        router.add_api_route(f"/{proc.path}", start_from_list, methods=["POST"])
+
+    async def case_page(subject_id: str, request: Request, actor: Actor = Depends(page_actor)) -> HTMLResponse:
+        return await _case_page(request, proc, subject_id, actor)
+
+    async def case_action(subject_id: str, name: str, request: Request, actor: Actor = Depends(page_actor)) -> Response:
+        return await _act(request, proc, subject_id, name, actor)
+
+    router.add_api_route(f"/{proc.path}/{{subject_id}}", case_page, methods=["GET"], response_class=HTMLResponse)
+    router.add_api_route(f"/{proc.path}/{{subject_id}}/actions/{{name}}", case_action, methods=["POST"])
+
+
+for _proc in processes.PROCESSES:
+    _register(_proc)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -28,10 +27,11 @@ from frontdoor import reports
 from frontdoor.config import Settings
 from frontdoor.reports import annex_a, charts, export
 from frontdoor.reports.base import ReportInputError, ReportResult, Window
-from frontdoor.web.auth import api_permission, check, csrf_token, page_actor
+from frontdoor.web import pages
+from frontdoor.web.auth import api_permission, check, page_actor
 from models import annex_a as spec
 from models.database import session
-from models.roles import PERMISSIONS, Actor
+from models.roles import Actor
 
 router = APIRouter()
 PERMISSION = "reports"
@@ -157,13 +157,8 @@ async def report_api(
 
 # ---------------------------------------------------------------------- pages
 def render(request: Request, template: str, actor: Actor, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render templates/reports/<template> inside the site's layout (web/_layout.html)."""
-    env = request.app.state.templates
-    html = env.get_template(f"reports/{template}").render(
-        request=request, actor=actor, csrf=csrf_token(request), flash=None, now=datetime.now(UTC), home="/",
-        may=lambda action: action in PERMISSIONS and actor.role in PERMISSIONS[action], **context,
-    )
-    return HTMLResponse(html, status_code=status)
+    """Render templates/reports/<template> inside the site's layout (navigation and all)."""
+    return pages.render(request, f"reports/{template}", status=status, actor=actor, **context)
 
 
 @router.get("/reports", response_class=HTMLResponse, include_in_schema=False)

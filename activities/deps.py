@@ -1,0 +1,19 @@
+"""What activities need from the deployment: addresses and settings, given once by the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from activities.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class Deps:
+    database_url: str
+    templates_dir: Path
+    rules_path: Path  # the threshold rules (config/threshold_rules.json)
+    outbox: Outbox  # the one external edge: agencies' mailboxes, team inboxes
+    timezone: str = "Europe/London"
+    quadrants: tuple[str, ...] = ("north_west", "north_east", "south_west", "south_east")
+    audit_tool: Path | None = None  # config/audit_tool.json when not set (FRONTDOOR_AUDIT_TOOL)
