@@ -20,9 +20,12 @@ from sqlmodel import Session
 from frontdoor.config import Settings
 from frontdoor.errors import NotFound
 from frontdoor.reports import (
+    audits,
+    caseloads,
     consent,
     consultations,
     early_help,
+    missing,
     patterns,
     police,
     rereferrals,
@@ -37,6 +40,8 @@ REPORTS: dict[str, Report] = {
     for r in (
         timeliness.REPORT, police.REPORT, volumes.REPORT, rereferrals.REPORT, patterns.REPORT,
         consent.REPORT, threshold.REPORT, consultations.REPORT, early_help.REPORT,
+        # the other processes' figures, so managers find them all in one place
+        missing.REPORT, audits.REPORT, caseloads.REPORT,
     )
 }
 FORMATS = ("json", "csv", "xlsx")
