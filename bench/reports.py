@@ -37,259 +37,41 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from activities.records import append_action
+from activities.demo import BatchSession, Children, Writer, consultation, contact
 from frontdoor import reports
 from frontdoor.reports import annex_a, charts
 from frontdoor.reports.base import Window
-from models.case_record import save_contact
-from models.contact import Contact
 from models.database import get_engine, init_db, normalise_url
 from models.facts import ContactFacts
-from models.messages import ActionEntry
 
 END = datetime(2026, 11, 1, tzinfo=UTC)  # the data runs up to here (fixed: two runs hold the same record)
-SOURCES = ["6"] * 30 + ["2A"] * 18 + ["3A", "3B", "3C", "3D", "3E", "3F"] * 2 + ["1A"] * 8 + ["1B", "1C", "1D"] * 2 + \
-    ["4", "5A", "5B", "5C", "7", "8", "9", "10"] * 2 + ["2B"] * 3
-ROUTES = ["spa"] * 55 + ["advice_nfa"] * 25 + ["early_help"] * 15 + ["urgent"] * 5
-OUTCOMES = ["assessment_s17"] * 35 + ["strategy_discussion_s47"] * 15 + ["targeted_early_help"] * 15 + \
-    ["universal_advice"] * 15 + ["nfa"] * 20
-MANAGERS = ["tom", "una", "vic", "wyn", "xan", "yas"]
-WORKERS = [f"sw{i}" for i in range(40)]
-ETHNICITIES = ["WBRI"] * 60 + ["WOTH", "MWBC", "AIND", "APKN", "BAFR", "BCRB", "CHNE", "OOTH", "NOBT", "REFU"] * 4
-REASONS = ["parent_carer_unavailable", "agency_unavailable", "interpreter_awaited", "other"]
-OVERRIDES = ["risk_of_significant_harm", "seeking_consent_increases_risk", "crime_prevention", "parent_uncontactable_urgent"]
-THEMES = ["neglect", "domestic_abuse", "parental_mental_health", "parental_substance_misuse"]
-QUADRANTS = ["north_west", "north_east", "south_west", "south_east"]
 
 
 def say(text: str) -> None:
     print(text, flush=True)
 
 
-class BatchSession(Session):
-    """The production functions commit after each write; here a commit flushes, and the
-    benchmark commits for real every --batch entries. Until then it holds its rows (a
-    session's identity map holds them weakly), so a case's next entry finds its facts row
-    without reading it again, as one long transaction would."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.held: list[Any] = []
-        event.listen(self, "pending_to_persistent", lambda _s, obj: self.held.append(obj))
-        event.listen(self, "loaded_as_persistent", lambda _s, obj: self.held.append(obj))
-
-    def commit(self) -> None:
-        self.flush()
-
-    def really_commit(self) -> None:
-        super().commit()
-        self.expunge_all()
-        self.held.clear()
-
-
-class Writer:
-    def __init__(self, s: BatchSession, batch: int) -> None:
-        self.s, self.batch, self.pending, self.entries = s, batch, 0, 0
-        self.seq = 0
-
-    def entry(self, kind: str, subject: str, action: str, at: datetime, actor: str = "frontdoor", **details: Any) -> None:
-        self.seq += 1
-        prefix = {"contact": "contact", "early_help": "early-help", "consultation": "consultation"}[kind]
-        appended = append_action(self.s, ActionEntry(
-            idempotency_key=f"bench/{subject}/{self.seq}", subject_id=subject, workflow_id=f"{prefix}-{subject}", kind=kind,
-            actor=actor, role="system" if actor == "frontdoor" else "person", at=at, action=action,
-            details={k: v for k, v in details.items() if v is not None},
-        ))
-        assert appended
-        self.entries += 1
-        self.pending += 1
-        if self.pending >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        self.s.really_commit()
-        self.pending = 0
-
-
-class Children:
-    """Who the contacts are about: most children are new to the front door; about one in
-    four has been in a contact before (picked from the last 20,000 children seen), so some
-    come back once or twice and a few often, as in a real caseload."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng, self.seen = rng, 0
-
-    def pick(self) -> list[dict[str, Any]]:
-        kids = []
-        for _ in range(self.rng.choice([1, 1, 1, 1, 2, 2, 3])):
-            if self.seen and self.rng.random() < 0.27:
-                n = self.seen - 1 - int(self.rng.expovariate(1 / 4000)) % self.seen
-            else:
-                n, self.seen = self.seen, self.seen + 1
-            born = date(2008, 1, 1) + timedelta(days=(n * 7919) % 6200)
-            child: dict[str, Any] = {
-                "local_id": f"CH-{n:07d}", "first_name": f"Child{n}", "last_name": f"Family{n // 3}",
-                "sex": "U" if n % 50 == 0 else "MF"[n % 2], "ethnicity": ETHNICITIES[n % len(ETHNICITIES)],
-            }
-            if n % 97 == 0:
-                child["expected_due_date"] = "2027-01-01"  # unborn
-            else:
-                child["date_of_birth"] = born.isoformat()
-            kids.append(child)
-        return kids
-
-
 def generate(s: BatchSession, contacts: int, seed: int, batch: int) -> tuple[int, int]:
     """Returns (contacts, trail entries)."""
     rng = random.Random(seed)
-    w = Writer(s, batch)
+    w = Writer(s, batch, END, flush=s.really_commit)
     start = END - timedelta(days=730)
     children = Children(rng)
     began = time.perf_counter()
     for i in range(contacts):
         received = start + timedelta(seconds=rng.randrange(730 * 86400))
-        _contact(w, rng, f"BR-{i:07d}", received, children)
+        contact(w, rng, f"BR-{i:07d}", received, children)
         if i % 10 == 0:
-            _consultation(w, rng, f"BK-{i:07d}", received + timedelta(minutes=rng.randrange(600)))
+            consultation(w, rng, f"BK-{i:07d}", received + timedelta(minutes=rng.randrange(600)))
         if (i + 1) % 5000 == 0 or i + 1 == contacts:
             elapsed = time.perf_counter() - began
             say(f"  {i + 1:>7,} / {contacts:,} contacts, {w.entries:,} trail entries, {elapsed:6.0f} s "
                 f"({w.entries / elapsed:,.0f} entries/s)")
     w.flush()
     return contacts, w.entries
-
-
-def _contact(w: Writer, rng: random.Random, cid: str, received: datetime, children: Children) -> None:
-    source = rng.choice(SOURCES)
-    body: dict[str, Any] = {
-        "id": cid, "received_at": received.isoformat(), "source": source,
-        "referrer": {"name": "Referrer", "agency": "Agency"}, "children": children.pick(),
-        "concerns": {"factors": ["16A"], "summary": "Benchmark contact"},
-        "consent": {"status": rng.choice(["given", "given", "not_sought", "refused"])},
-    }
-    delay = None
-    if source == "6":
-        delay = round(min(240.0, rng.lognormvariate(2.6, 0.9)), 1)
-        body["police_attendance_at"] = (received - timedelta(hours=delay)).isoformat()
-    assert save_contact(w.s, Contact.model_validate(body))
-    e = w.entry
-    e("contact", cid, "contact_received", received, source=source, submitted_by="rita", police_delay_hours=delay)
-    recurring = [rng.choice(THEMES)] if rng.random() < 0.25 else []
-    suggested = rng.choice([2, 3, 3, 4, 4])
-    e("contact", cid, "history_checked", received + timedelta(seconds=2), matches=len(recurring) * 2, recurring=recurring,
-      suggested_level=suggested)
-    route = rng.choice(ROUTES)
-    level = {"spa": rng.choice([3, 4]), "urgent": 4, "early_help": rng.choice([2, 3]), "advice_nfa": rng.choice([1, 2])}[route]
-    triaged = received + timedelta(minutes=rng.randrange(5, 240))
-    advice = {"given_by": rng.choice(WORKERS), "advice": "advice", "reasons": "reasons"} if rng.random() < 0.3 else None
-    e("contact", cid, "triage", triaged, "rita", level=level, route=route, suggested_level=suggested,
-      departure_reason="officer's judgement" if level != suggested else None, threshold_advice=advice,
-      history_considered=bool(recurring) or rng.random() < 0.5)
-    if route == "advice_nfa":
-        e("contact", cid, "handed_off", triaged, outcome="advice_signposting")
-        e("contact", cid, "closed", triaged, outcome="advice_signposting")
-        return
-    if route == "urgent":
-        e("contact", cid, "handed_off", triaged, team="assessment_team", outcome="urgent_assessment")
-        e("contact", cid, "urgent_picked_up", triaged + timedelta(minutes=rng.randrange(5, 90)), rng.choice(WORKERS))
-        e("contact", cid, "closed", triaged + timedelta(minutes=95), outcome="urgent_assessment")
-        return
-    if route == "early_help":
-        e("contact", cid, "handed_off", triaged, team="early_help_hub", outcome="early_help_hub")
-        e("contact", cid, "closed", triaged, outcome="early_help_hub")
-        _early_help(w, rng, f"EH-{cid}", triaged + timedelta(seconds=5), "triage", cid)
-        return
-    _spa(w, rng, cid, triaged, recurring)
-
-
-def _spa(w: Writer, rng: random.Random, cid: str, arrived: datetime, recurring: list[str]) -> None:
-    e = w.entry
-    worker = rng.choice(WORKERS)
-    if rng.random() < 0.1:
-        e("contact", cid, "consent_overridden", arrived + timedelta(hours=1), "tom", reason=rng.choice(OVERRIDES))
-    elif rng.random() < 0.4:
-        e("contact", cid, "consent_sought", arrived + timedelta(hours=1), worker)
-        e("contact", cid, rng.choice(["consent_given"] * 4 + ["consent_refused"]), arrived + timedelta(hours=2), worker)
-    due = arrived + timedelta(hours=24)
-    hours = max(0.5, rng.gauss(18, 7))
-    if rng.random() < 0.12:  # an extension with its reason
-        new = due + timedelta(hours=rng.choice([4, 8, 24]))
-        e("contact", cid, "deadline_extended", due - timedelta(hours=1), "tom", reason=rng.choice(REASONS),
-          previous_deadline=due.isoformat(), new_deadline=new.isoformat())
-        due = new
-    decided = arrived + timedelta(hours=hours)
-    if decided > due:
-        e("contact", cid, "decision_overdue", due, due=due.isoformat())
-    if decided > END:  # still waiting at the end of the data
-        return
-    outcome = rng.choice(OUTCOMES)
-    e("contact", cid, "recommendation", decided - timedelta(hours=1), worker, recommended_outcome=outcome)
-    quadrant = rng.choice(QUADRANTS) if outcome == "targeted_early_help" else None
-    e("contact", cid, "management_decision", decided, rng.choice(MANAGERS), outcome=outcome, quadrant=quadrant,
-      on_time=decided <= due, recurring_pattern_considered=bool(recurring) and rng.random() < 0.97)
-    team = {"assessment_s17": "assessment_team", "strategy_discussion_s47": "assessment_team",
-            "targeted_early_help": f"early_help_{quadrant}"}.get(outcome)
-    e("contact", cid, "handed_off", decided, team=team, outcome=outcome)
-    e("contact", cid, "closed", decided, outcome=outcome)
-    if outcome == "targeted_early_help":
-        _early_help(w, rng, f"EH-{cid}", decided + timedelta(seconds=5), "step_down", cid)
-
-
-def _early_help(w: Writer, rng: random.Random, case: str, received: datetime, entry: str, origin: str) -> None:
-    e = w.entry
-    e("early_help", case, "early_help_received", received, entry=entry, submitted_by="rita", origin_contact_id=origin,
-      consent_from_referrer="not_sought")
-    at = received + timedelta(hours=rng.uniform(1, 40))
-    if at > received + timedelta(hours=30):
-        e("early_help", case, "directions_overdue", received + timedelta(hours=30), due=(received + timedelta(hours=30)).isoformat())
-    e("early_help", case, "directions", at, "sana", adviser="erin")
-    if rng.random() < 0.1:
-        e("early_help", case, "consent_refused", at + timedelta(hours=3), "erin", advice="signposted")
-        e("early_help", case, "handed_off", at + timedelta(hours=3), outcome="consent_refused_advice")
-        e("early_help", case, "closed", at + timedelta(hours=3), outcome="consent_refused_advice")
-        return
-    e("early_help", case, "consent_given", at + timedelta(hours=3), "erin")
-    e("early_help", case, "history_reviewed", at + timedelta(hours=3), matches=0, recurring=[])
-    at += timedelta(days=rng.uniform(2, 9))
-    e("early_help", case, "gathering_finished", at, "erin", conversations=3)
-    at += timedelta(days=rng.uniform(0.5, 3))
-    if at > END:
-        return
-    outcome = rng.choice(["targeted_early_help"] * 6 + ["universal_services"] * 3 + ["step_up"])
-    quadrant = rng.choice(QUADRANTS) if outcome == "targeted_early_help" else None
-    e("early_help", case, "recommendation", at, "erin", recommended_outcome=outcome, quadrant=quadrant)
-    at += timedelta(hours=rng.uniform(1, 30))
-    e("early_help", case, "early_help_decision", at, "tom", outcome=outcome, quadrant=quadrant)
-    if outcome == "step_up":
-        e("early_help", case, "stepped_up", at, "tom", contact_id=f"{case}-SU", level=4)
-    else:
-        team = f"early_help_{quadrant}" if quadrant else None
-        e("early_help", case, "handed_off", at, outcome=outcome, team=team, quadrant=quadrant)
-    e("early_help", case, "closed", at, outcome=outcome, quadrant=quadrant)
-
-
-def _consultation(w: Writer, rng: random.Random, kid: str, called: datetime) -> None:
-    e = w.entry
-    invited = rng.random() < 0.45
-    due = called + timedelta(days=2)
-    e("consultation", kid, "consultation_recorded", called, "cara", outcome="referral_invited" if invited else "advice_only",
-      caller_agency="School", anonymous=rng.random() < 0.3, children_named=rng.choice([0, 1, 2]), reference=kid,
-      referral_due_at=due.isoformat() if invited else None)
-    if not invited:
-        e("consultation", kid, "closed", called, closure="advice_only")
-        return
-    if rng.random() < 0.7:
-        e("consultation", kid, "referral_received", called + timedelta(hours=rng.uniform(1, 40)), contact_id="-", on_time=True,
-          after_follow_up=False)
-        e("consultation", kid, "closed", called + timedelta(hours=41), closure="referral_received")
-        return
-    e("consultation", kid, "follow_up_raised", due, due=due.isoformat())
-    outcome = rng.choice(["referral_made", "no_longer_needed", "escalated"])
-    e("consultation", kid, "follow_up_call", due + timedelta(hours=3), "cara", outcome=outcome)
-    e("consultation", kid, "closed", due + timedelta(hours=3), closure=outcome)
 
 
 # ---------------------------------------------------------------------- measuring

@@ -70,6 +70,20 @@ def register(sub: Any) -> None:
     a.add_argument("--out", required=True, metavar="FILE", help="where to write (.csv or .xlsx)")
     a.set_defaults(func=cmd_annex_a)
 
+    d = sub.add_parser(
+        "demo", help="fill an EMPTY case record with months of fictional demo cases, so the reports have something to show",
+        description="Fill an empty case record (DATABASE_URL) with plausible, clearly fictional cases: contacts with "
+        "their whole trail, consultations, early help, missing episodes, audits and caseload snapshots, over the "
+        "last --months months. Refuses a database that holds anything already (real data or an earlier demo).",
+        epilog="Example:\n  DATABASE_URL=sqlite:///var/demo.db frontdoor demo --months 6\n  frontdoor web --seed-demo-users   "
+        "# then sign in as a manager and open /reports",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("--months", type=int, default=6, help="how many months up to today (1 to 24; default 6)")
+    d.add_argument("--per-week", type=int, default=40, help="contacts a week (1 to 500; default 40)")
+    d.add_argument("--seed", type=int, default=2026, help="the same seed gives the same cases")
+    d.set_defaults(func=cmd_demo)
+
 
 def _ready(settings: Settings) -> None:
     init_db(settings.database_url)  # the report facts' tables, on a case record made before them
@@ -142,3 +156,16 @@ def cmd_annex_a(args: argparse.Namespace) -> int:
     else:
         _write(args.out, annex_a.to_xlsx(lists, w.timezone))
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The demo writes the case record as the workflows' activities do, so it runs as its own
+    program (activities/demo.py), as `frontdoor worker` does: the interface never imports activities."""
+    import subprocess
+
+    settings = load_settings()
+    sys.stdout.flush()
+    return subprocess.call([
+        sys.executable, "-m", "activities.demo", "--months", str(args.months), "--per-week", str(args.per_week),
+        "--seed", str(args.seed), "--database-url", settings.database_url,
+    ])
