@@ -8,6 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from activities.facts import project
 from models import chain
 from models.messages import ActionEntry, CaseUpdate
 from models.tables import ActionRecord, ContactRecord, TrailHead
@@ -19,7 +20,8 @@ def append_action(s: Session, entry: ActionEntry) -> bool:
     if s.exec(select(ActionRecord.id).where(ActionRecord.idempotency_key == entry.idempotency_key)).first():
         return False
     try:
-        s.add(chained(s, entry))
+        s.add(chained(s, entry))  # takes the case's chain head (the write lock) first
+        project(s, entry)  # the report facts, in the same transaction (activities/facts.py)
         s.commit()
     except IntegrityError:
         s.rollback()

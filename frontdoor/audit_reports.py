@@ -12,11 +12,15 @@ Months are calendar months in UTC (`YYYY-MM`), the same on SQLite and PostgreSQL
 - `critical_weakness_by_month`: the share of moderated audits with a critical weakness
   (inadequate in any domain), by month of moderation.
 
+Each takes `since` / `until` (a half-open period [since, until) of the grade's, meeting's or
+moderation's time; None: unbounded), as the reports (frontdoor/reports/audits.py) ask.
+
 Caseloads over time (average and spread per team) are `frontdoor.caseloads.caseloads_over_time`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func
@@ -49,12 +53,19 @@ def _where(query: Any, condition: ColumnElement[bool] | None) -> Any:
     return query if condition is None else query.where(condition)
 
 
+def _period(column: Any, since: datetime | None, until: datetime | None) -> ColumnElement[bool] | None:
+    """[since, until) on a time column (None: no bound); for the reports' date ranges."""
+    bounds = ([column >= since] if since is not None else []) + ([column < until] if until is not None else [])
+    return and_(*bounds) if bounds else None
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
 def grades_over_time(database_url: str, *, step: str = "moderation", domain: str = OVERALL,
-                     round_id: str | None = None) -> list[dict[str, Any]]:
+                     round_id: str | None = None, since: datetime | None = None,
+                     until: datetime | None = None) -> list[dict[str, Any]]:
     """Per month: how many of each grade were given at `step` (moderation: the final grades)
     for `domain` ("overall", or a domain id of the audit tool), and each grade's share."""
     if step not in STEPS:
@@ -62,7 +73,8 @@ def grades_over_time(database_url: str, *, step: str = "moderation", domain: str
     g = AuditGradeRow
     month = _month(database_url, col(g.at)).label("month")
     query = _where(sa_select(month, col(g.grade), func.count()).where(col(g.step) == step, col(g.domain) == domain),
-                   _in_round(col(g.audit_id), round_id)).group_by(month, col(g.grade)).order_by(month)
+                   _in_round(col(g.audit_id), round_id))
+    query = _where(query, _period(col(g.at), since, until)).group_by(month, col(g.grade)).order_by(month)
     with session(database_url) as s:
         rows = s.execute(query).all()
     totals: dict[str, int] = {}
@@ -72,7 +84,8 @@ def grades_over_time(database_url: str, *, step: str = "moderation", domain: str
     return sorted(out, key=lambda r: (r["month"], GRADE_RANK.get(Grade(r["grade"]), 9)))
 
 
-def agreement(database_url: str, *, compare_to: str = "moderation", round_id: str | None = None) -> dict[str, Any]:
+def agreement(database_url: str, *, compare_to: str = "moderation", round_id: str | None = None,
+              since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
     """How often `compare_to` (moderation, or the re-audit) gave a different grade from the
     first-line audit: overall and per domain, raised (a better grade) or lowered, and per month."""
     if compare_to not in ("moderation", "re_audit"):
@@ -84,6 +97,9 @@ def agreement(database_url: str, *, compare_to: str = "moderation", round_id: st
     raised = case((col(later.rank) < col(first.rank), 1), else_=0)
     lowered = case((col(later.rank) > col(first.rank), 1), else_=0)
     scope = _in_round(col(first.audit_id), round_id)
+    period = _period(col(later.at), since, until)
+    if period is not None:
+        scope = period if scope is None else and_(scope, period)
     per_domain = _where(sa_select(col(first.domain), func.count(), func.sum(changed), func.sum(raised), func.sum(lowered))
                         .select_from(first).join(later, joined), scope).group_by(col(first.domain)).order_by(col(first.domain))
     month = _month(database_url, col(later.at)).label("month")
@@ -107,13 +123,15 @@ def agreement(database_url: str, *, compare_to: str = "moderation", round_id: st
 
 
 def learning_themes(database_url: str, tool: AuditTool | None = None, *, recurring_months: int = 2,
-                    round_id: str | None = None) -> list[dict[str, Any]]:
+                    round_id: str | None = None, since: datetime | None = None,
+                    until: datetime | None = None) -> list[dict[str, Any]]:
     """Each learning theme named in reflective meetings: in how many audits and months, first
     and last month, and whether it recurs (in `recurring_months` months or more). Most audits first."""
     t = AuditThemeRow
     month = _month(database_url, col(t.at))
     query = _where(sa_select(col(t.theme), func.count(func.distinct(col(t.audit_id))), func.count(func.distinct(month)),
-                             func.min(month), func.max(month)), _in_round(col(t.audit_id), round_id)).group_by(col(t.theme))
+                             func.min(month), func.max(month)), _in_round(col(t.audit_id), round_id))
+    query = _where(query, _period(col(t.at), since, until)).group_by(col(t.theme))
     with session(database_url) as s:
         rows = s.execute(query).all()
     titles = {th.id: th.title for th in tool.learning_themes} if tool else {}
@@ -123,7 +141,8 @@ def learning_themes(database_url: str, tool: AuditTool | None = None, *, recurri
     return sorted(out, key=lambda r: (-r["audits"], r["theme"]))
 
 
-def critical_weakness_by_month(database_url: str, *, round_id: str | None = None) -> list[dict[str, Any]]:
+def critical_weakness_by_month(database_url: str, *, round_id: str | None = None, since: datetime | None = None,
+                               until: datetime | None = None) -> list[dict[str, Any]]:
     """Per month of moderation: moderated audits, how many had a critical weakness (the final
     grade inadequate in any domain), and the share."""
     g = AuditGradeRow
@@ -132,7 +151,8 @@ def critical_weakness_by_month(database_url: str, *, round_id: str | None = None
                    _in_round(col(g.audit_id), round_id)).group_by(col(g.audit_id)).subquery()
     month = _month(database_url, worst.c.at).label("month")
     critical = case((worst.c.worst >= GRADE_RANK[Grade.INADEQUATE], 1), else_=0)
-    query = sa_select(month, func.count(), func.sum(critical)).group_by(month).order_by(month)
+    query = _where(sa_select(month, func.count(), func.sum(critical)), _period(worst.c.at, since, until))
+    query = query.group_by(month).order_by(month)
     with session(database_url) as s:
         rows = s.execute(query).all()
     return [{"month": m, "audited": n, "critical": int(c or 0), "share": _share(int(c or 0), n)} for m, n, c in rows]

@@ -415,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     from frontdoor import cli_practices
 
     cli_practices.register(sub)  # missing import, morning agenda, schedules
+    from frontdoor.reports import cli as report_cli
+
+    report_cli.register(sub)  # report NAME, annex-a (issue 10)
 
     st = sub.add_parser("stuck", help="what is stuck: counts, or lists with a filter")
     for name, kind in stuck.KINDS.items():

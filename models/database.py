@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine
 
+import models.facts  # noqa: F401  (registers the report facts' tables)
 from models import chain
 from models.tables import ActionRecord, TrailHead
 

@@ -85,6 +85,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "stuck": STAFF,  # the stuck lists name cases of every process: not for partners
     "caseloads": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),  # anyone's caseload, and teams'
     "audit_reports": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),
+    # reports and the Ofsted Annex A lists (frontdoor/reports)
+    "reports": frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER}),
 }
 
 

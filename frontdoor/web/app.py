@@ -25,6 +25,7 @@ from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
 from frontdoor.web import api, audits, caseloads, pages, practices
+from frontdoor.web import reports as report_pages
 from frontdoor.web.auth import SignInRequired
 from frontdoor.web.errors import error_answer
 from frontdoor.web.headers import SecurityHeaders
@@ -128,6 +129,7 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     app.include_router(practices.router)  # the missing list's upload page and API, before the generated routes
     app.include_router(audits.router)  # before the generic pages: /audits/{id}/case (issue 12)
     app.include_router(caseloads.router)  # caseload pages and API (issue 12)
+    app.include_router(report_pages.router)  # /reports pages and /api/reports (issue 10)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

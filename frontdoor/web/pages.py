@@ -28,6 +28,7 @@ from workflows.process import ListView, Process
 router = APIRouter(include_in_schema=False)
 
 SUPERVISOR = ("/supervisor", "What is stuck")
+REPORTS = ("/reports", "Reports")  # frontdoor/web/reports.py (issue 10)
 
 
 # ------------------------------------------------------------------ navigation, from the processes
@@ -36,6 +37,7 @@ def nav(actor: Actor) -> list[tuple[str, str]]:
     links = [(f"/{v.name}", v.title) for p in processes.PROCESSES for v in p.views if actor.role in v.roles]
     links += [(f"/{p.path}/new", p.start.title) for p in processes.PROCESSES
               if p.start and actor.role in p.start.roles and not any(v.name == p.path for v in p.views)]
+    links += [REPORTS] if actor.role in PERMISSIONS["reports"] else []
     return links + ([SUPERVISOR] if actor.role in PERMISSIONS["stuck"] else [])
 
 
