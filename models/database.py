@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine
 
-from models import chain
+from models import access, chain
 from models.tables import ActionRecord, TrailHead
 
 _engines: dict[str, Engine] = {}
@@ -122,6 +122,8 @@ def init_db(url: str) -> Engine:
                 _add_chain_columns(conn)
                 _seal_unchained_trail(conn, postgres)
                 for stmt in _APPEND_ONLY_POSTGRES if postgres else _APPEND_ONLY_SQLITE:
+                    conn.execute(text(stmt))
+                for stmt in access.APPEND_ONLY_POSTGRES if postgres else access.APPEND_ONLY_SQLITE:  # the access log
                     conn.execute(text(stmt))
             break
         except OperationalError as exc:  # SQLite: another process created a table a moment ago
