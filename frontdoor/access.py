@@ -41,7 +41,7 @@ log = logging.getLogger("frontdoor.access")
 
 MAX_PAGE = 200  # rows of the access log per page
 READERS_OF_LOG = ALLOCATORS  # who may ask who opened a case, or what a person opened (besides the person)
-PARTS = ("state", "trail", "documents", "messages", "document")
+PARTS = ("state", "trail", "documents", "messages", "document", "audit")  # audit: the case as an audit read it
 
 
 class RecordRestricted(FrontdoorError):

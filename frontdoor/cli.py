@@ -180,7 +180,7 @@ async def _start(proc: Process, args: argparse.Namespace) -> int:
     await processes.start(await _client(settings), settings, proc, item, actor)
     subject = spec.subject_id(item)
     print(f"{proc.noun} {subject} received" + (f". {spec.next_step(item)}" if spec.next_step else ""))
-    print(f"next: frontdoor {proc.kind} show {subject}")
+    print(f"next: frontdoor {proc.kind} show {subject} --as {actor.username}")
     return 0
 
 

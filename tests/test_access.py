@@ -235,3 +235,20 @@ def test_the_access_log_is_append_only(database_url: str) -> None:
 
         rows = s.exec(select(AccessRecord).where(AccessRecord.subject_id == subject)).all()
         assert [(r.username, r.channel) for r in rows] == [("sam", "cli")]
+
+
+def test_a_view_that_cannot_be_logged_is_refused(tmp_path) -> None:
+    """When the access log cannot be written (here a trigger makes every insert fail, as a
+    full disk or a lost connection would), the view is refused with a 503 and nothing is read."""
+    from frontdoor import access
+    from models.database import init_db
+    from models.roles import Actor
+
+    url = f"sqlite:///{tmp_path / 'broken.db'}"
+    init_db(url)
+    with get_engine(url).begin() as conn:
+        conn.execute(text("CREATE TRIGGER access_log_broken BEFORE INSERT ON access_log "
+                          "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"))
+    with pytest.raises(access.AccessLogUnavailable, match="not shown") as refused:
+        access.open_case(url, Actor(username="sam", role=Role.SOCIAL_WORKER), "contact", "C-1", "api", "state")
+    assert refused.value.status == 503
