@@ -11,6 +11,7 @@ from activities.deps import Deps
 from activities.documents import store_document
 from activities.outbox import OutboundMessage
 from activities.records import append_action
+from models.access import RestrictionEntry, save_restriction
 from models.calendar import WorkingCalendar
 from models.database import session
 from models.messages import ActionEntry, DocumentRequest, Notification
@@ -26,6 +27,12 @@ class CaseActivities:
     def record_action(self, entry: ActionEntry) -> bool:
         with session(self.deps.database_url) as s:
             return append_action(s, entry)
+
+    @activity.defn
+    def record_restriction(self, entry: RestrictionEntry) -> bool:
+        """The restriction's mirror, which the interfaces read before every view (issue 9)."""
+        with session(self.deps.database_url) as s:
+            return save_restriction(s, entry)
 
     @activity.defn
     def render_document(self, request: DocumentRequest) -> str:

@@ -180,14 +180,30 @@ async def _start(proc: Process, args: argparse.Namespace) -> int:
     await processes.start(await _client(settings), settings, proc, item, actor)
     subject = spec.subject_id(item)
     print(f"{proc.noun} {subject} received" + (f". {spec.next_step(item)}" if spec.next_step else ""))
-    print(f"next: frontdoor {proc.kind} show {subject}")
+    print(f"next: frontdoor {proc.kind} show {subject} --as {actor.username}")
     return 0
+
+
+def _open(settings: Settings, proc: Process | None, args: argparse.Namespace, subject_id: str, part: str,
+          document: Any = None) -> None:
+    """Who reads: every CLI read of a case's details names a person (--as), is theirs to make
+    (the process's readers), is logged, and is refused when the case is restricted to others."""
+    from frontdoor import access
+
+    actor = _actor(settings, args.as_user)
+    if proc is not None and not proc.may_read(actor.role):
+        raise FrontdoorError(f"{actor.username} ({actor.role.value}) may not read {proc.noun}s")
+    kind = (document.process if document is not None else None) or (proc.kind if proc else "case")
+    access.open_case(settings.database_url, actor, kind, subject_id, "cli", part,
+                     document.id if document is not None else None,
+                     any_kind=document is not None and document.process is None)
 
 
 async def _show(proc: Process, args: argparse.Namespace) -> int:
     from frontdoor import processes
 
     settings = load_settings()
+    _open(settings, proc, args, args.id, "state")
     print_state(settings, proc, await processes.get_state(await _client(settings), proc, args.id), args.json)
     return 0
 
@@ -222,7 +238,7 @@ async def _list(proc: Process, args: argparse.Namespace) -> int:
 
 def _case_record(args: argparse.Namespace) -> int:
     """`trail`, `documents` and `messages`: what the case record holds about a case."""
-    from frontdoor import record
+    from frontdoor import processes, record
 
     settings = load_settings()
     url, tz, what = settings.database_url, settings.timezone, args.record
@@ -230,8 +246,10 @@ def _case_record(args: argparse.Namespace) -> int:
         doc = record.document(url, args.doc_id)
         if doc is None:
             raise FrontdoorError(f"no document {args.doc_id}")
+        _open(settings, processes.BY_KIND.get(doc.process or ""), args, doc.subject_id, "document", doc)
         print(doc.content)
         return 0
+    _open(settings, args.proc, args, args.id, what)
     lines: list[str] = []
     if what == "trail":
         for r in record.trail(url, args.id):
@@ -280,6 +298,9 @@ def _run(fn: Any) -> Any:
     return lambda a: asyncio.run(fn(a))
 
 
+READER_HELP = "who is reading (every read of a case is logged in the access log, and refused when it is restricted)"
+
+
 def _register(sub: Any, proc: Process) -> None:
     p = sub.add_parser(proc.kind, help=f"{proc.noun}s: " + ", ".join(proc.actions.names()),
                        description=f"Work {proc.noun}s: start one, see it, act on it. Every action is "
@@ -295,8 +316,10 @@ def _register(sub: Any, proc: Process) -> None:
         _add_field_options(s, fields.specs(spec.model), required=False)
         s.set_defaults(func=_run(lambda a, proc=proc: _start(proc, a)))
 
+    reader = ("--as",)
     sh = ps.add_parser("show", help=f"show a {proc.noun}")
     sh.add_argument("id")
+    sh.add_argument(*reader, dest="as_user", required=True, metavar="USER", help=READER_HELP)
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=_run(lambda a, proc=proc: _show(proc, a)))
     ls = ps.add_parser("list", help=f"list {proc.noun}s (open ones unless --all)")
@@ -310,11 +333,12 @@ def _register(sub: Any, proc: Process) -> None:
                             ("messages", "messages sent about it (agencies, staff, teams, the referrer)")):
         r = ps.add_parser(what, help=help_text)
         r.add_argument("id")
+        r.add_argument(*reader, dest="as_user", required=True, metavar="USER", help=READER_HELP)
         if what == "documents":
             r.add_argument("--doc-id", help="print one document's content")
         if what == "messages":
             r.add_argument("--full", action="store_true", help="print each message's body too")
-        r.set_defaults(func=_case_record, record=what)
+        r.set_defaults(func=_case_record, record=what, proc=proc)
 
     for action in proc.actions:
         who = action.who()
@@ -418,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     from frontdoor.reports import cli as report_cli
 
     report_cli.register(sub)  # report NAME, annex-a (issue 10)
+    from frontdoor import cli_access
+
+    cli_access.register(sub)  # the access log (issue 9)
 
     st = sub.add_parser("stuck", help="what is stuck: counts, or lists with a filter")
     for name, kind in stuck.KINDS.items():

@@ -165,12 +165,15 @@ def _check_people(action: Action, payload: BaseModel, database_url: str) -> None
             value = getattr(value, part, None)
         if value is None:
             continue
-        role = role_of(database_url, str(value))
         allowed = ", ".join(ROLE_NAMES[r].lower() for r in sorted(roles))
-        if role is None:
-            problems.append({"field": path, "message": f"no person {value!r} uses the front door: give their username"})
-        elif role not in roles:
-            problems.append({"field": path, "message": f"{value} is a {ROLE_NAMES[role].lower()}; name a {allowed}"})
+        named = list(value) if isinstance(value, list) else [value]  # a list names several (a restriction's readers)
+        for n, one in enumerate(named):
+            where = f"{path}.{n}" if isinstance(value, list) else path
+            role = role_of(database_url, str(one))
+            if role is None:
+                problems.append({"field": where, "message": f"no person {one!r} uses the front door: give their username"})
+            elif role not in roles:
+                problems.append({"field": where, "message": f"{one} is a {ROLE_NAMES[role].lower()}; name a {allowed}"})
     if problems:
         raise InvalidInput.of(problems)
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine
 
 import models.facts  # noqa: F401  (registers the report facts' tables)
-from models import chain
+from models import access, chain
 from models.tables import ActionRecord, TrailHead
 
 _engines: dict[str, Engine] = {}
@@ -123,6 +123,8 @@ def init_db(url: str) -> Engine:
                 _add_chain_columns(conn)
                 _seal_unchained_trail(conn, postgres)
                 for stmt in _APPEND_ONLY_POSTGRES if postgres else _APPEND_ONLY_SQLITE:
+                    conn.execute(text(stmt))
+                for stmt in access.APPEND_ONLY_POSTGRES if postgres else access.APPEND_ONLY_SQLITE:  # the access log
                     conn.execute(text(stmt))
             break
         except OperationalError as exc:  # SQLite: another process created a table a moment ago

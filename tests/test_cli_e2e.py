@@ -56,10 +56,10 @@ def earlier_contacts_as_of_now(tmp_path: Path) -> Path:
     return path
 
 
-async def poll(cli: Cli, contact_id: str, stage: str, timeout: float = 20) -> dict:
+async def poll(cli: Cli, contact_id: str, stage: str, reader: str, timeout: float = 20) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        state = await cli.json("contact", "show", contact_id)
+        state = await cli.json("contact", "show", contact_id, "--as", reader)
         if state["stage"] == stage:
             return state
         if time.monotonic() > deadline:
@@ -94,7 +94,7 @@ async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, set
         out = (await cli("contact", "submit", "examples/police_domestic_abuse.json", "--as", rita, "--now", "--id", cid)).stdout
         assert f"contact {cid} received" in out
 
-        state = await poll(cli, cid, "awaiting_triage")
+        state = await poll(cli, cid, "awaiting_triage", sam)
         assert state["police_delay_flagged"] is True
         # the two imported contacts are within the window; other tests may have named Amy too
         patterns = {p["theme"]: p for p in state["history"]["recurring"]}
@@ -103,7 +103,7 @@ async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, set
         assert "C-2026-000102" in patterns["neglect"]["contact_ids"]
         assert all(p["includes_this_contact"] for p in patterns.values())
         assert patterns["domestic_abuse"]["summary"].endswith("domestic abuse contact in 12 months")
-        shown = (await cli("contact", "show", cid)).stdout
+        shown = (await cli("contact", "show", cid, "--as", sam)).stdout
         assert "RECURRING PATTERN: 3rd domestic abuse contact in 12 months" in shown and "LATE" in shown
 
         refused = await cli("contact", "triage", cid, "--as", tom, "--level", "4", "--route", "spa", "--rationale", "x y z", ok=False)
@@ -134,16 +134,16 @@ async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, set
         assert row["stage"] == "awaiting_decision" and row["holder"] == sam
 
         await cli("contact", "decide", cid, "--as", tom, "--outcome", "strategy_discussion_s47", "--rationale", "Recurring DV: s47 threshold met", "--recurring-pattern-considered")
-        state = await poll(cli, cid, "closed")
+        state = await poll(cli, cid, "closed", sam)
         assert state["handoff"]["team"] == "assessment_team"
 
-        trail = (await cli("contact", "trail", cid)).stdout
+        trail = (await cli("contact", "trail", cid, "--as", tom)).stdout
         for action in ("triage", "consent_overridden", "map_requested", "decision_overdue", "management_decision", "handed_off", "closed"):
             assert action in trail
-        documents = (await cli("contact", "documents", cid)).stdout
+        documents = (await cli("contact", "documents", cid, "--as", sam)).stdout
         assert "Feedback to the referrer" in documents
-        assert "team:assessment_team" in (await cli("contact", "messages", cid)).stdout
-        letter = (await cli("contact", "documents", cid, "--doc-id", f"contact-{cid}/handoff/referrer-feedback")).stdout
+        assert "team:assessment_team" in (await cli("contact", "messages", cid, "--as", sam)).stdout
+        letter = (await cli("contact", "documents", cid, "--doc-id", f"contact-{cid}/handoff/referrer-feedback", "--as", rita)).stdout
         assert "Dear PC Jane Smith" in letter
 
 
@@ -160,5 +160,5 @@ def test_help_and_bad_input_speak_to_the_user(tmp_path):
     out = cli("contact", "submit", str(bad), "--as", "nobody", ok=False)
     assert "frontdoor users add nobody" in out.stderr
     bad_env = Cli(env | {"FRONTDOOR_DECISION_DEADLINE": "tomorrow"}).run
-    out = bad_env("contact", "show", "C-1", ok=False)
+    out = bad_env("contact", "show", "C-1", "--as", "rita", ok=False)
     assert "FRONTDOOR_DECISION_DEADLINE='tomorrow' is not a duration" in out.stderr

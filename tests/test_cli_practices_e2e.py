@@ -48,9 +48,9 @@ async def test_the_police_lists_and_a_return_home_interview_through_the_cli(dev_
             await cli("users", "add", name, "--role", role)
         out = (await cli("missing", "import", "examples/police_missing_list.json", "--as", rita, "--now")).stdout
         assert "3 row(s), 3 valid, 0 refused" in out and "3 new" in out and "[3/3]" in out
-        kayla = await wait_for(lambda: _stage(cli, refs[0], "awaiting_offer"), 20, what="Kayla's episode")
+        kayla = await wait_for(lambda: _stage(cli, refs[0], "awaiting_offer", ella), 20, what="Kayla's episode")
         assert kayla["holder"] == ella and kayla["report_delay_flagged"] is True  # returned a day before the list
-        shown = (await cli("missing", "show", refs[0])).stdout
+        shown = (await cli("missing", "show", refs[0], "--as", ella)).stdout
         assert "Kayla Brooks" in shown and "return home interview to be offered by" in shown and "LATE" in shown
 
         # the next day's list, as of now (--now moves its times each time: here it is moved once)
@@ -62,7 +62,7 @@ async def test_the_police_lists_and_a_return_home_interview_through_the_cli(dev_
         assert "1 new" in out and "1 updated" in out and f"updated  {refs[1]}" in out
         again = await cli.json("missing", "import", str(csv_list), "--as", rita)
         assert again["new"] == [] and again["updated"] == [] and again["unchanged"] == 2
-        await wait_for(lambda: _stage(cli, refs[1], "awaiting_offer"), 20, what="Jordan's return")
+        await wait_for(lambda: _stage(cli, refs[1], "awaiting_offer", ella), 20, what="Jordan's return")
 
         bad = tmp_path / "bad.csv"
         bad.write_text(csv_list.read_text().replace(",high,", ",severe,"))
@@ -77,7 +77,7 @@ async def test_the_police_lists_and_a_return_home_interview_through_the_cli(dev_
                          "--concerns", "24A")).stdout
         assert f"contact raised: {refs[0]}-RHI" in out
         STARTED.append(contacts.workflow_id(f"{refs[0]}-RHI"))
-        trail = (await cli("missing", "trail", refs[0])).stdout
+        trail = (await cli("missing", "trail", refs[0], "--as", ella)).stdout
         for action in ("episode_received", "return_reported_by_police", "interview_offered", "return_interview_done",
                        "contact_raised", "closed"):
             assert action in trail
@@ -89,8 +89,8 @@ def cli_root():
     return ROOT
 
 
-async def _stage(cli: Cli, ref: str, stage: str):
-    state = await cli.json("missing", "show", ref)
+async def _stage(cli: Cli, ref: str, stage: str, reader: str):
+    state = await cli.json("missing", "show", ref, "--as", reader)
     return state if state["stage"] == stage else None
 
 

@@ -165,6 +165,10 @@ def _valid(action: str, state: dict[str, Any], data: st.DataObject) -> dict[str,
         return {}
     if action == "threshold_unclear":
         return {"question": "Level 3 or 4?", "ask": draw(st.sampled_from([[], ["police"], ["police", "health"]]))}
+    if action == "restrict":  # the reader is a service manager: a restricted contact stays readable here
+        return {"allowed": [], "reason": "A staff member's child"}
+    if action == "lift_restriction":
+        return {"reason": "No longer needed"}
     raise AssertionError(f"no payload for {action}")
 
 
@@ -393,6 +397,7 @@ _TRAIL_TO_UPDATE = {
     "map_response": "record_map_response", "map_proceed_without": "proceed_without_agency",
     "recommendation": "recommend", "management_decision": "decide", "deadline_extended": "extend",
     "fault_retried": "retry_fault", "threshold_unclear": "threshold_unclear",
+    "restricted": "restrict", "restriction_lifted": "lift_restriction",
 }
 
 

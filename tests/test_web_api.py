@@ -274,11 +274,15 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "threshold_unclear": {"question": "Level 3 or 4?", "ask": ["police"]},
         "allocate": {"to": "sam", "reason": "Sam knows the family"},
         "retry_fault": {},
+        "restrict": {"allowed": [], "reason": "A staff member's child"},
+        "lift_restriction": {"reason": "No longer needed"},
     },
     "consultation": {
         "record_follow_up": {"outcome": "escalated", "note": "No referral made"},
         "allocate": {"to": "sam", "reason": "Cover while Cara is away"},
         "retry_fault": {},
+        "restrict": {"allowed": [], "reason": "A staff member's child"},
+        "lift_restriction": {"reason": "No longer needed"},
     },
     "early_help": {
         "give_directions": {"directions": "Speak to school and mother.", "adviser": "@early_help_adviser"},
@@ -291,10 +295,14 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "step_up": {"reason": "Above the threshold"},
         "allocate": {"to": "erin", "reason": "Erin covers the north west"},
         "retry_fault": {},
+        "restrict": {"allowed": [], "reason": "A staff member's child"},
+        "lift_restriction": {"reason": "No longer needed"},
     },
     "audit_round": {
         "allocate": {"to": "maya", "reason": "Maya runs the programme now"},
         "retry_fault": {},
+        "restrict": {"allowed": [], "reason": "A staff member's child"},
+        "lift_restriction": {"reason": "No longer needed"},
     },
     "audit": {
         "record_audit": {"domains": ["history=good: read and weighed"], "overall": "good", "overall_comment": "Safe"},
@@ -306,6 +314,8 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "acknowledge": {"reflections": "I will", "read_and_understood": True},
         "allocate": {"to": "tess", "reason": "Tom is away"},
         "retry_fault": {},
+        "restrict": {"allowed": [], "reason": "A staff member's child"},
+        "lift_restriction": {"reason": "No longer needed"},
     },
     "missing": {
         "record_return": {"returned_at": "2026-11-26T09:00:00Z"},
@@ -315,6 +325,8 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "close_episode": {"reason": "Another authority's child"},
         "allocate": {"to": "erin", "reason": "Erin is the designated worker"},
         "retry_fault": {},
+        "restrict": {"allowed": [], "reason": "A staff member's child"},
+        "lift_restriction": {"reason": "No longer needed"},
     },
     "morning": {
         "add": {"question": "Strategy discussion or not?", "about": "Amy Jones, born 02/03/2018", "ask": ["police"]},
@@ -323,6 +335,8 @@ SAMPLE_BODIES: dict[str, dict[str, dict[str, Any]]] = {
         "close": {},
         "allocate": {"to": "tess", "reason": "Tess chairs this week"},
         "retry_fault": {},
+        "restrict": {"allowed": [], "reason": "A staff member's child"},
+        "lift_restriction": {"reason": "No longer needed"},
     },
 }
 

@@ -54,7 +54,15 @@ with workflow.unsafe.imports_passed_through():
         PRACTITIONERS,
     )
     from workflows import search_attributes as sa
-    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow, human_action, invalid
+    from workflows.base import (
+        ALLOCATE,
+        LIFT_RESTRICTION,
+        RESTRICT,
+        RETRY_FAULT,
+        AuditedWorkflow,
+        human_action,
+        invalid,
+    )
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
     from workflows.process import Action, ActionTable, ListView, Process, StuckList, forbidden
 
@@ -181,6 +189,8 @@ ACTIONS = ActionTable(
            help="The case's worker, in their own words; the audit then closes."),
     ALLOCATE,
     RETRY_FAULT,
+    RESTRICT,
+    LIFT_RESTRICTION,
 )
 
 

@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from models.roles import AUDIT_ROUND_READERS, AUDIT_ROUND_STARTERS, Actor
     from workflows import audit
     from workflows import search_attributes as sa
-    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow
+    from workflows.base import ALLOCATE, LIFT_RESTRICTION, RESTRICT, RETRY_FAULT, AuditedWorkflow
     from workflows.process import ActionTable, Process, Start, StartContext
 
 KIND = "audit_round"
@@ -53,7 +53,7 @@ def audit_id(round_id: str, n: int) -> str:
     return f"{round_id}-{n:02d}"
 
 
-ACTIONS = ActionTable(ALLOCATE, RETRY_FAULT)
+ACTIONS = ActionTable(ALLOCATE, RETRY_FAULT, RESTRICT, LIFT_RESTRICTION)
 
 
 @workflow.defn(name="AuditRoundWorkflow")

@@ -20,17 +20,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.case import CaseActivities
     from models import errors, signing
+    from models.access import LiftRestriction, Restrict, Restriction, RestrictionEntry
     from models.actions import RetryFault
     from models.allocation import Allocation
     from models.messages import ActionEntry, Notification
-    from models.roles import ALLOCATORS, FAULT_RETRIERS, Actor
+    from models.roles import ALLOCATORS, FAULT_RETRIERS, STAFF, Actor
     from models.state import Fault
     from workflows import search_attributes as sa
     from workflows.deadline import Deadline
     from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
 
 __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT",
-           "ALLOCATE"]
+           "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION"]
 
 SYSTEM = "frontdoor"
 
@@ -93,6 +94,20 @@ ALLOCATE = Action(
 )
 
 
+# -- restricted records (issue 9): a manager limits who reads a case, with a reason ------
+RESTRICT = Action(
+    "restrict", Restrict, ALLOCATORS, "Restrict who may read it", stages=None, people={"allowed": STAFF},
+    form=lambda s: {"allowed": {"label": "People who may still read it (usernames; managers always may)"}},
+    help="A team or service manager restricts the record (a staff member's child, a high-profile family), naming "
+    "the people who may still read it and why. Everyone else sees that it exists and whom to ask. Restricting "
+    "again replaces the names.",
+)
+LIFT_RESTRICTION = Action(
+    "lift_restriction", LiftRestriction, ALLOCATORS, "Lift the restriction", stages=None,
+    help="Everyone whose role reads these cases may read it again; the reason is kept in the trail.",
+)
+
+
 class AuditedWorkflow:
     """Base class. A subclass sets `actions` (its action table) and keeps `self.state`
     (a model with `stage`, `fault` and `flags`); it implements `search_attributes()`."""
@@ -105,6 +120,8 @@ class AuditedWorkflow:
     activity_attempts: int = 5
     fault: Fault | None = None
     state: Any
+    restriction: Restriction | None = None  # who may read it (mirrored to the case record's `restrictions`)
+    restriction_generation: int = 0
 
     @staticmethod
     def workflow_id(subject_id: str) -> str:
@@ -128,6 +145,8 @@ class AuditedWorkflow:
         except signing.SignatureRefused as exc:
             raise refuse(errors.SIGNATURE_REFUSED, exc.message) from None
         self.actions[name].check(payload.actor, self.view(), payload, f"{self.noun} {self.subject_id}")
+        if name == "lift_restriction" and self.restriction is None:
+            raise wrong_stage(f"{self.noun} {self.subject_id} is not restricted")
 
     # -- activities with bounded retries; a failure parks the case as faulted ------
     async def act(
@@ -183,6 +202,35 @@ class AuditedWorkflow:
         await self.audit(a.actor, "allocated", a.reason, to=a.to, previous=previous,
                          over_target_reason=a.over_target_reason)
         return self.view()
+
+    # -- restricted records (issue 9): rows RESTRICT and LIFT_RESTRICTION ---------------
+    # New Updates (no earlier history holds them), so replay-safe without a patch.
+    @human_action
+    async def restrict(self, r: Restrict) -> Any:
+        self.restriction = Restriction(allowed=list(r.allowed), reason=r.reason, by=r.actor.username,
+                                       by_role=r.actor.role.value, at=workflow.now())
+        await self._mirror_restriction()
+        await self.audit(r.actor, "restricted", r.reason, allowed=list(r.allowed))
+        return self.view()
+
+    @human_action
+    async def lift_restriction(self, r: LiftRestriction) -> Any:
+        self.restriction = None
+        await self._mirror_restriction()
+        await self.audit(r.actor, "restriction_lifted", r.reason)
+        return self.view()
+
+    async def _mirror_restriction(self) -> None:
+        """The interfaces check the case record's copy before every view: written before the
+        Update returns (a failure parks the case as faulted, like any step)."""
+        self.restriction_generation += 1
+        await self.act(CaseActivities.record_restriction, RestrictionEntry(
+            kind=self.kind, subject_id=self.subject_id, workflow_id=workflow.info().workflow_id,
+            generation=self.restriction_generation, restriction=self.restriction), local=True)
+
+    @workflow.query
+    def current_restriction(self) -> Restriction | None:
+        return self.restriction
 
     def allocated(self, username: str) -> None:
         """A process's own bookkeeping when its work is allocated (e.g. who audits next)."""

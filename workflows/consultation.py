@@ -37,7 +37,14 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import DocumentRequest
     from models.roles import CONSULTATION_READERS, SOCIAL_WORK, Actor
     from workflows import search_attributes as sa
-    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow, human_action
+    from workflows.base import (
+        ALLOCATE,
+        LIFT_RESTRICTION,
+        RESTRICT,
+        RETRY_FAULT,
+        AuditedWorkflow,
+        human_action,
+    )
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
     from workflows.process import (
         Action,
@@ -70,6 +77,8 @@ ACTIONS = ActionTable(
            help="Once the invited referral is overdue: ring the caller back and record what they said."),
     ALLOCATE,
     RETRY_FAULT,
+    RESTRICT,
+    LIFT_RESTRICTION,
 )
 
 

@@ -79,6 +79,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
+        LIFT_RESTRICTION,
+        RESTRICT,
         RETRY_FAULT,
         AuditedWorkflow,
         human_action,
@@ -255,6 +257,8 @@ ACTIONS = ActionTable(
                 "police and health partners what their agencies know. The outcome comes back here."),
     ALLOCATE,
     RETRY_FAULT,
+    RESTRICT,
+    LIFT_RESTRICTION,
 )
 
 

@@ -70,6 +70,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
+        LIFT_RESTRICTION,
+        RESTRICT,
         RETRY_FAULT,
         AuditedWorkflow,
         human_action,
@@ -185,6 +187,8 @@ ACTIONS = ActionTable(
            help="The need is at the statutory threshold: a contact enters the SPA directly."),
     ALLOCATE,
     RETRY_FAULT,
+    RESTRICT,
+    LIFT_RESTRICTION,
 )
 
 

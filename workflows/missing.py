@@ -53,7 +53,15 @@ with workflow.unsafe.imports_passed_through():
     from models.state import ContactWorkflowInput
     from workflows import contact_identity
     from workflows import search_attributes as sa
-    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow, human_action, invalid
+    from workflows.base import (
+        ALLOCATE,
+        LIFT_RESTRICTION,
+        RESTRICT,
+        RETRY_FAULT,
+        AuditedWorkflow,
+        human_action,
+        invalid,
+    )
     from workflows.deadline import Deadline, DeadlineRule
     from workflows.process import (
         Action,
@@ -129,6 +137,8 @@ ACTIONS = ActionTable(
            help="E.g. another authority's child, or a duplicate of another episode: say why."),
     ALLOCATE,
     RETRY_FAULT,
+    RESTRICT,
+    LIFT_RESTRICTION,
 )
 
 

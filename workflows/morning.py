@@ -60,7 +60,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import contact_identity
     from workflows import search_attributes as sa
-    from workflows.base import ALLOCATE, RETRY_FAULT, AuditedWorkflow, human_action, invalid
+    from workflows.base import (
+        ALLOCATE,
+        LIFT_RESTRICTION,
+        RESTRICT,
+        RETRY_FAULT,
+        AuditedWorkflow,
+        human_action,
+        invalid,
+    )
     from workflows.deadline import Deadline, DeadlineRule
     from workflows.morning_identity import (
         AGENDA_ITEM,
@@ -155,6 +163,8 @@ ACTIONS = ActionTable(
            help="Items not reached roll over to the next working day. The meeting's record is rendered."),
     ALLOCATE,
     RETRY_FAULT,
+    RESTRICT,
+    LIFT_RESTRICTION,
 )
 
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from frontdoor import fields, processes, record, stuck
+from frontdoor import access, fields, processes, record, stuck
 from frontdoor.config import ConfigError, Settings, parse_duration
 from frontdoor.errors import FrontdoorError, InvalidInput, StillWorking
 from frontdoor.web.auth import api_permission, api_roles
@@ -142,7 +142,13 @@ def _register(proc: Process) -> None:
     router.add_api_route(base, list_cases, methods=["GET"], response_model=Page, responses=ERRORS,
                          name=f"list_{proc.kind}", tags=[tag])
 
+    async def opened(request: Request, actor: Actor, subject_id: str, part: str) -> None:
+        """Every read of a case's details is logged, and refused when it is restricted (frontdoor/access.py)."""
+        await run_in_threadpool(access.open_case, settings_of(request).database_url, actor, proc.kind, subject_id,
+                                "api", part)
+
     async def show(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> Any:
+        await opened(request, actor, subject_id, "state")
         return await processes.get_state(client_of(request), proc, subject_id)
 
     show.__doc__ = f"The {proc.noun}'s full state, read from its workflow."
@@ -150,14 +156,17 @@ def _register(proc: Process) -> None:
                          responses=ERRORS, name=f"show_{proc.kind}", tags=[tag])
 
     async def trail(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
+        await opened(request, actor, subject_id, "trail")
         rows = await run_in_threadpool(record.trail, settings_of(request).database_url, subject_id)
         return {"id": subject_id, "actions": record.trail_json(rows)}
 
     async def documents(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
+        await opened(request, actor, subject_id, "documents")
         rows = await run_in_threadpool(record.documents, settings_of(request).database_url, subject_id)
         return {"id": subject_id, "documents": record.documents_json(rows)}
 
     async def messages(subject_id: str, request: Request, actor: Actor = Depends(readers)) -> dict[str, Any]:
+        await opened(request, actor, subject_id, "messages")
         rows = await run_in_threadpool(record.messages, settings_of(request).database_url, subject_id)
         return {"id": subject_id, "messages": record.messages_json(rows)}
 

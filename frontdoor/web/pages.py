@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from frontdoor import processes, record, stuck, timefmt
+from frontdoor import access, processes, record, stuck, timefmt
 from frontdoor.config import ConfigError, Settings, parse_duration
 from frontdoor.errors import FrontdoorError, NotFound, StillWorking
 from frontdoor.web import forms
@@ -142,6 +142,8 @@ async def show_document(document_id: str, request: Request, actor: Actor = Depen
         check_reader(actor, proc)
     elif not all(p.may_read(actor.role) for p in processes.PROCESSES):  # a document kept before it named its process
         raise NotFound(f"no document {document_id} you may read")
+    await run_in_threadpool(access.open_case, _settings(request).database_url, actor, doc.process or "case",
+                            doc.subject_id, "document", "document", document_id, any_kind=doc.process is None)
     # Rendered by activities/documents.py from autoescaped templates; shown as stored.
     return HTMLResponse(doc.content)
 
@@ -243,12 +245,14 @@ def _case_page_context(request: Request, proc: Process, state: Any, actor: Actor
 async def _case_page(request: Request, proc: Process, subject_id: str, actor: Actor) -> HTMLResponse:
     check_reader(actor, proc)
     url = _settings(request).database_url
+    restriction = await run_in_threadpool(access.open_case, url, actor, proc.kind, subject_id, "page", "state")
     state = await processes.get_state(_client(request), proc, subject_id)
     received, docs, trail, messages = await run_in_threadpool(
         lambda: (record.received(url, subject_id), record.documents(url, subject_id), record.trail(url, subject_id),
                  record.messages(url, subject_id))
     )
     return render(request, "case.html", actor=actor, record=received, documents=docs, trail=trail, messages=messages,
+                  restriction=restriction,
                   **_case_page_context(request, proc, state, actor))
 
 
