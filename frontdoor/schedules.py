@@ -42,9 +42,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from frontdoor.caseloads import snapshot_request
 from frontdoor.config import Settings
 from models.morning import MorningScheduleInput
+from models.stuck_trend import StuckSnapshotRequest
 from workflows import search_attributes as sa
 from workflows.caseload import CaseloadSnapshotWorkflow
 from workflows.morning import MorningSchedule
+from workflows.stuck_snapshot import StuckSnapshotWorkflow
 
 PREFIX = "frontdoor"
 CATCHUP = timedelta(hours=6)  # a fire missed while the cluster was down still runs within this
@@ -88,6 +90,19 @@ def _snapshot_input(settings: Settings, schedule_id: str, overrides: dict[str, A
     return snapshot_request(settings)
 
 
+def _every_hour(settings: Settings) -> ScheduleSpec:
+    return ScheduleSpec(
+        calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(0, 23)], minute=[ScheduleRange(0)], second=[ScheduleRange(0)],
+                                        comment="the top of every hour")],
+        time_zone_name=settings.timezone,
+    )
+
+
+def _stuck_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]) -> BaseModel:
+    keep = {k: v for k, v in overrides.items() if k in ("retry_every", "retry_at_most")}
+    return StuckSnapshotRequest(schedule_id=schedule_id, **keep)
+
+
 SCHEDULES: tuple[FrontdoorSchedule, ...] = (
     FrontdoorSchedule(
         "morning-discussion",
@@ -100,6 +115,12 @@ SCHEDULES: tuple[FrontdoorSchedule, ...] = (
         "Takes the day's caseload snapshot (open work per person), for caseloads over time",
         CaseloadSnapshotWorkflow, _every_evening, _snapshot_input,
         lambda s: "every day at {:02d}:{:02d} {}".format(*s.caseload_snapshot_at, s.timezone),
+    ),
+    FrontdoorSchedule(
+        "stuck-snapshot",
+        "Counts every stuck list at the top of each hour, for the stuck trends on the supervisor's dashboard",
+        StuckSnapshotWorkflow, _every_hour, _stuck_input,
+        lambda s: f"every hour on the hour ({s.timezone})",
     ),
 )
 WORKFLOWS: list[type] = [s.workflow for s in SCHEDULES]
