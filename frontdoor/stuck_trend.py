@@ -1,7 +1,7 @@
 """Stuck lists over time: each list's daily maximum and latest count over the last days,
 from the hourly snapshots the StuckSnapshotWorkflow keeps in the case record
-(`stuck_snapshots`). Two SQL queries (daily maxima grouped in SQL; the latest hour's
-counts); the interface's entry points are `trend()` (the dashboard, `GET /api/stuck/trend`,
+(`stuck_snapshots`). Two SQL queries (daily maxima grouped in SQL; each list's count at
+its latest hour); the interface's entry points are `trend()` (the dashboard, `GET /api/stuck/trend`,
 `frontdoor stuck --trend`) and `take_now()` (a snapshot at once)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class ListTrend:
     name: str
     title: str
     daily_max: list[int | None]  # one per day, oldest first; None: no snapshot that day
-    latest: int | None  # at the latest snapshot
+    latest: int | None  # at the list's latest snapshot in the span
 
     @property
     def direction(self) -> str:
@@ -64,7 +64,7 @@ class ListTrend:
 class Trend:
     days: list[date]  # oldest first, ending today (the service's local date)
     lists: list[ListTrend]
-    latest_at: datetime | None  # the hour of the latest snapshot
+    latest_at: datetime | None  # the hour of the latest snapshot in the span
 
     @property
     def empty(self) -> bool:
@@ -94,16 +94,18 @@ def trend(database_url: str, days: int = DEFAULT_DAYS, timezone: str = "Europe/L
         daily: dict[str, dict[date, int]] = {}
         for name, day, high in s.execute(maxima).all():
             daily.setdefault(name, {})[day if isinstance(day, date) else date.fromisoformat(str(day))] = int(high)
-        last_hour = s.execute(sa_select(func.max(col(t.hour)))
-                              .where(col(t.taken_on) >= span[0], col(t.taken_on) <= today)).scalar()
+        window = (col(t.taken_on) >= span[0], col(t.taken_on) <= today)
+        last = sa_select(col(t.name), func.max(col(t.hour)).label("hour")).where(*window).group_by(col(t.name)).subquery()
         latest: dict[str, int] = {}
-        if last_hour is not None:
-            last_hour = last_hour.replace(tzinfo=UTC) if last_hour.tzinfo is None else last_hour.astimezone(UTC)
-            latest = {n: int(c) for n, c in s.execute(sa_select(col(t.name), col(t.count)).where(col(t.hour) == last_hour))}
+        hours: list[datetime] = []
+        for name, n, hour in s.execute(sa_select(col(t.name), col(t.count), col(t.hour))
+                                       .join(last, (last.c.name == col(t.name)) & (last.c.hour == col(t.hour)))):
+            latest[name] = int(n)
+            hours.append(hour)
     names = list(stuck.KINDS) + sorted(set(daily) - set(stuck.KINDS))
     lists = [ListTrend(name, stuck.KINDS[name].title if name in stuck.KINDS else name,
                        [daily.get(name, {}).get(d) for d in span], latest.get(name)) for name in names]
-    return Trend(days=span, lists=lists, latest_at=last_hour)
+    return Trend(days=span, lists=lists, latest_at=max(hours) if hours else None)
 
 
 def as_text(result: Trend) -> str:
