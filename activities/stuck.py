@@ -32,7 +32,9 @@ class StuckActivities:
         hour = top_of_hour(counting.at)
         day = hour.astimezone(self.tz).date()
         await asyncio.to_thread(self._write, hour, day, counting.at, counts)
-        return StuckSnapshotResult(hour=hour, taken_on=day, counts=counts)
+        summary = (f"{sum(counts.values())} stuck across {len(counts)} lists at {hour:%H:%M} UTC "
+                   f"({sum(1 for n in counts.values() if n)} lists not empty)")
+        return StuckSnapshotResult(hour=hour, taken_on=day, counts=counts, summary=summary)
 
     def _write(self, hour: datetime, day: date, at: datetime, counts: dict[str, int]) -> None:
         with session(self.database_url) as s:

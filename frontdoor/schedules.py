@@ -191,7 +191,10 @@ async def _last_result(client: Client, workflow_id: str) -> str:
     desc = await handle.describe()
     status = desc.status
     if status == WorkflowExecutionStatus.COMPLETED:
-        return f"completed: {await handle.result()}"
+        result = await handle.result()
+        if isinstance(result, dict) and result.get("summary"):  # a long result that says itself in words
+            result = result["summary"]
+        return f"completed: {result}"
     if status == WorkflowExecutionStatus.RUNNING:
         fault = desc.typed_search_attributes.get(sa.FAULT)
         return f"faulted: {fault}" if fault else "running"

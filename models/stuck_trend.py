@@ -50,6 +50,7 @@ class StuckSnapshotResult(BaseModel):
     hour: datetime
     taken_on: date  # the service's local date of that hour
     counts: dict[str, int]
+    summary: str = ""  # in words, for `frontdoor schedules`
 
 
 class StuckSnapshotRow(SQLModel, table=True):

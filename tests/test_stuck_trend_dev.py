@@ -113,7 +113,8 @@ async def test_the_hourly_schedule_records_every_stuck_count_as_visibility_gives
             rows = _rows(database_url, result.hour)
             assert {r.name: r.count for r in rows} == result.counts
             views = {v.id: v for v in await schedules.describe_schedules(client, s, prefix=prefix)}
-            assert views[sid].last_result.startswith("completed") and "every hour" in views[sid].when
+            assert views[sid].last_result == f"completed: {result.summary}" and "every hour" in views[sid].when
+            assert f"{sum(result.counts.values())} stuck across {len(stuck.KINDS)} lists" in result.summary
     finally:
         await _cleanup(client, prefix, planted + ([run] if run else []))
 
