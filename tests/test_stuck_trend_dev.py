@@ -181,7 +181,7 @@ async def test_the_trend_shows_planted_snapshots_on_the_api_the_dashboard_and_th
     people = add_people(database_url)
     sm, police = people[Role.SERVICE_MANAGER], people[Role.POLICE_PARTNER]
     try:
-        async with web_env(client := dev_env.client, app_settings(settings, task_queue), task_queue) as web:
+        async with web_env(dev_env.client, app_settings(settings, task_queue), task_queue) as web:
             r = await web.http.get("/api/stuck/trend?days=14", headers=sm.auth)
             assert r.status_code == 200, r.text
             body = r.json()
@@ -216,7 +216,6 @@ async def test_the_trend_shows_planted_snapshots_on_the_api_the_dashboard_and_th
         assert line.split()[-3:] == [str(expected.get((today - timedelta(days=d)).isoformat(), "-")) for d in (2, 1, 0)]
         bad = _cli(env, "stuck", "--trend", "--days", "91")
         assert bad.returncode != 0 and "--days" in bad.stderr and "1 to 90" in bad.stderr
-        assert client is not None
     finally:
         with session(database_url) as s:
             s.execute(delete(StuckSnapshotRow).where(col(StuckSnapshotRow.name) == name))
