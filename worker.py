@@ -19,6 +19,7 @@ from activities.case import CaseActivities
 from activities.caseload import CaseloadActivities
 from activities.deps import Deps
 from activities.outbox import Outbox, StoredOutbox
+from activities.stuck import StuckActivities
 from frontdoor.config import Settings, load_settings
 from frontdoor.schedules import WORKFLOWS as SCHEDULED
 from frontdoor.schedules import ensure_schedules
@@ -42,7 +43,7 @@ def deps(settings: Settings, outbox: Outbox | None = None) -> Deps:
 def activities(settings: Settings, outbox: Outbox | None = None) -> list[Any]:
     """Every activity of every process, bound to this deployment's database, templates and outbox."""
     d = deps(settings, outbox)
-    classes: list[type] = [CaseActivities, CaseloadActivities] + [cls for p in PROCESSES for cls in p.activities]
+    classes: list[type] = [CaseActivities, CaseloadActivities, StuckActivities] + [cls for p in PROCESSES for cls in p.activities]
     found: list[Any] = []
     for cls in dict.fromkeys(classes):
         instance = cls(d)

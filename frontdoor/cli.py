@@ -355,6 +355,17 @@ async def _stuck(args: argparse.Namespace) -> int:
     from frontdoor import stuck
 
     settings = load_settings()
+    if args.trend or args.days is not None:  # over time, from the case record's hourly snapshots
+        from frontdoor import stuck_trend
+        from models.database import init_db
+
+        days = stuck_trend.DEFAULT_DAYS if args.days is None else args.days
+        if wrong := stuck_trend.days_errors(days, "--days"):
+            raise FrontdoorError("--days: " + wrong[0]["message"])
+        init_db(settings.database_url)
+        found = stuck_trend.trend(settings.database_url, days, settings.timezone)
+        print(json.dumps(found.as_dict(), indent=2) if args.json else stuck_trend.as_text(found))
+        return 0
     client = await _client(settings)
     chosen = [k for k in stuck.KINDS if getattr(args, k, False)]
     if args.due_within:
@@ -453,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--due-within", type=_duration, metavar="DURATION", help="decisions due within e.g. 4h")
     st.add_argument("--limit", type=int, default=50, help="rows per list (default 50; pages to the end up to this)")
     st.add_argument("--json", action="store_true")
+    st.add_argument("--trend", action="store_true", help="each list over the last days (daily maximum, latest), "
+                    "from the hourly snapshots")
+    st.add_argument("--days", type=int, metavar="N", help="with --trend: days back, 1 to 90 (default 14)")
     st.set_defaults(func=lambda a: asyncio.run(_stuck(a)))
     return p
 

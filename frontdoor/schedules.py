@@ -42,9 +42,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from frontdoor.caseloads import snapshot_request
 from frontdoor.config import Settings
 from models.morning import MorningScheduleInput
+from models.stuck_trend import StuckSnapshotRequest
 from workflows import search_attributes as sa
 from workflows.caseload import CaseloadSnapshotWorkflow
 from workflows.morning import MorningSchedule
+from workflows.stuck_snapshot import StuckSnapshotWorkflow
 
 PREFIX = "frontdoor"
 CATCHUP = timedelta(hours=6)  # a fire missed while the cluster was down still runs within this
@@ -88,6 +90,19 @@ def _snapshot_input(settings: Settings, schedule_id: str, overrides: dict[str, A
     return snapshot_request(settings)
 
 
+def _every_hour(settings: Settings) -> ScheduleSpec:
+    return ScheduleSpec(
+        calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(0, 23)], minute=[ScheduleRange(0)], second=[ScheduleRange(0)],
+                                        comment="the top of every hour")],
+        time_zone_name=settings.timezone,
+    )
+
+
+def _stuck_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]) -> BaseModel:
+    keep = {k: v for k, v in overrides.items() if k in ("retry_every", "retry_at_most")}
+    return StuckSnapshotRequest(schedule_id=schedule_id, **keep)
+
+
 SCHEDULES: tuple[FrontdoorSchedule, ...] = (
     FrontdoorSchedule(
         "morning-discussion",
@@ -100,6 +115,12 @@ SCHEDULES: tuple[FrontdoorSchedule, ...] = (
         "Takes the day's caseload snapshot (open work per person), for caseloads over time",
         CaseloadSnapshotWorkflow, _every_evening, _snapshot_input,
         lambda s: f"every day at {s.caseload_snapshot_at[0]:02d}:{s.caseload_snapshot_at[1]:02d} {s.timezone}",
+    ),
+    FrontdoorSchedule(
+        "stuck-snapshot",
+        "Counts every stuck list at the top of each hour, for the stuck trends on the supervisor's dashboard",
+        StuckSnapshotWorkflow, _every_hour, _stuck_input,
+        lambda s: f"every hour on the hour ({s.timezone})",
     ),
 )
 WORKFLOWS: list[type] = [s.workflow for s in SCHEDULES]
@@ -170,7 +191,10 @@ async def _last_result(client: Client, workflow_id: str) -> str:
     desc = await handle.describe()
     status = desc.status
     if status == WorkflowExecutionStatus.COMPLETED:
-        return f"completed: {await handle.result()}"
+        result = await handle.result()
+        if isinstance(result, dict) and result.get("summary"):  # a long result that says itself in words
+            result = result["summary"]
+        return f"completed: {result}"
     if status == WorkflowExecutionStatus.RUNNING:
         fault = desc.typed_search_attributes.get(sa.FAULT)
         return f"faulted: {fault}" if fault else "running"

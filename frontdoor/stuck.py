@@ -21,18 +21,15 @@ from temporalio.client import Client, WorkflowExecution
 from frontdoor.errors import InvalidInput
 from models.roles import ROLE_NAMES
 from workflows import search_attributes as sa
+from workflows import stuck_lists
 from workflows.process import ListView, Process, StuckList
-from workflows.registry import BY_KIND, PROCESSES
+from workflows.registry import BY_KIND
 
-OPEN = "ExecutionStatus = 'Running'"
 MAX_PAGE = 500
-
-TECHNICAL = (
-    StuckList("faulted", "Technical faults (activities failing)", lambda now, within: f"{OPEN} AND FdFlags = 'faulted'"),
-    StuckList("workflow_task_failing", "Technical faults (workflow code failing)",
-              lambda now, within: f"{OPEN} AND TemporalReportedProblems IS NOT NULL"),
-)
-KINDS: dict[str, StuckList] = {s.name: s for p in PROCESSES for s in p.stuck} | {s.name: s for s in TECHNICAL}
+# the catalogue lives beside the workflows, so the hourly stuck snapshot asks the same queries
+KINDS: dict[str, StuckList] = stuck_lists.KINDS
+TECHNICAL = stuck_lists.TECHNICAL
+OPEN = stuck_lists.OPEN
 
 
 @dataclass

@@ -201,6 +201,17 @@ async def _schedule_launcher(client, settings, tq) -> str:
     return wid
 
 
+async def _stuck_snapshot(client, settings, tq) -> str:
+    """The hourly stuck snapshot, run as its Schedule starts it."""
+    from models.stuck_trend import StuckSnapshotRequest
+    from workflows.stuck_snapshot import StuckSnapshotWorkflow
+
+    wid = "frontdoor-stuck-snapshot-run-replay"
+    await client.execute_workflow(StuckSnapshotWorkflow.run, StuckSnapshotRequest(schedule_id="frontdoor-stuck-snapshot"),
+                                  id=wid, task_queue=tq)
+    return wid
+
+
 async def _audit_round(client, settings, tq) -> list[str]:
     """A contact decided by tom; a round of that chosen case: the audit goes to two managers who
     did not decide it, its first-line step runs late, and it goes through every step to closed,
@@ -289,6 +300,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             "morning": lambda: _morning(client, settings, "record"),
             "schedule_launcher": lambda: _schedule_launcher(client, settings, "record"),
             "audit_round": lambda: _audit_round(client, settings, "record"),
+            "stuck_snapshot": lambda: _stuck_snapshot(client, settings, "record"),
         }
         names: dict[str, str] = {}  # workflow id -> fixture name, where the id is not a good name
         async with running_worker(client, settings, "record"):

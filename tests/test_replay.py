@@ -49,6 +49,7 @@ def test_there_are_recorded_histories():
     assert set(IDS) >= {f"one-shape/{name}" for name in ("missing-replay-missing", "morning-replay-morning",
                                                           "morning-replay-contact", "frontdoor-morning-discussion-run-replay")}
     assert set(IDS) >= {"one-shape/audit-replay-round-01", "one-shape/audit-round-replay-round"}  # issue 12
+    assert "one-shape/frontdoor-stuck-snapshot-run-replay" in IDS  # issue 10: the hourly stuck snapshot
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):

@@ -47,7 +47,7 @@ async def _cleanup(client, prefix, workflow_ids):
 async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_demand(dev_env, settings, task_queue):
     client, s = dev_env.client, _settings(settings, task_queue)
     prefix = f"t-{task_queue}"
-    sid, snapshot = f"{prefix}-morning-discussion", f"{prefix}-caseload-snapshot"
+    sid, snapshot, stuck_snap = f"{prefix}-morning-discussion", f"{prefix}-caseload-snapshot", f"{prefix}-stuck-snapshot"
     today = CAL.local_date(datetime.now(UTC))
     following = CAL.next_working_day(today)
     opened = [workflow_id(d.isoformat()) for d in ([today] if CAL.is_working_day(today) else []) + [following]]
@@ -55,10 +55,14 @@ async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_d
     launcher = None
     try:
         async with running_worker(client, s, task_queue):
-            assert await schedules.ensure_schedules(client, s, prefix=prefix) == [(sid, "created"), (snapshot, "created")]
+            assert await schedules.ensure_schedules(client, s, prefix=prefix) == [(sid, "created"), (snapshot, "created"),
+                                                                                 (stuck_snap, "created")]
+            hourly = (await client.get_schedule_handle(stuck_snap).describe()).schedule.spec  # the stuck counts
+            assert [(c.hour[0].start, c.hour[0].end, c.minute[0].start) for c in hourly.calendars] == [(0, 23, 0)]
             handle = client.get_schedule_handle(sid)
             await handle.pause(note="paused by the operator")
-            assert await schedules.ensure_schedules(client, s, prefix=prefix) == [(sid, "updated"), (snapshot, "updated")]
+            assert await schedules.ensure_schedules(client, s, prefix=prefix) == [(sid, "updated"), (snapshot, "updated"),
+                                                                                 (stuck_snap, "updated")]
             desc = await handle.describe()
             assert desc.schedule.state.paused and desc.schedule.state.note == "paused by the operator"
             spec = desc.schedule.spec
@@ -78,7 +82,8 @@ async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_d
             for wid in opened:
                 assert (await client.get_workflow_handle(wid).describe()).status is not None
             views = await schedules.describe_schedules(client, s, prefix=prefix)
-            assert [v.id for v in views] == [sid, snapshot] and not views[0].paused
+            assert [v.id for v in views] == [sid, snapshot, stuck_snap] and not views[0].paused
+            assert "every hour" in views[2].when
             assert views[0].last_result.startswith("completed") and views[0].last_workflow_id == launcher
             assert views[0].next_runs and "09:30" in views[0].when
     finally:

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from frontdoor import access, fields, processes, record, stuck
+from frontdoor import stuck_trend as stuck_trend_
 from frontdoor.config import ConfigError, Settings, parse_duration
 from frontdoor.errors import FrontdoorError, InvalidInput, StillWorking
 from frontdoor.web.auth import api_permission, api_roles
@@ -235,6 +236,18 @@ async def stuck_lists(
     rows.sort(key=lambda r: r.since.isoformat() if r.since else "")
     return {"kind": kind, "title": stuck.KINDS[kind].title, "within": within, "count": total,
             "rows": [r.as_dict() for r in rows], "next_page_token": stuck.encode_token(token, page_key(request))}
+
+
+@router.get("/stuck/trend", responses=ERRORS, tags=["what is stuck"])
+async def stuck_trend(
+    request: Request,
+    days: int = Query(stuck_trend_.DEFAULT_DAYS, ge=1, le=stuck_trend_.MAX_DAYS, description="days back, today included"),
+    actor: Actor = Depends(api_permission("stuck")),
+) -> dict[str, Any]:
+    """Each stuck list over the last days (hourly snapshots): its daily maximum and latest count."""
+    settings = settings_of(request)
+    found = await run_in_threadpool(stuck_trend_.trend, settings.database_url, days, settings.timezone)
+    return found.as_dict()
 
 
 def error_response(exc: FrontdoorError) -> JSONResponse:
