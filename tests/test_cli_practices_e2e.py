@@ -118,11 +118,12 @@ async def test_the_morning_agenda_and_the_schedules_through_the_cli(dev_env, set
         await schedules.ensure_schedules(dev_env.client, s)
         try:
             listed = json.loads((await cli("schedules", "--json")).stdout)
-            assert [v["id"] for v in listed] == ["frontdoor-morning-discussion", "frontdoor-caseload-snapshot"]
+            assert [v["id"] for v in listed] == [schedules.schedule_id(e) for e in schedules.SCHEDULES]
+            assert {"frontdoor-morning-discussion", "frontdoor-caseload-snapshot"} <= {v["id"] for v in listed}
             assert not any(v["paused"] for v in listed)
             out = (await cli("schedules")).stdout
             assert "(active)  weekdays at 09:30 Europe/London" in out and "next runs:" in out and "last run: never" in out
             assert "(active)  every day at 18:00 Europe/London" in out
         finally:
-            for sid in ("frontdoor-morning-discussion", "frontdoor-caseload-snapshot"):
-                await dev_env.client.get_schedule_handle(sid).delete()
+            for entry in schedules.SCHEDULES:
+                await dev_env.client.get_schedule_handle(schedules.schedule_id(entry)).delete()
