@@ -120,12 +120,12 @@ async def populate(client: Any, settings: Settings) -> dict[str, str]:
     await submit_contact(client, settings, urgent, RITA)
     await until(client, urgent.id, "awaiting_triage")
     await act(client, urgent.id, "triage", {"actor": RITA, "level": 4, "route": "urgent", "rationale": "Injury to a baby"})
-    doors = await populate_doors(client, settings, now)
+    line_and_hub = await populate_consultation_early_help(client, settings, now)
     await asyncio.sleep(3)  # the short deadline passes; visibility catches up
-    return {"amy": amy.id, "ready": ready.id, **doors}
+    return {"amy": amy.id, "ready": ready.id, **line_and_hub}
 
 
-async def populate_doors(client: Any, settings: Settings, now: datetime) -> dict[str, str]:
+async def populate_consultation_early_help(client: Any, settings: Settings, now: datetime) -> dict[str, str]:
     """A consultation whose invited referral never came, one awaited, and an early help case gathering."""
     call = {"caller": {"name": "Ms K Patel", "agency": "Stoke Primary School", "role": "DSL"},
             "concern": "Amy often arrives hungry; mother seems low and has missed two meetings.", "factors": ["16A"],

@@ -74,7 +74,7 @@ async def _routed(client, settings, tq, route: str, level: int) -> str:
 async def _consultation(client, settings, tq) -> str:
     """An invited referral that never comes: the follow-up is raised and its outcome recorded."""
     from tests.clients import consultations
-    from tests.doors_support import CARA, make_consultation
+    from tests.consultation_early_help_support import CARA, make_consultation
 
     c = make_consultation(id="REPLAY-CONS")
     await consultations.start(client, settings, c, CARA, task_queue=tq)

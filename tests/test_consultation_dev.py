@@ -11,7 +11,13 @@ from frontdoor.errors import Refused
 from models.consultation import ConsultationClosure, ConsultationStage
 from tests.clients import consultations, submit_contact
 from tests.conftest import RITA, SAM, TOM, make_contact
-from tests.doors_support import CARA, doors_worker, make_consultation, record, scheduled_activities
+from tests.consultation_early_help_support import (
+    CARA,
+    consultation_early_help_worker,
+    make_consultation,
+    record,
+    scheduled_activities,
+)
 from tests.helpers import wait_for, with_timescales
 
 
@@ -30,7 +36,7 @@ async def test_named_consultation_never_looks_up_history(dev_env, settings, task
         children=[{"first_name": "Amy", "last_name": "Jones", "date_of_birth": "2018-03-02", "nhs_number": "9434765919"}],
     )
     invited = make_consultation(children=[{"first_name": "Ben", "last_name": "Jones"}])
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         await record(client, settings, task_queue, started, named)
         await record(client, settings, task_queue, started, invited)
         state = await _stage(client, named.id, ConsultationStage.CLOSED)
@@ -47,7 +53,7 @@ async def test_named_consultation_never_looks_up_history(dev_env, settings, task
 async def test_anonymous_consultation_stores_no_identity(dev_env, settings, task_queue):
     client = dev_env.client
     c = make_consultation(outcome="advice_only")
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         await record(client, settings, task_queue, started, c)
         state = await _stage(client, c.id, ConsultationStage.CLOSED)
     assert state.anonymous and state.children == []
@@ -59,7 +65,7 @@ async def test_invited_referral_arrives_links_and_raises_no_follow_up(dev_env, s
     client = dev_env.client
     s = with_timescales(settings, invited_referral_due=timedelta(seconds=4))
     c = make_consultation()
-    async with doors_worker(client, s, task_queue) as started:
+    async with consultation_early_help_worker(client, s, task_queue) as started:
         await record(client, s, task_queue, started, c)
         state = await _stage(client, c.id, ConsultationStage.AWAITING_REFERRAL)
         assert state.reference == c.id and state.flags == ["referral_awaited"]
@@ -77,7 +83,7 @@ async def test_referral_never_comes_raises_follow_up_and_records_outcome(dev_env
     client = dev_env.client
     s = with_timescales(settings, invited_referral_due=timedelta(seconds=1))
     c = make_consultation()
-    async with doors_worker(client, s, task_queue) as started:
+    async with consultation_early_help_worker(client, s, task_queue) as started:
         await record(client, s, task_queue, started, c)
         state = await _stage(client, c.id, ConsultationStage.FOLLOW_UP)
         assert set(state.flags) == {"referral_awaited", "follow_up_due"}
@@ -104,7 +110,7 @@ async def test_referral_never_comes_raises_follow_up_and_records_outcome(dev_env
 async def test_follow_up_refused_before_it_is_due(dev_env, settings, task_queue):
     client = dev_env.client
     c = make_consultation()
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         await record(client, settings, task_queue, started, c)
         await _stage(client, c.id, ConsultationStage.AWAITING_REFERRAL)
         with pytest.raises(Refused) as early:
@@ -119,7 +125,7 @@ async def test_contact_quoting_an_unknown_reference_is_kept_unlinked(dev_env, se
 
     client = dev_env.client
     contact = make_contact(consultation_ref="CONS-does-not-exist")
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         started.append(await submit_contact(client, settings, contact, RITA, task_queue=task_queue))
 
         async def unlinked():

@@ -18,7 +18,7 @@ from tests.clients import act as contact_act
 from tests.clients import early_help, submit_contact
 from tests.clients import get_state as contact_state
 from tests.conftest import ERIN, RITA, SANA, TOM, make_contact
-from tests.doors_support import doors_worker, start_direct
+from tests.consultation_early_help_support import consultation_early_help_worker, start_direct
 from tests.helpers import action_trail, wait_for, with_timescales
 
 
@@ -46,7 +46,7 @@ def _directions(actor=SANA):
 
 async def test_direct_case_from_directions_to_a_quadrant(dev_env, settings, task_queue):
     client = dev_env.client
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, ERIN, consent={"status": "not_sought"})
         cid = req.id
         await _refused(403, client, cid, "give_directions", _directions(ERIN))
@@ -101,7 +101,7 @@ async def _history_ready(client, cid):
 
 async def test_consent_refused_closes_with_advice(dev_env, settings, task_queue):
     client = dev_env.client
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, SANA, consent={"status": "not_sought"})
         await early_help.act(client, req.id, "give_directions", _directions())
         with pytest.raises(ValueError, match="advice"):
@@ -115,7 +115,7 @@ async def test_consent_refused_closes_with_advice(dev_env, settings, task_queue)
 
 async def test_adviser_steps_up_into_the_spa_after_consulting(dev_env, settings, task_queue):
     client = dev_env.client
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, ERIN, concerns={"factors": ["3B"], "summary": "DA at home"})
         cid = req.id
         await early_help.act(client, cid, "give_directions", _directions())
@@ -153,7 +153,7 @@ async def _spa_state(client, contact_id):
 async def test_triage_to_early_help_starts_the_hub_case_exactly_once(dev_env, settings, task_queue):
     client = dev_env.client
     c = make_contact(concerns={"factors": ["16A"], "summary": "Arrives hungry"})
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         started.append(await submit_contact(client, settings, c, RITA, task_queue=task_queue))
         await wait_for(lambda: _contact_stage(client, c.id, Stage.AWAITING_TRIAGE), what="triage")
         await contact_act(
@@ -180,7 +180,7 @@ async def _contact_stage(client, contact_id, stage):
 async def test_overdue_directions_show_in_the_stuck_lists(dev_env, settings, task_queue):
     client = dev_env.client
     s = with_timescales(settings, early_help_directions=Span(working_days=0, duration=timedelta(seconds=1)))
-    async with doors_worker(client, s, task_queue) as started:
+    async with consultation_early_help_worker(client, s, task_queue) as started:
         req = await start_direct(client, s, task_queue, started, ERIN)
 
         async def listed():
@@ -200,7 +200,7 @@ async def test_spa_decision_of_targeted_early_help_steps_down_into_the_hub(dev_e
 
     client = dev_env.client
     c = make_contact()
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         started.append(f"contact-{c.id}")
         await to_spa(client, settings, task_queue, c)
         await to_decision(client, c.id)

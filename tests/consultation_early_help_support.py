@@ -26,7 +26,7 @@ class Started(list[str]):
 
 
 @asynccontextmanager
-async def doors_worker(client: Client, settings: Settings, task_queue: str, **overrides: Any) -> AsyncIterator[Started]:
+async def consultation_early_help_worker(client: Client, settings: Settings, task_queue: str, **overrides: Any) -> AsyncIterator[Started]:
     started = Started()
     async with running_worker(client, settings, task_queue, **overrides):
         try:

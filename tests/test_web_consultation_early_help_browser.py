@@ -25,7 +25,7 @@ WAIT = 20_000  # ms
 
 @pytest_asyncio.fixture
 async def live(dev_env, settings, database_url) -> AsyncIterator[tuple[str, Any, dict[Role, Any], list[str]]]:
-    task_queue = f"tq-doors-{uuid.uuid4().hex[:8]}"
+    task_queue = f"tq-cons-eh-{uuid.uuid4().hex[:8]}"
     cfg = app_settings(settings, task_queue)
     app = create_app(cfg, client=dev_env.client, poll_seconds=1.0)
     started: list[str] = []

@@ -25,7 +25,11 @@ from models.early_help import EarlyHelpStage
 from models.tables import OutboxMessage
 from tests.clients import consultations, early_help
 from tests.conftest import BIN, ERIN, codec_for_tests, make_contact
-from tests.doors_support import doors_worker, make_consultation, record
+from tests.consultation_early_help_support import (
+    consultation_early_help_worker,
+    make_consultation,
+    record,
+)
 from tests.helpers import wait_for
 from workflows import search_attributes as sa
 
@@ -83,7 +87,7 @@ async def test_follow_up_after_two_working_days_across_a_weekend_and_a_bank_holi
     wednesday = friday + timedelta(days=5)  # Mon is a bank holiday: Tue (1), Wed (2)
     expected_due = local(wednesday + timedelta(days=1), 0).astimezone(UTC)  # the end of Wednesday
     c = make_consultation(called_at=called.isoformat())
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         await record(client, settings, task_queue, started, c)
         state = await _consultation_stage(client, c.id, ConsultationStage.AWAITING_REFERRAL)
         assert state.referral_due_at == expected_due
@@ -105,7 +109,7 @@ async def test_directions_overdue_after_one_working_day_across_a_bank_holiday_we
     friday = friday_before_bank_holiday((await env.get_current_time()).date() + timedelta(days=1))
     await move_clock_to(env, local(friday, 16))
     expected_due = local(friday + timedelta(days=5), 0).astimezone(UTC)  # the end of Tuesday
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         request = make_contact(id=f"EH-T-{friday:%Y%m%d}", source="5D")
         started.append(await early_help.start(client, settings, request, ERIN, task_queue=task_queue))
 
