@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from frontdoor.access import READERS_OF_LOG
 from models.roles import ROLE_NAMES, Role
 from workflows.process import Process
 from workflows.registry import PROCESSES
@@ -40,7 +41,7 @@ def who(roles: Iterable[Role]) -> str:
 
 
 def endpoints(proc: Process) -> Iterator[Endpoint]:
-    """Every route frontdoor/web/api.py registers for the process, in its order."""
+    """Every route frontdoor/web/api.py (and access_log.py, its `/access`) registers for the process."""
     base = f"/api/{proc.path}"
     readers = who(proc.readers) if proc.readers else "every role"
     if proc.start is not None:
@@ -52,6 +53,8 @@ def endpoints(proc: Process) -> Iterator[Endpoint]:
     yield Endpoint("GET", f"{base}/{{id}}/trail", "the action trail", readers)
     yield Endpoint("GET", f"{base}/{{id}}/documents", "documents, with links", readers)
     yield Endpoint("GET", f"{base}/{{id}}/messages", "messages sent", readers)
+    yield Endpoint("GET", f"{base}/{{id}}/access", "who has looked at it, newest first (`?limit=&before=`; "
+                   "frontdoor/web/access_log.py)", who(READERS_OF_LOG))
     for action in proc.actions:
         yield Endpoint("POST", f"{base}/{{id}}/{action.name}", f"`{action.name}`: {action.title.lower()}",
                        who(action.roles))

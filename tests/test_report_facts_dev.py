@@ -23,7 +23,12 @@ from models.state import Stage
 from models.tables import ActionRecord
 from tests.clients import act, consultations, early_help, get_state, submit_contact, workflow_id
 from tests.conftest import ERIN, RITA, SAM, SANA, TOM, make_contact
-from tests.doors_support import doors_worker, make_consultation, record, start_direct
+from tests.consultation_early_help_support import (
+    consultation_early_help_worker,
+    make_consultation,
+    record,
+    start_direct,
+)
 from tests.helpers import action_trail, decision, wait_for, wait_stage, with_timescales
 from workflows.contact import ContactWorkflow
 
@@ -66,7 +71,7 @@ async def test_an_spa_contact_and_its_step_down_are_projected_as_the_trail_says(
         consent={"status": "not_sought"},
     )
     case_id = f"EH-{c.id}"
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         started.append(await submit_contact(client, settings, c, RITA, task_queue=task_queue))
         state = await wait_stage(client, c.id, Stage.AWAITING_TRIAGE)
         suggested = state.suggested_level
@@ -160,7 +165,7 @@ async def test_an_invited_referral_and_an_advice_contact_are_projected(dev_env, 
     client, url = dev_env.client, settings.database_url
     s = with_timescales(settings, invited_referral_due=timedelta(seconds=30))
     call = make_consultation(children=[{"first_name": "Amy", "last_name": "Jones"}])
-    async with doors_worker(client, s, task_queue) as started:
+    async with consultation_early_help_worker(client, s, task_queue) as started:
         await record(client, s, task_queue, started, call)
         await wait_for(lambda: _consultation_stage(client, call.id, "awaiting_referral"), what="awaiting referral")
         contact = make_contact(consultation_ref=call.id)
@@ -197,7 +202,7 @@ async def _consultation_stage(client, cid, stage):
 
 async def test_a_step_up_from_early_help_is_a_referral_with_its_own_facts(dev_env, settings, task_queue):
     client, url = dev_env.client, settings.database_url
-    async with doors_worker(client, settings, task_queue) as started:
+    async with consultation_early_help_worker(client, settings, task_queue) as started:
         req = await start_direct(client, settings, task_queue, started, ERIN, concerns={"factors": ["3B"], "summary": "DA"})
         await early_help.act(client, req.id, "give_directions", {"actor": SANA, "directions": "Visit", "adviser": "erin"})
         await _eh_stage(client, req.id, EarlyHelpStage.GATHERING)
