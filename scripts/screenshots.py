@@ -30,6 +30,7 @@ from frontdoor.config import Settings, TemporalSettings  # noqa: E402
 from frontdoor.temporal import codec_from_settings, data_converter  # noqa: E402
 from frontdoor.web.app import create_app  # noqa: E402
 from frontdoor.web.auth import DEMO_PASSWORD, seed_demo_users  # noqa: E402
+from models import signing  # noqa: E402
 from models.case_record import save_contact  # noqa: E402
 from models.consultation import Consultation  # noqa: E402
 from models.contact import Contact  # noqa: E402
@@ -167,6 +168,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
         var = Path(tmp)
         settings = Settings(temporal=TemporalSettings(task_queue="screenshots"), database_url=f"sqlite:///{var / 'fd.db'}",
                             var_dir=var, timescales=Timescales())
+        signing.configure(settings.signing_keyring, max_age=settings.signature_max_age)  # as temporal.connect does
         init_db(settings.database_url)
         seed_demo_users(settings.database_url)
         import_history(settings.database_url)
