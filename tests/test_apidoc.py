@@ -68,3 +68,22 @@ def test_a_new_action_changes_the_table_and_the_check_fails(tmp_path: Path) -> N
     assert apidoc.main(["--check", "--doc", str(doc)]) == 0
     doc.write_text(apidoc.replaced(doc.read_text(encoding="utf-8"), table), encoding="utf-8")
     assert apidoc.main(["--check", "--doc", str(doc)]) == 1
+
+
+def _integer_schemas(schema: dict) -> list[dict]:
+    options = schema.get("anyOf", [schema])
+    return [s for s in options if s.get("type") == "integer"]
+
+
+def test_every_integer_the_api_takes_has_a_range(settings) -> None:
+    """A number from outside is bounded at both ends (schemathesis found an unbounded id that
+    SQLite could not hold: a 500)."""
+    paths = create_app(settings).openapi()["paths"]
+    unbounded = []
+    for path, methods in paths.items():
+        for method, op in methods.items():
+            for param in op.get("parameters", []):
+                for s in _integer_schemas(param.get("schema", {})):
+                    if "maximum" not in s or "minimum" not in s:
+                        unbounded.append(f"{method.upper()} {path} {param['name']}")
+    assert not unbounded, unbounded

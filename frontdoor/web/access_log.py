@@ -22,7 +22,7 @@ from workflows.process import Process
 router = APIRouter()
 
 Limit = Query(50, ge=1, le=access.MAX_PAGE, description="rows per page, newest first")
-Before = Query(None, ge=1, description="the previous page's next_before: older rows")
+Before = Query(None, ge=1, le=2**63 - 1, description="the previous page's next_before: older rows")
 Who = Path(..., min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")
 
 
