@@ -27,7 +27,7 @@ import random
 import sys
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -306,6 +306,12 @@ def lateness_lines(day: Day, database_url: str) -> tuple[list[str], float, float
     return lines, p95, worst, missed
 
 
+def failures(failed: list[str]) -> list[str]:
+    """Journeys that failed, by what failed them (the first words of the error)."""
+    kinds = Counter(f.split("(")[0] + ": " + f.split("(", 1)[-1][:60] for f in failed)
+    return [f"    FAILED {n} x {kind}" for kind, n in kinds.most_common(6)]
+
+
 def rtt_lines(rtt: dict[str, list[float]]) -> list[str]:
     every = [v for values in rtt.values() for v in values]
     lines = [f"    {'action':<20}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"]
@@ -422,7 +428,7 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         *machine(),
         f"  ContactWorkflow: {day.closed}/{args.contacts} done in {seconds:.0f} s = {day.closed / seconds:.2f} contacts/s"
         f" (arrivals {args.rate}/s; the day is paced by its deadlines)",
-        *(f"    FAILED: {f}" for f in day.failed[:5]),
+        *failures(day.failed),
         "  timer lateness (seconds after due; the list is polled, so it carries up to one poll interval):",
         *late_lines,
         f"    deadlines passed {len(day.due)}; never listed before the person acted (missed): {missed}",
@@ -440,7 +446,7 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         out += [
             f"  BareWorkflow ({plan}): {bday.closed}/{args.contacts} done in {bseconds:.0f} s = "
             f"{bday.closed / bseconds:.2f} runs/s",
-            *(f"    FAILED: {f}" for f in bday.failed[:5]),
+            *failures(bday.failed),
             "  bare round trip under load:",
             *rtt_lines(bday.rtt),
             "  CPU and memory during the bare day:",
