@@ -88,12 +88,13 @@ class Stack:
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     key: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.Popen[bytes]:
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 (kept open for the child's life)
         # A new session: Ctrl-C reaches only this script, which then stops each child by pid.
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env or dict(os.environ),
-            start_new_session=True, cwd=REPO_ROOT,
+            start_new_session=True, cwd=cwd or REPO_ROOT,
         )
         self.procs.append((name, proc))
         say(f"  started {name} (pid {proc.pid}), log {self.tmp / (name + '.log')}")
@@ -167,9 +168,14 @@ class Stack:
         )
         return env
 
-    def start_frontdoor_worker(self, settings: Settings, name: str = "worker") -> subprocess.Popen[bytes]:
-        """The production worker: `python -m frontdoor.cli worker`."""
-        return self.start(name, [sys.executable, "-m", "frontdoor.cli", "worker"], self.worker_env(settings))
+    def start_frontdoor_worker(self, settings: Settings, name: str = "worker",
+                               repo: Path | None = None) -> subprocess.Popen[bytes]:
+        """The production worker: `python -m frontdoor.cli worker`; with `repo`, that checkout's
+        code (`-m` puts the working directory first on the path) for a before/after comparison."""
+        env = self.worker_env(settings)
+        if repo is not None:
+            env["PYTHONPATH"] = str(repo)
+        return self.start(name, [sys.executable, "-m", "frontdoor.cli", "worker"], env, cwd=repo)
 
     def start_bare_worker(self, settings: Settings, name: str = "bare-worker") -> subprocess.Popen[bytes]:
         return self.start(name, [sys.executable, str(BENCH_DIR / "bare.py")], self.worker_env(settings))

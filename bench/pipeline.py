@@ -11,6 +11,8 @@ idle stack.
     .venv/bin/python bench/pipeline.py                    # 200 contacts, 20 at a time
     .venv/bin/python bench/pipeline.py --contacts 500 --concurrency 40 --rounds 2
     .venv/bin/python bench/pipeline.py --address 127.0.0.1:7300   # an existing server
+    git archive BASE | tar -x -C /tmp/base      # another version's code, e.g. before a change:
+    .venv/bin/python bench/pipeline.py --rounds 2 --baseline /tmp/base   # its worker too, in each round
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import statistics
 import sys
 import uuid
 from functools import partial
+from pathlib import Path
 
 from bare import BarePlan
 from drive import ACTIONS, Latencies, derive_plan, drive_bare, drive_contact, run_phase
@@ -56,10 +59,10 @@ def latency_table(title: str, lat: Latencies) -> list[str]:
 
 
 async def contact_round(
-    stack: Stack, client: Client, address: str, args: argparse.Namespace, first: bool
+    stack: Stack, client: Client, address: str, args: argparse.Namespace, first: bool, repo: Path | None = None
 ) -> tuple[float, Latencies, Latencies, BarePlan | None, dict[str, int]]:
     settings = stack.settings(address, f"bench-contact-{uuid.uuid4().hex[:8]}")
-    worker = stack.start_frontdoor_worker(settings)
+    worker = stack.start_frontdoor_worker(settings, "baseline-worker" if repo else "worker", repo=repo)
     try:
         await wait_for_poller(client, settings.temporal.task_queue, stack)
         drive = partial(drive_contact, client, settings)
@@ -103,6 +106,9 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
     loaded_b: Latencies = {}
     idle_b: Latencies = {}
     rss: dict[str, int] = {}
+    base_rates: list[float] = []
+    loaded_base: Latencies = {}
+    idle_base: Latencies = {}
     for r in range(args.rounds):
         say(f"round {r + 1}/{args.rounds}")
         rate, loaded_c, idle_c, derived, rss = await contact_round(stack, client, address, args, first=plan is None)
@@ -113,6 +119,10 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         rate, loaded_b, idle_b = await bare_round(stack, client, address, args, plan)
         bare_rates.append(rate)
         say(f"  BareWorkflow:    {rate:.1f} contacts/s")
+        if args.baseline:
+            rate, loaded_base, idle_base, _, _ = await contact_round(stack, client, address, args, False, args.baseline)
+            base_rates.append(rate)
+            say(f"  ContactWorkflow from {args.baseline}: {rate:.1f} contacts/s")
 
     c, b = statistics.median(contact_rates), statistics.median(bare_rates)
     ratio = c / b
@@ -135,6 +145,14 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         *latency_table("  BareWorkflow round trip under load (last round):", loaded_b),
         *latency_table("  BareWorkflow round trip on an idle stack:", idle_b),
     ]
+    if base_rates:
+        base = statistics.median(base_rates)
+        out += [
+            f"  baseline ContactWorkflow ({args.baseline}) {base:7.1f} contacts/s  {[round(x, 1) for x in base_rates]}; "
+            f"ratio to bare {base / b:.2f}; this checkout / baseline {c / base:.2f}",
+            *latency_table("  baseline round trip under load (last round):", loaded_base),
+            *latency_table("  baseline round trip on an idle stack:", idle_base),
+        ]
     say("\n".join(out))
     return 0
 
@@ -155,8 +173,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=5, help="contacts driven before measuring (default 5)")
     p.add_argument("--rounds", type=int, default=1, help="repeat contact+bare runs; medians are reported (default 1)")
     p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
+    p.add_argument("--baseline", type=Path, metavar="DIR",
+                   help="also run the contacts with the worker from this checkout (e.g. `git archive` of the commit "
+                   "before a change) in each round, on the same server: before and after in the same run")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = p.parse_args(argv)
+    if args.baseline and not (args.baseline / "workflows" / "contact.py").is_file():
+        p.error(f"--baseline {args.baseline}: not a frontdoor checkout (no workflows/contact.py there)")
     for name in ("contacts", "concurrency", "idle", "warmup", "rounds"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1")

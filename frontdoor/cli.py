@@ -387,28 +387,38 @@ async def _stuck(args: argparse.Namespace) -> int:
             for name, value in out.items():
                 print(f"  {stuck.KINDS[name].title:<48} {value}")
         return 0
+    if args.page_token and len(chosen) != 1:
+        raise FrontdoorError("--page-token continues one list: name exactly one (e.g. --overdue --page-token TOKEN)")
+    if not 1 <= args.limit <= 100_000:
+        raise FrontdoorError(f"--limit must be between 1 and 100000, not {args.limit}")
+    key = stuck.token_key(settings.web_secret_key)
+    start = stuck.decode_token(args.page_token, key) if args.page_token else None
     result: dict[str, Any] = {}
     for name in chosen:
         total = await stuck.count(client, name, within)
         rows: list[stuck.Row] = []
         token: bytes | None = None
-        while True:
-            batch, token = await stuck.page(client, name, within, page_size=min(args.limit - len(rows), stuck.MAX_PAGE),
-                                            next_page_token=token)
-            rows += batch
-            if token is None or len(rows) >= args.limit:
+        size = stuck.MAX_PAGE if args.all else min(args.limit, stuck.MAX_PAGE)
+        async for batch, after in stuck.pages(client, stuck.query_for(name, within), page_size=size,
+                                              next_page_token=start):
+            rows, token = rows + batch, after
+            if not args.all and len(rows) >= args.limit:
                 break
         rows.sort(key=lambda r: r.since or datetime.max.replace(tzinfo=UTC))
-        result[name] = {"count": total, "rows": [r.as_dict() for r in rows]}
+        more = stuck.encode_token(token, key)
+        result[name] = {"count": total, "rows": [r.as_dict() for r in rows], "next_page_token": more}
         if not args.json:
-            print(f"{stuck.KINDS[name].title}: {total}")
+            print(f"{stuck.KINDS[name].title}: {total}" + (" (from the page token)" if start else ""))
             for r in rows:
                 due = f" due {timefmt.local(r.due_at, settings.timezone)}" if r.due_at else ""
                 fault = f" FAULT {r.fault}" if r.fault else ""
                 print(f"  {r.id:<24} {r.kind:<12} {r.stage or '-':<24} since {timefmt.local(r.since, settings.timezone)}"
                       f"  allocated to {r.holder or '-'}{due}{fault}" + (f"  waits on {r.waits_on}" if r.waits_on else ""))
-            if total > len(rows):
-                print(f"  ... and {total - len(rows)} more (raise --limit)")
+            if more:
+                flag = ("--" + name.replace("_", "-") if name != "due_soon"
+                        else f"--due-within {int(within.total_seconds())}s")
+                print(f"  ... more: --all for the whole list, or the next page: "
+                      f"frontdoor stuck {flag} --limit {args.limit} --page-token {more}")
     if args.json:
         print(json.dumps(result, indent=2))
     return 0
@@ -462,7 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "due_soon":
             st.add_argument("--" + name.replace("_", "-"), dest=name, action="store_true", help=kind.title.lower())
     st.add_argument("--due-within", type=_duration, metavar="DURATION", help="decisions due within e.g. 4h")
-    st.add_argument("--limit", type=int, default=50, help="rows per list (default 50; pages to the end up to this)")
+    st.add_argument("--limit", type=int, default=50,
+                    help="rows per list (default 50); when there are more it prints the next page's token")
+    st.add_argument("--all", action="store_true", help="every row of each list, paging to its end")
+    st.add_argument("--page-token", metavar="TOKEN", help="continue one list from the token a previous page printed")
     st.add_argument("--json", action="store_true")
     st.add_argument("--trend", action="store_true", help="each list over the last days (daily maximum, latest), "
                     "from the hourly snapshots")

@@ -127,7 +127,8 @@ async def act(
             )
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise NotAnswering(
-                f"the {proc.noun}'s workflow did not take the action within {limit:.0f}s (are the workers running?). "
+                f"the {proc.noun}'s workflow did not take the action "
+                f"{f'within {limit:.0f}s' if limit is not None else 'before the server timed out'} (are the workers running?). "
                 f"It may still be taken: look at {proc.noun} {subject_id} before trying again"
             ) from None
         if limit is None:

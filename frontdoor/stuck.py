@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -121,6 +122,12 @@ def view_query(proc: Process, view: ListView) -> str:
 
 
 # ------------------------------------------------------------------ running them
+def token_key(secret: str) -> bytes:
+    """The key page tokens are signed with, from FRONTDOOR_SECRET_KEY: the API, the pages and
+    the CLI of one deployment accept each other's tokens."""
+    return hashlib.sha256(b"page-token:" + secret.encode()).digest()
+
+
 def encode_token(token: bytes | None, key: bytes) -> str | None:
     """A page token for a caller: Temporal's token and a MAC, so only tokens we gave out come back."""
     if not token:
@@ -160,6 +167,18 @@ async def page_of(client: Client, query: str, *, page_size: int = 50,
 async def page(client: Client, name: str, within: timedelta = timedelta(hours=4), *, page_size: int = 50,
                next_page_token: bytes | None = None) -> tuple[list[Row], bytes | None]:
     return await page_of(client, query_for(name, within), page_size=page_size, next_page_token=next_page_token)
+
+
+async def pages(client: Client, query: str, *, page_size: int = MAX_PAGE,
+                next_page_token: bytes | None = None) -> AsyncIterator[tuple[list[Row], bytes | None]]:
+    """Every page of a query to its end (or from a token to its end), each with the token
+    of the page after it: a list of any length, never held whole."""
+    token = next_page_token
+    while True:
+        rows, token = await page_of(client, query, page_size=page_size, next_page_token=token)
+        yield rows, token
+        if token is None:
+            return
 
 
 async def list_rows(client: Client, query: str, limit: int = 200) -> list[Row]:

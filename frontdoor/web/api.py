@@ -13,7 +13,6 @@ row before the workflow's validator checks the whole rule. Errors always answer
 (with `errors`, one per field).
 """
 
-import hashlib
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -74,7 +73,7 @@ ACTED: dict[int | str, dict[str, Any]] = ERRORS | {
 
 
 def page_key(request: Request) -> bytes:
-    return hashlib.sha256(b"page-token:" + settings_of(request).web_secret_key.encode()).digest()
+    return stuck.token_key(settings_of(request).web_secret_key)
 
 
 def client_of(request: Request) -> Client:

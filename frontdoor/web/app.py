@@ -24,7 +24,7 @@ from temporalio.service import RPCError
 from frontdoor import timefmt
 from frontdoor.config import Settings
 from frontdoor.errors import FrontdoorError
-from frontdoor.web import access_log, api, audits, caseloads, pages, practices
+from frontdoor.web import access_log, api, audits, caseloads, pages, practices, stuck_pages
 from frontdoor.web import reports as report_pages
 from frontdoor.web.auth import SignInRequired
 from frontdoor.web.errors import error_answer
@@ -128,6 +128,7 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
 
     app.include_router(practices.router)  # the missing list's upload page and API, before the generated routes
     app.include_router(audits.router)  # before the generic pages: /audits/{id}/case (issue 12)
+    app.include_router(stuck_pages.router)  # one stuck list in full, a page at a time (issue 13)
     app.include_router(caseloads.router)  # caseload pages and API (issue 12)
     app.include_router(report_pages.router)  # /reports pages and /api/reports (issue 10)
     app.include_router(access_log.router)  # who looked at a child's record, what a person opened (issue 9)
