@@ -269,6 +269,8 @@ def _case_record(args: argparse.Namespace) -> int:
 def _add_field_options(parser: argparse.ArgumentParser, specs: tuple[fields.FieldSpec, ...],
                        required: bool = True) -> None:
     for f in specs:
+        if f.items and not f.line:
+            continue  # a list of records with no one-line form (e.g. children): the JSON file gives those
         help_text = f.help or f.label
         if f.kind == "checkbox":
             parser.add_argument(f.option, dest=f.dest, action=argparse.BooleanOptionalAction, default=None,
@@ -282,7 +284,7 @@ def _add_field_options(parser: argparse.ArgumentParser, specs: tuple[fields.Fiel
                 kw["type"], values = int, [int(v) for v in values]
             kw["choices"] = values
         else:
-            kw["metavar"] = f.path.rsplit(".", 1)[-1].upper()
+            kw["metavar"] = f.line or f.path.rsplit(".", 1)[-1].upper()
         if f.kind == "checks" or (f.kind == "text" and isinstance(f.default, list)):
             kw["action"] = "append"
             kw["help"] += " (repeat for more)"
@@ -317,7 +319,7 @@ def _register(sub: Any, proc: Process) -> None:
         s.set_defaults(func=_run(lambda a, proc=proc: _start(proc, a)))
 
     reader = ("--as",)
-    sh = ps.add_parser("show", help=f"show a {proc.noun}")
+    sh = ps.add_parser("show", help=f"show {'an' if proc.noun[0] in 'aeiou' else 'a'} {proc.noun}")
     sh.add_argument("id")
     sh.add_argument(*reader, dest="as_user", required=True, metavar="USER", help=READER_HELP)
     sh.add_argument("--json", action="store_true")

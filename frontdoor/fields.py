@@ -41,6 +41,7 @@ class FieldSpec:
     # a list of nested models (e.g. one grade per audit domain): its items' fields, and the rows
     # the action's form(state) hints name (a grid on the screens; JSON or a line per item elsewhere)
     items: tuple[FieldSpec, ...] = ()
+    line: str | None = None  # a list of records given one per line on the command line: its form (the model's LINE)
     grid: tuple[tuple[str, str, tuple[FieldSpec, ...]], ...] = field(default=())  # (row value, row label, cells)
 
     @property
@@ -114,7 +115,8 @@ def specs(model: type[BaseModel], prefix: str = "", group: str | None = None) ->
             (item,) = typing.get_args(inner) or (str,)
             item = unwrap(item)[0]
             if isinstance(item, type) and issubclass(item, BaseModel):
-                out.append(FieldSpec(path, kind="text", items=specs(item), **common | {"default": list(default or [])}))
+                out.append(FieldSpec(path, kind="text", items=specs(item), line=getattr(item, "LINE", None),
+                                     **common | {"default": list(default or [])}))
                 continue
             choices = _enum_choices(item) if isinstance(item, type) and issubclass(item, Enum) else ()
             out.append(FieldSpec(path, kind="checks" if choices else "text", choices=choices,

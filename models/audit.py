@@ -27,7 +27,7 @@ import random
 from collections import defaultdict
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
@@ -168,6 +168,7 @@ class DomainGrade(BaseModel):
     """One domain's grade with its evaluative comment."""
 
     model_config = FORBID
+    LINE: ClassVar[str] = "DOMAIN=GRADE: COMMENT"  # one per line on the command line (frontdoor/fields.py)
     domain: ToolId
     grade: Grade
     comment: ReasonText = Field(min_length=3, description="evaluative: what difference the practice made for the child")
@@ -201,6 +202,7 @@ class AuditGrading(PersonAction):
 
 class ModeratedDomain(BaseModel):
     model_config = FORBID
+    LINE: ClassVar[str] = "DOMAIN=GRADE[: REASON]"
     domain: ToolId
     grade: Grade
     reason: ReasonText | None = Field(default=None, description="required when it differs from the first-line grade")

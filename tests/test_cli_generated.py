@@ -54,3 +54,15 @@ def test_stuck_has_a_flag_for_every_list_of_every_process() -> None:
     args = cli.build_parser().parse_args(["stuck", "--follow-up-due", "--directions-overdue", "--overdue"])
     assert args.follow_up_due and args.directions_overdue and args.overdue and not args.referral_awaited
     assert {s.name for p in PROCESSES for s in p.stuck} <= set(stuck.KINDS)
+
+
+def test_lists_of_records_are_options_only_where_they_have_a_one_line_form(capsys) -> None:
+    """An audit's grades take DOMAIN=GRADE: COMMENT per option; a contact's children have no
+    one-line form, so they come from the JSON file, not an option that could only fail."""
+    parser = cli.build_parser()
+    args = parser.parse_args(["audit", "record_audit", "A-1", "--as", "tess", "--domains", "history=good: read",
+                              "--overall", "good", "--overall-comment", "Safe"])
+    assert args.domains == ["history=good: read"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["contact", "submit", "c.json", "--as", "rita", "--children", "Amy"])
+    assert "unrecognized arguments: --children" in capsys.readouterr().err
