@@ -41,12 +41,13 @@ from models.caseload import (
 from models.database import session
 from models.roles import PRACTITIONERS, ROLE_NAMES, Role
 from models.tables import User
+from workflows.base import SHARED
 from workflows.caseload import SCHEDULE_ID, CaseloadSnapshotWorkflow
 from workflows.process import Process
 from workflows.registry import PROCESSES
 
 MAX_ROWS = 5000  # open work read for one team at once
-NOT_WORK = frozenset({"allocate", "retry_fault"})  # actions that are not the case's own work
+NOT_WORK = frozenset(a.name for a in SHARED)  # allocate, restrict, retry ...: not the case's own work
 
 
 def counted_kinds() -> list[str]:

@@ -169,6 +169,9 @@ def _valid(action: str, state: dict[str, Any], data: st.DataObject) -> dict[str,
         return {"allowed": [], "reason": "A staff member's child"}
     if action == "lift_restriction":
         return {"reason": "No longer needed"}
+    if action == "allocate":  # to a person who may do the stage's work, or not: the interface says which
+        role = draw(st.sampled_from([Role.RFS_OFFICER, Role.SOCIAL_WORKER, Role.TEAM_MANAGER]))
+        return {"to": _world().people[role].username, "reason": "Cover for leave", "over_target_reason": "Short cover"}
     raise AssertionError(f"no payload for {action}")
 
 
@@ -397,7 +400,7 @@ _TRAIL_TO_UPDATE = {
     "map_response": "record_map_response", "map_proceed_without": "proceed_without_agency",
     "recommendation": "recommend", "management_decision": "decide", "deadline_extended": "extend",
     "fault_retried": "retry_fault", "threshold_unclear": "threshold_unclear",
-    "restricted": "restrict", "restriction_lifted": "lift_restriction",
+    "restricted": "restrict", "restriction_lifted": "lift_restriction", "allocated": "allocate",
 }
 
 

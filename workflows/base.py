@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
 
 __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT",
-           "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION"]
+           "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION", "SHARED"]
 
 SYSTEM = "frontdoor"
 
@@ -106,6 +106,10 @@ LIFT_RESTRICTION = Action(
     "lift_restriction", LiftRestriction, ALLOCATORS, "Lift the restriction", stages=None,
     help="Everyone whose role reads these cases may read it again; the reason is kept in the trail.",
 )
+
+# The rows every process shares: looking after the case, not its own work (a caseload counts
+# who may do the work at a stage from the other rows).
+SHARED = (ALLOCATE, RESTRICT, LIFT_RESTRICTION, RETRY_FAULT)
 
 
 class AuditedWorkflow:

@@ -57,6 +57,8 @@ def compute(s: Session, w: Window) -> list[Table]:
         i = missing_reports.return_interviews(url, m_since, m_until, now=w.now)
         d = delays.get(first)
         e, r, c = _episodes(s, m_since, m_until)
+        if not (i.returned or d or e):
+            continue  # a month with nothing to count has no row, as in the other reports
         rows.append([
             first, i.returned, i.offered_within, i.offered_late, i.not_offered, i.percent_within,
             d.returns if d else 0, d.late if d else 0, pct(d.late, d.returns) if d else None,
