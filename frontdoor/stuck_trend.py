@@ -77,6 +77,25 @@ class Trend:
                 "message": EMPTY if self.empty else None}
 
 
+def chart_src(result: Trend) -> str | None:
+    """Each list that had anything stuck in the span as a line (daily maxima): a data: URI of
+    an SVG drawn by the reports' chart renderer, so the dashboard shows it under its CSP."""
+    import base64
+
+    from frontdoor.reports.base import Chart, Column, Table
+    from frontdoor.reports.charts import chart_svg
+
+    shown = [t for t in result.lists if any(v for v in t.daily_max)]
+    if result.empty or not shown:
+        return None
+    table = Table("trend", "Stuck lists", [Column("day", "Day")] + [Column(t.name, t.title, "int") for t in shown],
+                  [[d.strftime("%d/%m")] + [t.daily_max[i] for t in shown] for i, d in enumerate(result.days)])
+    chart = Chart("trend", "line", "day", tuple(t.name for t in shown), f"Stuck lists over {len(result.days)} days",
+                  "day", "largest count that day")
+    svg = chart_svg(table, chart)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
 def trend(database_url: str, days: int = DEFAULT_DAYS, timezone: str = "Europe/London",
           now: datetime | None = None) -> Trend:
     """Each stuck list over the last `days` (1..90) local days, today included: its daily

@@ -6,7 +6,9 @@ empty history says how it fills; a failing snapshot shows as a technical fault."
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -207,6 +209,10 @@ async def test_the_trend_shows_planted_snapshots_on_the_api_the_dashboard_and_th
             row = page.split(f'data-list="{name}"', 1)[1].split("</tr>", 1)[0]
             assert '<td class="latest">7</td>' in row and "growing" in row and ">99<" not in row
             assert 'id="stuck-trend-empty"' not in page
+            chart = re.search(r'id="stuck-trend-chart" src="data:image/svg\+xml;base64,([^"]+)"', page)
+            assert chart, "the trend's line chart"
+            svg = base64.b64decode(chart.group(1)).decode()
+            assert "<svg" in svg and "Stuck lists over 14 days" in svg
 
         env = dict(os.environ, DATABASE_URL=database_url, FRONTDOOR_VAR_DIR=str(tmp_path))
         out = _cli(env, "stuck", "--trend", "--days", "3")

@@ -186,18 +186,19 @@ async def supervisor(request: Request, within: str | None = None, actor: Actor =
     label, window = _within(within)
     panels = await stuck_panels(_client(request), window)
     whole = not request.url.path.endswith("/panels")
-    teams = trend = None
+    teams = trend = trend_chart = None
     if whole:  # each stuck list over the last 14 days, from the hourly snapshots
         from frontdoor import stuck_trend
 
         trend = await run_in_threadpool(stuck_trend.trend, _settings(request).database_url, stuck_trend.DEFAULT_DAYS,
                                         _settings(request).timezone)
+        trend_chart = await run_in_threadpool(stuck_trend.chart_src, trend)
     if whole and actor.role in PERMISSIONS["caseloads"]:  # each team's caseloads, under the stuck lists
         from frontdoor import caseloads
 
         teams = await caseloads.all_teams(_client(request), _settings(request))
     return render(request, "supervisor.html" if whole else "_panels.html", actor=actor, panels=panels, within=label,
-                  teams=teams, trend=trend,
+                  teams=teams, trend=trend, trend_chart=trend_chart,
                   poll_ms=int(request.app.state.poll_seconds * 1000),
                   link=lambda wid: temporal_link(_settings(request), wid))
 
