@@ -357,8 +357,7 @@ async def contact_day(stack: Stack, client: Client, address: str, server_pid: in
     if args.web:
         bases = await start_web(stack, settings, args.web)
         desk = HttpDesk(bases, people_tokens(settings.database_url, f"peak-day {uuid.uuid4().hex[:8]}"))
-        pids |= {f"web-{i}": proc.pid for i, (name, proc) in enumerate(
-            ((n, p) for n, p in stack.procs if n.startswith("web-")), start=1)}
+        pids |= {name: proc.pid for name, proc in stack.procs if name.startswith("web-")}
     else:
         desk = DirectDesk(client, settings)
     day = Day()
