@@ -360,6 +360,7 @@ async def contact_day(stack: Stack, client: Client, address: str, server_pid: in
         pids |= {name: proc.pid for name, proc in stack.procs if name.startswith("web-")}
     else:
         desk = DirectDesk(client, settings)
+    pids["benchmark"] = os.getpid()  # the people and the watcher: the driver competes for the same cores
     day = Day()
     rng = random.Random(args.seed)
     usage = Usage(pids)
