@@ -87,6 +87,9 @@ class Stack:
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="frontdoor-bench-")))
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     key: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
+    # every process of a benchmark (workers, web processes, the benchmark itself) shares these
+    signing_key: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
+    secret_key: str = field(default_factory=lambda: base64.urlsafe_b64encode(os.urandom(48)).decode())
 
     def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None,
               cwd: Path | None = None) -> subprocess.Popen[bytes]:
@@ -153,6 +156,8 @@ class Stack:
             var_dir=self.tmp,
             encryption_key=self.key,
             encryption_key_id="bench-1",
+            signing_key=self.signing_key,
+            secret_key=self.secret_key,
         )
 
     def worker_env(self, settings: Settings) -> dict[str, str]:
@@ -164,6 +169,8 @@ class Stack:
             FRONTDOOR_VAR_DIR=str(self.tmp),
             FRONTDOOR_ENCRYPTION_KEY=self.key,
             FRONTDOOR_ENCRYPTION_KEY_ID="bench-1",
+            FRONTDOOR_SIGNING_KEY=self.signing_key,
+            FRONTDOOR_SECRET_KEY=self.secret_key,
             PYTHONUNBUFFERED="1",
         )
         return env

@@ -16,6 +16,13 @@ the same activities and updates, nothing else) makes the same day on the same se
 
     .venv/bin/python bench/peak_day.py                               # 100 contacts at 0.5/s: ~8 min with the bare day
     .venv/bin/python bench/peak_day.py --contacts 10000 --rate 8     # the full run (a quiet, bigger machine)
+    DB=$(FRONTDOOR_TEST_PG_DB=fd_deploy ./scripts/ensure_postgres.sh)
+    .venv/bin/python bench/peak_day.py --workers 2 --web 2 --database-url "$DB" --no-bare   # more than one of each
+
+With --web N the people act through the JSON API of N `frontdoor web` processes (round-robin,
+API tokens) instead of frontdoor.processes; --workers N runs N worker processes. Every run
+ends by checking the case record: each contact in its expected terminal state, no handoff
+twice, no message (outbox idempotency key) twice.
 
 Arrivals above what the stack sustains make every timer late by the backlog (bench/README.md):
 raise --rate only as far as the machine keeps up.
@@ -54,10 +61,11 @@ from harness import (
     triage_payload,
     wait_for_poller,
 )
+from scaleout import Closure, DirectDesk, HttpDesk, closure_check, people_tokens, start_web
 from sqlmodel import col, select
 from temporalio.client import Client
 
-from frontdoor import processes, stuck
+from frontdoor import stuck
 from frontdoor.config import Settings
 from models.database import session
 from models.state import ContactState, Stage
@@ -92,6 +100,7 @@ class Day:
     started: int = 0
     closed: int = 0
     failed: list[str] = field(default_factory=list)
+    finals: dict[str, tuple[str, str]] = field(default_factory=dict)  # contact id -> (route, final stage)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -136,17 +145,22 @@ def scaled(args: argparse.Namespace) -> Timescales:
     )
 
 
-async def act(day: Day, client: Client, cid: str, name: str, payload: dict[str, Any]) -> ContactState:
+Desk = DirectDesk | HttpDesk  # how the people reach the front door (bench/scaleout.py)
+# the stage each route's contact ends in (the workflow's result)
+EXPECTED_FINAL = {"advice_nfa": {Stage.CLOSED.value}, "spa": {Stage.CLOSED.value}, "urgent": {Stage.CLOSED.value}}
+
+
+async def act(day: Day, desk: Desk, cid: str, name: str, payload: dict[str, Any]) -> ContactState:
     t0 = time.perf_counter()
-    state = await processes.act(client, CONTACT, cid, name, payload)
+    state = await desk.act(cid, name, payload)
     day.rtt[name].append(time.perf_counter() - t0)
-    return state  # type: ignore[no-any-return]
+    return state
 
 
-async def state_when(client: Client, cid: str, ok: Any, what: str, timeout: float = 180, poll: float = 1.0) -> ContactState:
+async def state_when(desk: Desk, cid: str, ok: Any, what: str, timeout: float = 180, poll: float = 1.0) -> ContactState:
     deadline = time.monotonic() + timeout
     while True:
-        state: ContactState = await processes.get_state(client, CONTACT, cid)
+        state: ContactState = await desk.state(cid)
         if ok(state):
             return state
         if time.monotonic() > deadline:
@@ -164,7 +178,8 @@ async def late_until_seen(day: Day, key: tuple[str, str], due: datetime, cap: fl
         day.resolved_unseen.add(key)
 
 
-async def person_day(day: Day, client: Client, settings: Settings, args: argparse.Namespace, rng: random.Random) -> None:
+async def person_day(day: Day, client: Client, desk: Desk, settings: Settings, args: argparse.Namespace,
+                     rng: random.Random) -> None:
     """One contact's journey, the people's actions at the mix's pace."""
     ts = settings.timescales
     unit = args.day_seconds / 24  # one scaled hour, in seconds
@@ -180,48 +195,48 @@ async def person_day(day: Day, client: Client, settings: Settings, args: argpars
         gaps.append(seconds)
         await asyncio.sleep(seconds)
 
-    await processes.start(client, settings, CONTACT, contact, RITA)
+    await desk.start(contact, RITA)
     day.started += 1
-    state = await state_when(client, cid, lambda s: s.stage == Stage.AWAITING_TRIAGE, "triage")  # the queue, looked at each second
+    state = await state_when(desk, cid, lambda s: s.stage == Stage.AWAITING_TRIAGE, "triage")  # the queue, looked at each second
     await pause(rng.uniform(0, 0.2) * unit)
     if route == "advice_nfa":
-        await act(day, client, cid, "triage", triage_payload(state.suggested_level, "advice_nfa", 2))
+        await act(day, desk, cid, "triage", triage_payload(state.suggested_level, "advice_nfa", 2))
     elif route == "urgent":
-        await act(day, client, cid, "triage", triage_payload(state.suggested_level, "urgent", 4))
-        state = await state_when(client, cid, lambda s: s.pickup_due_at is not None, "the pickup deadline",
+        await act(day, desk, cid, "triage", triage_payload(state.suggested_level, "urgent", 4))
+        state = await state_when(desk, cid, lambda s: s.pickup_due_at is not None, "the pickup deadline",
                                  poll=0.2)
         assert state.pickup_due_at is not None
         if rng.random() < args.late:
             await late_until_seen(day, ("pickup", cid), state.pickup_due_at, cap)
         else:
             await asyncio.sleep(max(0.0, (state.pickup_due_at - datetime.now(UTC)).total_seconds() * rng.uniform(0.2, 0.6)))
-        await act(day, client, cid, "pickup", {"actor": SAM})
+        await act(day, desk, cid, "pickup", {"actor": SAM})
     else:
-        state = await act(day, client, cid, "triage", triage_payload(state.suggested_level, "spa", 3))
+        state = await act(day, desk, cid, "triage", triage_payload(state.suggested_level, "spa", 3))
         await pause(rng.uniform(0, 0.3) * unit)
-        state = await act(day, client, cid, "review", {"actor": SAM, "rag": rng.choice(["red", "amber", "green"]),
+        state = await act(day, desk, cid, "review", {"actor": SAM, "rag": rng.choice(["red", "amber", "green"]),
                                                        "note": "Daily review"})
         if not consent_at_intake:
             await pause(rng.uniform(0.2, 1.0) * unit)
-            state = await act(day, client, cid, "record_consent", {"actor": SAM, "status": "given"})
+            state = await act(day, desk, cid, "record_consent", {"actor": SAM, "status": "given"})
         agencies = ["police"] + (["school"] if rng.random() < 0.5 else [])
         await pause(rng.uniform(0, 0.5) * unit)
-        state = await act(day, client, cid, "request_map_checks", {"actor": SAM, "agencies": agencies})
+        state = await act(day, desk, cid, "request_map_checks", {"actor": SAM, "agencies": agencies})
         for agency in agencies:
             check = next(m for m in state.map_checks if m.agency == agency)
             if check.due_at is not None and rng.random() < args.late:
                 await late_until_seen(day, ("map", cid), check.due_at, cap)
             else:
                 await pause(ts.map_response_due.total_seconds() * rng.uniform(0.1, 0.6))
-            state = await act(day, client, cid, "record_map_response",
+            state = await act(day, desk, cid, "record_map_response",
                               {"actor": SAM, "agency": agency, "information": "Known to us: one call-out"})
         if rng.random() < args.extend and state.decision_due_at is not None:
             await pause(rng.uniform(0, 0.3) * unit)
             new_due = state.decision_due_at + ts.decision_deadline / 4
-            state = await act(day, client, cid, "extend", {"actor": TOM, "reason": "agency_unavailable",
+            state = await act(day, desk, cid, "extend", {"actor": TOM, "reason": "agency_unavailable",
                                                            "new_deadline": new_due.isoformat()})
         await pause(rng.uniform(0.1, 0.5) * unit)
-        state = await act(day, client, cid, "recommend", {
+        state = await act(day, desk, cid, "recommend", {
             "actor": SAM, "summary": "Balanced summary of what was found.", "recommended_outcome": "assessment_s17"})
         due = state.decision_due_at
         assert due is not None
@@ -230,12 +245,13 @@ async def person_day(day: Day, client: Client, settings: Settings, args: argpars
         else:
             left = (due - datetime.now(UTC)).total_seconds()
             await pause(max(0.0, left * rng.uniform(0.1, 0.7)))
-        await act(day, client, cid, "decide", {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed",
+        await act(day, desk, cid, "decide", {"actor": TOM, "outcome": "assessment_s17", "rationale": "Assessment needed",
                                                 "recurring_pattern_considered": True})
         day.gaps.append(gaps)
     final = await client.get_workflow_handle_for(ContactWorkflow.run, CONTACT.workflow_id(cid)).result()
-    if route != "urgent" and final.stage != Stage.CLOSED:
-        raise RuntimeError(f"{cid} ended at {final.stage}, not closed")
+    day.finals[cid] = (route, str(final.stage))
+    if final.stage not in EXPECTED_FINAL[route]:
+        raise RuntimeError(f"{cid} ({route}) ended at {final.stage}, not {' or '.join(sorted(EXPECTED_FINAL[route]))}")
     day.closed += 1
 
 
@@ -329,14 +345,25 @@ def rtt_lines(rtt: dict[str, list[float]]) -> list[str]:
 
 # ------------------------------------------------------------------ the run
 async def contact_day(stack: Stack, client: Client, address: str, server_pid: int | None,
-                      args: argparse.Namespace) -> tuple[Day, float, list[str], BarePlan]:
+                      args: argparse.Namespace) -> tuple[Day, float, list[str], BarePlan, str]:
     settings = stack.settings(address, f"peak-{uuid.uuid4().hex[:8]}")
     settings = replace(settings, timescales=scaled(args))
-    worker = stack.start_frontdoor_worker(settings)
+    names = ["worker"] if args.workers == 1 else [f"worker-{i}" for i in range(1, args.workers + 1)]
+    workers = [stack.start_frontdoor_worker(settings, name=name) for name in names]  # stateless: same settings
     await wait_for_poller(client, settings.temporal.task_queue, stack)
+    pids = {"server": server_pid} if server_pid else {}
+    pids |= {name: w.pid for name, w in zip(names, workers, strict=True)}
+    desk: Desk
+    if args.web:
+        bases = await start_web(stack, settings, args.web)
+        desk = HttpDesk(bases, people_tokens(settings.database_url, f"peak-day {uuid.uuid4().hex[:8]}"))
+        pids |= {name: proc.pid for name, proc in stack.procs if name.startswith("web-")}
+    else:
+        desk = DirectDesk(client, settings)
+    pids["benchmark"] = os.getpid()  # the people and the watcher: the driver competes for the same cores
     day = Day()
     rng = random.Random(args.seed)
-    usage = Usage({"server": server_pid, "worker": worker.pid} if server_pid else {"worker": worker.pid})
+    usage = Usage(pids)
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch(day, client, stop, args.poll))
     last = [0.0]
@@ -355,10 +382,12 @@ async def contact_day(stack: Stack, client: Client, address: str, server_pid: in
 
     async def journey(i: int) -> None:
         try:
-            await person_day(day, client, settings, args, random.Random(rng.random()))
+            await person_day(day, client, desk, settings, args, random.Random(rng.random()))
         except Exception as exc:  # noqa: BLE001 (counted and shown; the day goes on)
             day.failed.append(repr(exc)[:300])
 
+    say(f"the people act through {desk.label}; {len(workers)} worker process(es); case record "
+        f"{settings.database_url.split('@')[-1]}")
     say(f"the day: {args.contacts} contacts at {args.rate}/s; 24 h = {args.day_seconds:.0f} s "
         f"(decision {settings.timescales.decision_deadline.total_seconds():.1f} s, pickup "
         f"{settings.timescales.urgent_pickup.total_seconds():.1f} s, MAP answer {settings.timescales.map_response_due.total_seconds():.1f} s)")
@@ -366,8 +395,13 @@ async def contact_day(stack: Stack, client: Client, address: str, server_pid: in
     stop.set()
     await watcher
     lines = usage.lines()
-    stack.stop(worker)
-    return day, seconds, lines, DEFAULT_PLAN  # the SPA contact's shape with its six updates (bench/drive.py)
+    await desk.close()
+    for name, proc in list(stack.procs):
+        if name.startswith("web-"):
+            stack.stop(proc)
+    for worker in workers:
+        stack.stop(worker)
+    return day, seconds, lines, DEFAULT_PLAN, desk.label  # the SPA contact's shape with its six updates (bench/drive.py)
 
 
 async def bare_day(stack: Stack, client: Client, address: str, server_pid: int | None, args: argparse.Namespace,
@@ -422,16 +456,19 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         server_pid = stack.procs[-1][1].pid
     say(f"Temporal at {address}; work files in {stack.tmp}")
     client = await connect_when_ready(stack.settings(address, "unused"))
-    day, seconds, usage, plan = await contact_day(stack, client, address, server_pid, args)
-    late_lines, p95, worst, missed = lateness_lines(day, stack.settings(address, "unused").database_url)
+    day, seconds, usage, plan, through = await contact_day(stack, client, address, server_pid, args)
+    database_url = stack.settings(address, "unused").database_url
+    late_lines, p95, worst, missed = lateness_lines(day, database_url)
+    closure: Closure = closure_check(database_url, day.finals, EXPECTED_FINAL)
     out = [
         "",
         f"== peak day: {args.contacts} contacts arriving at {args.rate}/s, 24 h = {args.day_seconds:.0f} s, "
-        f"lists polled every {args.poll} s ==",
+        f"lists polled every {args.poll} s; {args.workers} worker(s), people through {through} ==",
         *machine(),
         f"  ContactWorkflow: {day.closed}/{args.contacts} done in {seconds:.0f} s = {day.closed / seconds:.2f} contacts/s"
         f" (arrivals {args.rate}/s; the day is paced by its deadlines)",
         *failures(day.failed),
+        *closure.lines(),
         "  timer lateness (seconds after due; the list is polled, so it carries up to one poll interval):",
         *late_lines,
         f"    deadlines passed {len(day.due)}; never listed before the person acted (missed): {missed}",
@@ -456,7 +493,7 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
             *busage,
         ]
     say("\n".join(out))
-    return 1 if day.failed else 0
+    return 1 if day.failed or not closure.ok else 0
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -483,6 +520,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=13, help="random seed for the mix (default 13)")
     p.add_argument("--no-bare", action="store_true", help="skip the bare twin's day")
     p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (python -m worker, same settings; default 1)")
+    p.add_argument("--web", type=int, default=0,
+                   help="web processes (frontdoor web on free 127.0.0.1 ports, same keys); the people then act "
+                   "through their JSON API round-robin with API tokens (default 0: frontdoor.processes directly)")
+    p.add_argument("--database-url", help="the case record (e.g. PostgreSQL from ./scripts/ensure_postgres.sh); "
+                   "default DATABASE_URL, else a temporary SQLite file")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = p.parse_args(argv)
     if not 1 <= args.contacts <= 100_000:
@@ -492,6 +535,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     for name in ("late", "advice", "urgent", "consent_sought", "extend"):
         if not 0 <= getattr(args, name) <= 1:
             p.error(f"--{name.replace('_', '-')} is a share between 0 and 1")
+    if not 1 <= args.workers <= 16 or not 0 <= args.web <= 16:
+        p.error("--workers 1-16, --web 0-16 (this starts that many processes)")
+    if args.database_url is not None and not args.database_url.startswith(("postgresql", "sqlite:///")):
+        p.error("--database-url: a postgresql://user:pass@host/db or sqlite:///path URL")
     if args.advice + args.urgent > 1:
         p.error("--advice + --urgent must not exceed 1")
     return args
@@ -499,4 +546,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse(sys.argv[1:])
+    if arguments.database_url:
+        os.environ["DATABASE_URL"] = arguments.database_url  # Stack.settings and every process it starts read it
     sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
