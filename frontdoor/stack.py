@@ -109,6 +109,7 @@ class Child:
     deaths: deque[float] = field(default_factory=deque)
     backoff: float = BACKOFF_FIRST
     restart_at: float | None = None
+    log: Path | None = None  # where its output goes (in FRONTDOOR_VAR_DIR)
 
 
 class Stack:
@@ -125,7 +126,8 @@ class Stack:
         return child
 
     def _launch(self, child: Child) -> None:
-        fd = os.open(self.var / f"{child.name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        child.log = self.var / f"{child.name}.log"
+        fd = os.open(child.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             child.proc = subprocess.Popen(
                 child.cmd, stdout=fd, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env,
@@ -134,7 +136,7 @@ class Stack:
         finally:
             os.close(fd)
         child.started_at = time.monotonic()
-        self.say(f"  started {child.name} (pid {child.proc.pid}), log var/{child.name}.log")
+        self.say(f"  started {child.name} (pid {child.proc.pid}), log {child.log}")
 
     def supervise(self, poll: float = 0.2) -> int:
         """Restart children that die, until Ctrl-C (KeyboardInterrupt) or repeated failure."""
@@ -158,7 +160,7 @@ class Stack:
                 if len(child.deaths) >= DEATHS_ALLOWED:
                     self.say(
                         f"  {child.name} (pid {child.proc.pid}) exited with code {code}, its {len(child.deaths)}th exit in "
-                        f"{DEATH_WINDOW:.0f}s: giving up. See var/{child.name}.log. Stopping everything."
+                        f"{DEATH_WINDOW:.0f}s: giving up. See {child.log}. Stopping everything."
                     )
                     self.stop_all()
                     return 1
@@ -167,7 +169,7 @@ class Stack:
                 self.say(
                     f"  {child.name} (pid {child.proc.pid}) exited with code {code}; restarting it in {delay:g}s "
                     f"({len(child.deaths)} exit(s) in {DEATH_WINDOW:.0f}s; the stack stops at {DEATHS_ALLOWED}). "
-                    f"See var/{child.name}.log"
+                    f"See {child.log}"
                 )
             time.sleep(poll)
 
@@ -285,7 +287,7 @@ def run_stack(settings: Settings | None = None, *, use_existing: bool = False,
         while time.monotonic() < deadline:
             for child in (worker, *([] if not web_available else [web])):
                 if child.proc is not None and child.proc.poll() is not None:
-                    raise StackError(f"the {child.name} exited at start (code {child.proc.returncode}): see var/{child.name}.log")
+                    raise StackError(f"the {child.name} exited at start (code {child.proc.returncode}): see {child.log}")
             time.sleep(0.1)
     except (StackError, KeyboardInterrupt) as exc:
         if isinstance(exc, StackError):
@@ -296,12 +298,16 @@ def run_stack(settings: Settings | None = None, *, use_existing: bool = False,
         f"""
 frontdoor is running:
   Temporal       {settings.temporal.address} (namespace {settings.temporal.namespace}), """
-        + ("an EXISTING server (--use-existing)" if existing else "data in var/temporal.db")
+        + ("an EXISTING server (--use-existing)" if existing else f"data in {var / 'temporal.db'}")
         + (f"\n  Temporal UI    http://{host}:{port + 1000}" if not existing else "")
         + f"""
   Worker         task queue {settings.temporal.task_queue}, database {settings.database_url.split('@')[-1]}"""
         + (f"\n  Web app        http://{settings.web_host}:{settings.web_port}" if web_available else "")
         + (_demo_sign_in(settings) if web_available else "")
+        + """
+Reports are empty on a new stack: `frontdoor demo --months 6` fills an empty case record with
+fictional cases (it refuses one that holds real cases).
+"""
         + f"""
 A process that dies is restarted (the stack stops if one dies {DEATHS_ALLOWED} times in {DEATH_WINDOW:.0f}s).
 In another terminal: . .venv/bin/activate && frontdoor --help
@@ -319,10 +325,10 @@ def _wait(host: str, port: int, timeout: float, child: Child, what: str) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.proc is not None and child.proc.poll() is not None:
-            raise StackError(f"{what} exited at start (code {child.proc.returncode}): see var/{child.name}.log")
+            raise StackError(f"{what} exited at start (code {child.proc.returncode}): see {child.log}")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.2)
-    raise StackError(f"{what} did not answer on {host}:{port} within {timeout:.0f}s: see var/{child.name}.log")
+    raise StackError(f"{what} did not answer on {host}:{port} within {timeout:.0f}s: see {child.log}")

@@ -127,6 +127,9 @@ def test_a_worker_killed_with_minus_9_comes_back_and_ctrl_c_stops_everything(tmp
         run.wait_for("frontdoor is running")
         first = run.pids()
         assert set(first) == {"temporal", "worker", "web"}
+        # where things are, as they are (FRONTDOOR_VAR_DIR), and how to fill the reports
+        assert f"log {run.var / 'worker.log'}" in run.text and f"data in {run.var / 'temporal.db'}" in run.text
+        assert "frontdoor demo --months 6" in run.text
         mark = len(run.lines)
         os.kill(first["worker"], signal.SIGKILL)
         run.wait_for(r"worker \(pid \d+\) exited with code -9; restarting it in 0.5s", 20, start=mark)
