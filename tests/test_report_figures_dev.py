@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import delete
 from sqlmodel import col, select
 
@@ -208,3 +209,18 @@ async def test_the_history_shows_planted_snapshots_on_the_api_and_the_cli(dev_en
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "frontdoor.cli", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
+
+
+def test_the_snapshot_time_comes_from_the_settings(monkeypatch) -> None:
+    from frontdoor.config import ConfigError, load_settings
+
+    assert load_settings().report_snapshot_at == (6, 0)
+    monkeypatch.setenv("FRONTDOOR_REPORT_SNAPSHOT_AT", "05:45")
+    s = load_settings()
+    assert s.report_snapshot_at == (5, 45)
+    entry = next(e for e in schedules.SCHEDULES if e.name == "report-snapshot")
+    cal = entry.spec(s).calendars[0]
+    assert (cal.hour[0].start, cal.minute[0].start) == (5, 45) and entry.when(s) == "every day at 05:45 Europe/London"
+    monkeypatch.setenv("FRONTDOOR_REPORT_SNAPSHOT_AT", "6pm")
+    with pytest.raises(ConfigError, match="FRONTDOOR_REPORT_SNAPSHOT_AT='6pm': a time of day as HH:MM"):
+        load_settings()
