@@ -19,8 +19,10 @@ from activities.case import CaseActivities
 from activities.caseload import CaseloadActivities
 from activities.deps import Deps
 from activities.outbox import Outbox, StoredOutbox
+from activities.report_snapshot import ReportSnapshotActivities
 from activities.stuck import StuckActivities
 from frontdoor.config import Settings, load_settings
+from frontdoor.report_figures import figures_for
 from frontdoor.schedules import WORKFLOWS as SCHEDULED
 from frontdoor.schedules import ensure_schedules
 from frontdoor.temporal import connect, ensure_search_attributes
@@ -37,13 +39,14 @@ def deps(settings: Settings, outbox: Outbox | None = None) -> Deps:
         database_url=settings.database_url, templates_dir=settings.templates_dir, rules_path=settings.threshold_rules,
         outbox=outbox or StoredOutbox(settings.database_url), timezone=settings.timezone,
         quadrants=tuple(settings.early_help_quadrants), audit_tool=settings.audit_tool,
+        key_figures=figures_for(settings),  # the reports' key figures, for the daily report snapshot
     )
 
 
 def activities(settings: Settings, outbox: Outbox | None = None) -> list[Any]:
     """Every activity of every process, bound to this deployment's database, templates and outbox."""
     d = deps(settings, outbox)
-    classes: list[type] = [CaseActivities, CaseloadActivities, StuckActivities] + [cls for p in PROCESSES for cls in p.activities]
+    classes: list[type] = [CaseActivities, CaseloadActivities, StuckActivities, ReportSnapshotActivities] + [cls for p in PROCESSES for cls in p.activities]
     found: list[Any] = []
     for cls in dict.fromkeys(classes):
         instance = cls(d)

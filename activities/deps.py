@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from activities.outbox import Outbox
+from models.report_snapshot import KeyFigures
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,4 @@ class Deps:
     timezone: str = "Europe/London"
     quadrants: tuple[str, ...] = ("north_west", "north_east", "south_west", "south_east")
     audit_tool: Path | None = None  # config/audit_tool.json when not set (FRONTDOOR_AUDIT_TOOL)
+    key_figures: KeyFigures | None = None  # the reports' key figures (the worker wires frontdoor/report_figures)

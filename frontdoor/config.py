@@ -198,6 +198,7 @@ class Settings:
     audit_tool: Path = REPO_ROOT / "config" / "audit_tool.json"
     caseload_targets: CaseloadTargets = field(default_factory=CaseloadTargets)
     caseload_snapshot_at: tuple[int, int] = (18, 0)  # service-local time of the daily caseload snapshot
+    report_snapshot_at: tuple[int, int] = (6, 0)  # service-local time of the daily key report figures snapshot
     # secrets and sign-in (see _secret, Security in README.md)
     signing_key: str | None = None
     signing_key_id: str = "local-1"
@@ -307,7 +308,8 @@ def load_settings() -> Settings:
 def _caseload_settings() -> dict[str, Any]:
     """FRONTDOOR_AUDIT_TOOL, FRONTDOOR_CASELOAD_TARGETS (role=number,...: over the defaults),
     FRONTDOOR_CASELOAD_AMBER (the share of the target where amber begins) and
-    FRONTDOOR_CASELOAD_SNAPSHOT_AT (HH:MM, the daily snapshot)."""
+    FRONTDOOR_CASELOAD_SNAPSHOT_AT (HH:MM, the daily snapshot) and FRONTDOOR_REPORT_SNAPSHOT_AT
+    (HH:MM, the daily key report figures)."""
     targets = CaseloadTargets()
     raw = _env("CASELOAD_TARGETS")
     if raw:
@@ -322,13 +324,19 @@ def _caseload_settings() -> dict[str, Any]:
             CaseloadTargets.model_validate(targets.model_dump())
         except ValueError:
             raise ConfigError(f"FRONTDOOR_CASELOAD_AMBER={amber!r}: a share of the target above 0 and at most 1, e.g. 0.8") from None
-    at = (_env("CASELOAD_SNAPSHOT_AT") or "18:00").strip()
-    hour, _, minute = at.partition(":")
-    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
-        raise ConfigError(f"FRONTDOOR_CASELOAD_SNAPSHOT_AT={at!r}: a time of day as HH:MM, e.g. 18:00")
     tool = _env("AUDIT_TOOL")
     return dict(audit_tool=Path(tool) if tool else REPO_ROOT / "config" / "audit_tool.json",
-                caseload_targets=targets, caseload_snapshot_at=(int(hour), int(minute)))
+                caseload_targets=targets, caseload_snapshot_at=_time_of_day("CASELOAD_SNAPSHOT_AT", "18:00"),
+                report_snapshot_at=_time_of_day("REPORT_SNAPSHOT_AT", "06:00"))
+
+
+def _time_of_day(name: str, default: str) -> tuple[int, int]:
+    """FRONTDOOR_<name> as HH:MM (the daily snapshots' times: CASELOAD_SNAPSHOT_AT, REPORT_SNAPSHOT_AT)."""
+    at = (_env(name) or default).strip()
+    hour, _, minute = at.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ConfigError(f"FRONTDOOR_{name}={at!r}: a time of day as HH:MM, e.g. {default}")
+    return int(hour), int(minute)
 
 
 # ---------------------------------------------------------------------- secrets

@@ -42,10 +42,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from frontdoor.caseloads import snapshot_request
 from frontdoor.config import Settings
 from models.morning import MorningScheduleInput
+from models.report_snapshot import ReportSnapshotRequest
 from models.stuck_trend import StuckSnapshotRequest
 from workflows import search_attributes as sa
 from workflows.caseload import CaseloadSnapshotWorkflow
 from workflows.morning import MorningSchedule
+from workflows.report_snapshot import ReportSnapshotWorkflow
 from workflows.stuck_snapshot import StuckSnapshotWorkflow
 
 PREFIX = "frontdoor"
@@ -103,6 +105,20 @@ def _stuck_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]
     return StuckSnapshotRequest(schedule_id=schedule_id, **keep)
 
 
+def _every_morning(settings: Settings) -> ScheduleSpec:
+    hour, minute = settings.report_snapshot_at
+    return ScheduleSpec(
+        calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)],
+                                        second=[ScheduleRange(0)], comment="every day")],
+        time_zone_name=settings.timezone,
+    )
+
+
+def _report_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]) -> BaseModel:
+    keep = {k: v for k, v in overrides.items() if k in ("retry_every", "retry_at_most")}
+    return ReportSnapshotRequest(schedule_id=schedule_id, **keep)
+
+
 SCHEDULES: tuple[FrontdoorSchedule, ...] = (
     FrontdoorSchedule(
         "morning-discussion",
@@ -121,6 +137,12 @@ SCHEDULES: tuple[FrontdoorSchedule, ...] = (
         "Counts every stuck list at the top of each hour, for the stuck trends on the supervisor's dashboard",
         StuckSnapshotWorkflow, _every_hour, _stuck_input,
         lambda s: f"every hour on the hour ({s.timezone})",
+    ),
+    FrontdoorSchedule(
+        "report-snapshot",
+        "Keeps every report's key figures over the 28 days before, for the key figures over time",
+        ReportSnapshotWorkflow, _every_morning, _report_input,
+        lambda s: f"every day at {s.report_snapshot_at[0]:02d}:{s.report_snapshot_at[1]:02d} {s.timezone}",
     ),
 )
 WORKFLOWS: list[type] = [s.workflow for s in SCHEDULES]

@@ -212,6 +212,17 @@ async def _stuck_snapshot(client, settings, tq) -> str:
     return wid
 
 
+async def _report_snapshot(client, settings, tq) -> str:
+    """The daily report snapshot, run as its Schedule starts it."""
+    from models.report_snapshot import ReportSnapshotRequest
+    from workflows.report_snapshot import ReportSnapshotWorkflow
+
+    wid = "frontdoor-report-snapshot-run-replay"
+    await client.execute_workflow(ReportSnapshotWorkflow.run, ReportSnapshotRequest(schedule_id="frontdoor-report-snapshot"),
+                                  id=wid, task_queue=tq)
+    return wid
+
+
 async def _audit_round(client, settings, tq) -> list[str]:
     """A contact decided by tom; a round of that chosen case: the audit goes to two managers who
     did not decide it, its first-line step runs late, and it goes through every step to closed,
@@ -301,6 +312,7 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             "schedule_launcher": lambda: _schedule_launcher(client, settings, "record"),
             "audit_round": lambda: _audit_round(client, settings, "record"),
             "stuck_snapshot": lambda: _stuck_snapshot(client, settings, "record"),
+            "report_snapshot": lambda: _report_snapshot(client, settings, "record"),
         }
         names: dict[str, str] = {}  # workflow id -> fixture name, where the id is not a good name
         async with running_worker(client, settings, "record"):

@@ -50,6 +50,7 @@ def test_there_are_recorded_histories():
                                                           "morning-replay-contact", "frontdoor-morning-discussion-run-replay")}
     assert set(IDS) >= {"one-shape/audit-replay-round-01", "one-shape/audit-round-replay-round"}  # issue 12
     assert "one-shape/frontdoor-stuck-snapshot-run-replay" in IDS  # issue 10: the hourly stuck snapshot
+    assert "one-shape/frontdoor-report-snapshot-run-replay" in IDS  # issue 10: the daily key report figures
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):

@@ -48,6 +48,7 @@ async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_d
     client, s = dev_env.client, _settings(settings, task_queue)
     prefix = f"t-{task_queue}"
     sid, snapshot, stuck_snap = f"{prefix}-morning-discussion", f"{prefix}-caseload-snapshot", f"{prefix}-stuck-snapshot"
+    report_snap = f"{prefix}-report-snapshot"
     today = CAL.local_date(datetime.now(UTC))
     following = CAL.next_working_day(today)
     opened = [workflow_id(d.isoformat()) for d in ([today] if CAL.is_working_day(today) else []) + [following]]
@@ -56,13 +57,13 @@ async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_d
     try:
         async with running_worker(client, s, task_queue):
             assert await schedules.ensure_schedules(client, s, prefix=prefix) == [(sid, "created"), (snapshot, "created"),
-                                                                                 (stuck_snap, "created")]
+                                                                                 (stuck_snap, "created"), (report_snap, "created")]
             hourly = (await client.get_schedule_handle(stuck_snap).describe()).schedule.spec  # the stuck counts
             assert [(c.hour[0].start, c.hour[0].end, c.minute[0].start) for c in hourly.calendars] == [(0, 23, 0)]
             handle = client.get_schedule_handle(sid)
             await handle.pause(note="paused by the operator")
             assert await schedules.ensure_schedules(client, s, prefix=prefix) == [(sid, "updated"), (snapshot, "updated"),
-                                                                                 (stuck_snap, "updated")]
+                                                                                 (stuck_snap, "updated"), (report_snap, "updated")]
             desc = await handle.describe()
             assert desc.schedule.state.paused and desc.schedule.state.note == "paused by the operator"
             spec = desc.schedule.spec
@@ -82,8 +83,8 @@ async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_d
             for wid in opened:
                 assert (await client.get_workflow_handle(wid).describe()).status is not None
             views = await schedules.describe_schedules(client, s, prefix=prefix)
-            assert [v.id for v in views] == [sid, snapshot, stuck_snap] and not views[0].paused
-            assert "every hour" in views[2].when
+            assert [v.id for v in views] == [sid, snapshot, stuck_snap, report_snap] and not views[0].paused
+            assert "every hour" in views[2].when and "every day at 06:00" in views[3].when
             assert views[0].last_result.startswith("completed") and views[0].last_workflow_id == launcher
             assert views[0].next_runs and "09:30" in views[0].when
     finally:

@@ -92,7 +92,7 @@ async def test_the_hourly_schedule_records_every_stuck_count_as_visibility_gives
         async with running_worker(client, s, task_queue):
             made = await schedules.ensure_schedules(client, s, prefix=prefix)
             assert (sid, "created") in made
-            for other in ("morning-discussion", "caseload-snapshot"):
+            for other in ("morning-discussion", "caseload-snapshot", "report-snapshot"):
                 await client.get_schedule_handle(f"{prefix}-{other}").pause(note="not this test's")
             handle = client.get_schedule_handle(sid)
             desc = await handle.describe()
@@ -273,7 +273,7 @@ async def test_a_failing_snapshot_shows_as_a_fault_until_mended(dev_env, setting
         async with running_worker(client, s, task_queue):
             await schedules.ensure_schedules(client, s, prefix=prefix, retry_every=timedelta(seconds=1),
                                              retry_at_most=timedelta(seconds=2))
-            for other in ("morning-discussion", "caseload-snapshot"):
+            for other in ("morning-discussion", "caseload-snapshot", "report-snapshot"):
                 await client.get_schedule_handle(f"{prefix}-{other}").pause(note="not this test's")
             await client.get_schedule_handle(sid).trigger()
             run = await wait_for(lambda: _last_run(client, sid), what="the triggered snapshot")

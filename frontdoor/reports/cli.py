@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from frontdoor import reports
+from frontdoor import report_figures, reports
 from frontdoor.config import Settings, load_settings
 from frontdoor.reports import annex_a, export
 from frontdoor.reports.base import ReportInputError, Window
@@ -19,6 +19,7 @@ from models import annex_a as spec
 from models.database import init_db, session
 
 FORMATS = ("table", "csv", "xlsx", "json")
+HISTORY = "figures-history"  # not a report: every report's key figures, from the daily snapshots
 
 
 def _progress(message: str) -> None:
@@ -37,6 +38,7 @@ def _listing() -> str:
     lines.append("  frontdoor report timeliness --from 2026-04-01 --to 2027-03-31")
     lines.append("  frontdoor report police-delay --format csv --out police.csv")
     lines.append("  frontdoor report volumes --format xlsx --out volumes.xlsx --chart volumes.svg")
+    lines.append(f"  frontdoor report {HISTORY} --days 28       # key figures from the daily snapshots")
     return "\n".join(lines)
 
 
@@ -46,13 +48,16 @@ def register(sub: Any) -> None:
         description="Reports added up from the case record, for any range of dates.", epilog=_listing(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    r.add_argument("name", metavar="NAME", choices=list(reports.REPORTS), help="the report (listed below)")
+    r.add_argument("name", metavar="NAME", choices=[*reports.REPORTS, HISTORY],
+                   help=f"the report (listed below), or {HISTORY}: the daily snapshots' key figures")
     r.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (default: 12 months before --to)")
     r.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day, inclusive (default: today)")
     r.add_argument("--format", choices=FORMATS, default="table", help="table (default), csv, xlsx or json")
     r.add_argument("--table", metavar="TABLE", help="with --format csv: one table only (e.g. by_week; --format json lists them)")
     r.add_argument("--out", metavar="FILE", help="write to FILE instead of the terminal (needed for xlsx)")
     r.add_argument("--chart", metavar="FILE.svg", help="also write the report's chart as SVG")
+    r.add_argument("--days", type=int, metavar="N", help=f"with {HISTORY}: the snapshots of the last N days "
+                   f"(1 to {report_figures.MAX_DAYS}; default {report_figures.DEFAULT_DAYS})")
     r.set_defaults(func=cmd_report)
 
     a = sub.add_parser(
@@ -103,8 +108,24 @@ def _write(out: str | None, body: str | bytes) -> None:
     _progress(f"wrote {path}")
 
 
+def cmd_figures_history(args: argparse.Namespace, settings: Settings) -> int:
+    days = report_figures.DEFAULT_DAYS if args.days is None else args.days
+    if wrong := report_figures.days_errors(days, "--days"):
+        raise ReportInputError("--days", wrong[0]["message"])
+    if args.format not in ("table", "json"):
+        raise ReportInputError("--format", f"{HISTORY} is given as table or json")
+    _ready(settings)
+    found = report_figures.history(settings.database_url, days, settings.timezone)
+    _write(args.out, json.dumps(found.as_dict(), indent=2) if args.format == "json" else report_figures.as_text(found))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if args.name == HISTORY:
+        return cmd_figures_history(args, settings)
+    if args.days is not None:
+        raise ReportInputError("--days", f"only {HISTORY} takes --days: a report takes --from and --to")
     w: Window = reports.window(settings, args.start, args.end)
     if args.format == "xlsx" and not args.out:
         raise ReportInputError("--out", "XLSX is a binary file: give --out FILE.xlsx")

@@ -6,6 +6,7 @@ API (bearer token, permission `reports`):
 - GET /api/reports                                  the reports there are
 - GET /api/reports/{name}?from=&to=&format=json|csv|xlsx|svg[&table=]
 - GET /api/reports/annex-a/{list}?from=&to=&format=csv|xlsx   list 1, 2, 3 (or all: xlsx)
+- GET /api/reports/figures/history?days=N           the daily snapshots' key figures (1..400 days)
 Pages (signed-in session): /reports, /reports/{name}, and downloads under them.
 
 Dates are YYYY-MM-DD (inclusive, the service's time zone); reports default to the last
@@ -23,7 +24,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from frontdoor import reports
+from frontdoor import report_figures, reports
 from frontdoor.config import Settings
 from frontdoor.reports import annex_a, charts, export
 from frontdoor.reports.base import ReportInputError, ReportResult, Window
@@ -139,6 +140,18 @@ async def annex_a_api(
     return result
 
 
+@router.get("/api/reports/figures/history", tags=["reports"], summary="Every report's key figures, day by day")
+async def figures_history(
+    request: Request,
+    days: int = Query(report_figures.DEFAULT_DAYS, ge=1, le=report_figures.MAX_DAYS, description="days back, today included"),
+    actor: Actor = Depends(api_permission(PERMISSION)),
+) -> dict[str, Any]:
+    """The key figures of each daily report snapshot taken in the last `days` days (each over the 28 days before it)."""
+    settings = _settings(request)
+    found = await run_in_threadpool(report_figures.history, settings.database_url, days, settings.timezone)
+    return found.as_dict()
+
+
 @router.get("/api/reports/{name}", tags=["reports"], summary="One report for a date range")
 async def report_api(
     request: Request, name: str = NAME, start: str | None = FROM, end: str | None = TO,
@@ -169,9 +182,10 @@ async def reports_page(
     settings = _settings(request)
     w = _window(settings, start, end, 12)
     annex = _window(settings, None, None, 6)
+    latest = await run_in_threadpool(report_figures.latest_taken_on, settings.database_url)
     return render(
         request, "index.html", actor, reports=list(reports.REPORTS.values()), window=w, annex_window=annex,
-        annex_lists=spec.LIST_TITLES,
+        annex_lists=spec.LIST_TITLES, figures_latest=latest,
     )
 
 
