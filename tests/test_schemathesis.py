@@ -40,7 +40,10 @@ async def test_the_api_answers_every_generated_request_as_its_schema_says(dev_en
                 cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             )
             out, _ = await run.communicate()
-            if run.returncode != 0:
-                failures.append(f"--- as {role.value} ---\n" + out.decode()[-6000:])
+            if run.returncode != 0:  # the failures themselves (what was sent, what came back), then the summary
+                text = out.decode()
+                start = text.find("FAILURES")
+                found = text[start:start + 8000] if start >= 0 else ""
+                failures.append(f"--- as {role.value} ---\n{found}\n...\n{text[-1500:]}")
         await terminate_queue(dev_env.client, task_queue)
         assert not failures, "\n".join(failures)

@@ -126,13 +126,15 @@ def create_app(settings: Settings, client: Client | None = None, *, poll_seconds
     async def sign_in_required(request: Request, exc: SignInRequired) -> Response:
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
-    app.include_router(practices.router)  # the missing list's upload page and API, before the generated routes
-    app.include_router(audits.router)  # before the generic pages: /audits/{id}/case (issue 12)
-    app.include_router(stuck_pages.router)  # one stuck list in full, a page at a time (issue 13)
-    app.include_router(caseloads.router)  # caseload pages and API (issue 12)
-    app.include_router(report_pages.router)  # /reports pages and /api/reports (issue 10)
-    app.include_router(access_log.router)  # who looked at a child's record, what a person opened (issue 9)
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    # every router's operations document the errors every route can answer (401, 403, 422 as
+    # ErrorBody ...): Schemathesis holds the server to what the schema says
+    app.include_router(practices.router, responses=api.ERRORS)  # the missing list's upload page and API, before the generated routes
+    app.include_router(audits.router, responses=api.ERRORS)  # before the generic pages: /audits/{id}/case (issue 12)
+    app.include_router(stuck_pages.router, responses=api.ERRORS)  # one stuck list in full, a page at a time (issue 13)
+    app.include_router(caseloads.router, responses=api.ERRORS)  # caseload pages and API (issue 12)
+    app.include_router(report_pages.router, responses=api.ERRORS)  # /reports pages and /api/reports (issue 10)
+    app.include_router(access_log.router, responses=api.ERRORS)  # who looked at a child's record, what a person opened (issue 9)
+    app.include_router(api.router, responses=api.ERRORS)
+    app.include_router(pages.router, responses=api.ERRORS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
