@@ -57,4 +57,6 @@ test-postgres: install
 	  tests/test_store.py tests/test_contact_dev.py tests/test_handoff_dev.py tests/test_stuck_dev.py \
 	  tests/test_web_api.py tests/test_consultation_dev.py tests/test_early_help_dev.py \
 	  tests/test_missing_dev.py tests/test_morning_dev.py tests/test_web_practices.py tests/test_missing_reports.py \
-	  tests/test_audit_dev.py tests/test_caseloads_dev.py tests/test_audit_reports.py $(PYTEST_ARGS)
+	  tests/test_audit_dev.py tests/test_caseloads_dev.py tests/test_audit_reports.py \
+	  tests/test_access.py tests/test_stuck_trend_dev.py tests/test_stuck_paging_dev.py tests/test_report_figures_dev.py \
+	  tests/test_report_facts_dev.py tests/test_demo.py $(PYTEST_ARGS)
