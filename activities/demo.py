@@ -31,6 +31,7 @@ from models.contact import Contact
 from models.database import get_engine, init_db
 from models.messages import ActionEntry
 from models.missing import MissingEpisodeRow
+from models.morning import MorningItemRow
 from models.tables import ActionRecord, ContactRecord
 
 SOURCES = ["6"] * 30 + ["2A"] * 18 + ["3A", "3B", "3C", "3D", "3E", "3F"] * 2 + ["1A"] * 8 + ["1B", "1C", "1D"] * 2 + \
@@ -326,11 +327,14 @@ def fill(database_url: str, months: int, per_week: int = 40, seed: int = 2026, n
         w.flush()
         episodes = _missing(s, rng, start, end, max(1, per_week // 4) * weeks)
         say(f"  {episodes} missing episodes")
+        items = _morning(s, rng, start, end, max(1, per_week // 8) * weeks)
+        say(f"  {items} morning discussion items")
         audits = _audits(s, rng, start, end, max(1, months * 6))
         say(f"  {audits} moderated audits")
         days = _caseloads(s, rng, start.date(), end.date())
         say(f"  caseload snapshots for {days} days")
-    return {"contacts": contacts, "entries": w.entries, "missing": episodes, "audits": audits, "caseload_days": days}
+    return {"contacts": contacts, "entries": w.entries, "missing": episodes, "morning_items": items, "audits": audits,
+            "caseload_days": days}
 
 
 def _missing(s: BatchSession, rng: random.Random, start: datetime, end: datetime, n: int) -> int:
@@ -349,6 +353,28 @@ def _missing(s: BatchSession, rng: random.Random, start: datetime, end: datetime
             offered_on_time=(offered <= due) if offered else None, repeat_episodes=repeat,
             contact_id=f"{DEMO}C-R{i:05d}" if repeat and rng.random() < 0.6 else None,
             stage="closed" if offered else "awaiting_offer", closed_at=offered + timedelta(days=3) if offered else None,
+        ))
+    s.really_commit()
+    return n
+
+
+def _morning(s: BatchSession, rng: random.Random, start: datetime, end: datetime, n: int) -> int:
+    """Items the morning case discussion took: most discussed at their first meeting, some
+    rolled over once or twice, each with the next step agreed."""
+    steps = ["stays_in_spa", "stays_in_spa", "early_help", "strategy_discussion", "no_further_action",
+             "more_information_needed"]
+    for i in range(n):
+        raised = start + timedelta(seconds=rng.randrange(int((end - start).total_seconds()) - 5 * 86400))
+        first = (raised + timedelta(days=1)).date()
+        while first.weekday() >= 5:
+            first += timedelta(days=1)
+        rolled = rng.choices([0, 1, 2], weights=[8, 2, 1])[0]
+        discussed = first + timedelta(days=rolled)
+        s.add(MorningItemRow(
+            item_id=f"{DEMO}I-{i:05d}", raised_at=raised, raised_role=rng.choice(["social_worker", "rfs_officer", "police_partner"]),
+            asked=rng.sample(["police", "health"], rng.choice([1, 2])), first_meeting=first.isoformat(),
+            last_meeting=discussed.isoformat(), times_rolled=rolled, next_step=rng.choice(steps),
+            discussed_on=discussed.isoformat(),
         ))
     s.really_commit()
     return n

@@ -108,9 +108,28 @@ def _private_file(path: Path) -> None:
             pass
 
 
+def register_tables() -> None:
+    """Import every module that defines a table, so a program that has not imported them all
+    (the demo, a migration) still creates the whole case record."""
+    from models import (  # noqa: F401
+        access,
+        audit,
+        caseload,
+        consultation,
+        early_help,
+        facts,
+        missing,
+        morning,
+        report_snapshot,
+        stuck_trend,
+        tables,
+    )
+
+
 def init_db(url: str) -> Engine:
     """Create missing tables, bring older ones up to date, and set the append-only
     triggers. Safe to run at every start, from many processes at once on PostgreSQL."""
+    register_tables()
     engine = get_engine(url)
     postgres = engine.dialect.name == "postgresql"
     for attempt in range(3):

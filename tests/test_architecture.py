@@ -5,6 +5,7 @@ top of a module or inside a function)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,3 +120,20 @@ def test_every_role_lands_on_a_page_it_may_open() -> None:
         views = {f"/{v.name}" for p in PROCESSES for v in p.views if role in v.roles}
         assert home(actor) in views | ({SUPERVISOR[0]} if role in PERMISSIONS["stuck"] else set()), role
         assert (SUPERVISOR in nav(actor)) == (role in PERMISSIONS["stuck"]), role
+
+
+def test_init_db_creates_every_table_whoever_calls_it(tmp_path) -> None:
+    """A program that imports only models.database (the demo did) still gets every table
+    defined under models/ (it lacked morning_items, and the reports failed)."""
+    import subprocess
+    import sys
+
+    defined = set()
+    for path in (ROOT / "models").glob("*.py"):
+        defined |= set(re.findall(r'__tablename__ = "(\w+)"', path.read_text(encoding="utf-8")))
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code = ("import sys; from sqlalchemy import inspect; from models.database import init_db; "
+            f"print(' '.join(inspect(init_db({url!r})).get_table_names()))")
+    made = set(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+               .stdout.split())
+    assert defined and defined <= made, sorted(defined - made)

@@ -19,6 +19,7 @@ from models.audit import AuditGradeRow, AuditThemeRow
 from models.caseload import CaseloadSnapshotRow
 from models.database import init_db, session
 from models.missing import MissingEpisodeRow
+from models.morning import MorningItemRow
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -164,3 +165,26 @@ def test_caseloads_report(url):
     summary = got["summary"]
     assert summary["Days with a snapshot"] == 2 and summary["Average caseload on the last day"] == 13.0
     assert summary["Over their target on the last day"] == 1 and summary["Highest average in the range"] == 13.0
+
+
+def test_morning_discussion_report(url):
+    """Three items discussed in March (two stay in the SPA, one rolled over twice to a strategy
+    discussion), one in April, one not yet discussed: the report's figures and months."""
+    y = year()
+
+    def item(discussed: date | None, step: str | None, rolled: int = 0) -> MorningItemRow:
+        return MorningItemRow(item_id=f"I-{uuid.uuid4().hex[:12]}", raised_at=noon(y, 3, 1), raised_role="social_worker",
+                              asked=["police"], first_meeting=date(y, 3, 1).isoformat(),
+                              last_meeting=(discussed or date(y, 3, 1)).isoformat(), times_rolled=rolled,
+                              next_step=step, discussed_on=discussed.isoformat() if discussed else None)
+
+    with session(url) as s:
+        s.add_all([item(date(y, 3, 2), "stays_in_spa"), item(date(y, 3, 3), "stays_in_spa", 1),
+                   item(date(y, 3, 4), "strategy_discussion", 2), item(None, None, 1),
+                   item(date(y, 4, 30), "no_further_action"), item(date(y, 5, 1), "early_help")])
+        s.commit()
+    r = run(url, "morning-discussion", window(y))
+    assert r["summary"]["Items discussed"] == 4 and r["summary"]["Next step: Stays in the SPA"] == 2
+    assert r["summary"]["Rolled over to a later meeting"] == 2 and r["summary"]["Rolled over twice or more (stuck)"] == 1
+    assert r["summary"]["Next step: Early help"] == 0  # discussed on 1 May: outside March and April
+    assert r["by_month"] == [[f"{y}-03", 2, 0, 1, 0, 0, 3, 2], [f"{y}-04", 0, 0, 0, 1, 0, 1, 0]]

@@ -26,6 +26,7 @@ from frontdoor.reports import (
     consultations,
     early_help,
     missing,
+    morning,
     patterns,
     police,
     rereferrals,
@@ -41,7 +42,7 @@ REPORTS: dict[str, Report] = {
         timeliness.REPORT, police.REPORT, volumes.REPORT, rereferrals.REPORT, patterns.REPORT,
         consent.REPORT, threshold.REPORT, consultations.REPORT, early_help.REPORT,
         # the other processes' figures, so managers find them all in one place
-        missing.REPORT, audits.REPORT, caseloads.REPORT,
+        missing.REPORT, morning.REPORT, audits.REPORT, caseloads.REPORT,
     )
 }
 FORMATS = ("json", "csv", "xlsx")
