@@ -107,6 +107,9 @@ class Stack:
         for name, p in list(self.procs):
             if p is proc:
                 if p.poll() is None:
+                    if os.environ.get("FRONTDOOR_BENCH_PROFILE"):
+                        p.send_signal(signal.SIGUSR1)
+                        time.sleep(3)
                     p.send_signal(signal.SIGTERM)
                     try:
                         p.wait(timeout=20)
@@ -182,7 +185,14 @@ class Stack:
         env = self.worker_env(settings)
         if repo is not None:
             env["PYTHONPATH"] = str(repo)
-        return self.start(name, [sys.executable, "-m", "frontdoor.cli", "worker"], env, cwd=repo)
+        cmd = [sys.executable, "-m", "frontdoor.cli", "worker"]
+        profile = os.environ.get("FRONTDOOR_BENCH_PROFILE")  # a path: the worker runs under cProfile
+        if profile:  # SIGUSR1 dumps the profile (stop() sends it first when profiling)
+            cmd = [sys.executable, "-c", "import asyncio, signal, cProfile; from worker import run_worker; "
+                   "p = cProfile.Profile(); "
+                   f"signal.signal(signal.SIGUSR1, lambda *_: p.dump_stats({f'{profile}.{name}'!r})); "
+                   "p.runcall(asyncio.run, run_worker())"]
+        return self.start(name, cmd, env, cwd=repo)
 
     def start_bare_worker(self, settings: Settings, name: str = "bare-worker") -> subprocess.Popen[bytes]:
         return self.start(name, [sys.executable, str(BENCH_DIR / "bare.py")], self.worker_env(settings))

@@ -23,6 +23,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.search_attributes as sa
     from activities.audit import AuditActivities
     from activities.case import CaseActivities
     from models.audit import (
@@ -53,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
         MODERATORS,
         PRACTITIONERS,
     )
-    from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
         LIFT_RESTRICTION,

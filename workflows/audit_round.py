@@ -22,6 +22,8 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, WorkflowI
 from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.audit as audit
+    import workflows.search_attributes as sa
     from activities.audit import AuditActivities
     from models.audit import (
         AuditAssignment,
@@ -37,8 +39,6 @@ with workflow.unsafe.imports_passed_through():
         RoundPlanRequest,
     )
     from models.roles import AUDIT_ROUND_READERS, AUDIT_ROUND_STARTERS, Actor
-    from workflows import audit
-    from workflows import search_attributes as sa
     from workflows.base import ALLOCATE, LIFT_RESTRICTION, RESTRICT, RETRY_FAULT, AuditedWorkflow
     from workflows.process import ActionTable, Process, Start, StartContext
 

@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from models import errors, signing
     from models.access import LiftRestriction, Restrict, Restriction, RestrictionEntry
@@ -26,7 +27,6 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import ActionEntry, Notification
     from models.roles import ALLOCATORS, FAULT_RETRIERS, STAFF, Actor
     from models.state import Fault
-    from workflows import search_attributes as sa
     from workflows.deadline import Deadline
     from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
 

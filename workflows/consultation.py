@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.consultation import ConsultationActivities
     from models.consultation import (
@@ -36,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.messages import DocumentRequest
     from models.roles import CONSULTATION_READERS, SOCIAL_WORK, Actor
-    from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
         LIFT_RESTRICTION,

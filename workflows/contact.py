@@ -20,6 +20,10 @@ from temporalio.common import SearchAttributeKey, WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.consultation as consultation
+    import workflows.early_help as early_help
+    import workflows.morning_identity as morning_identity
+    import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.contact import ContactActivities
     from models.actions import (
@@ -75,8 +79,6 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         StepUpEntry,
     )
-    from workflows import consultation, early_help, morning_identity
-    from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
         LIFT_RESTRICTION,

@@ -15,9 +15,9 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.search_attributes as sa
     from models.contact import Contact
     from models.state import ContactState, ContactWorkflowInput, Flag, Stage
-    from workflows import search_attributes as sa
 
 KIND = "contact"
 

@@ -24,6 +24,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.contact_identity as contact_identity
+    import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.early_help import EarlyHelpActivities
     from models.codes import ConsentStatus, LevelOfNeed
@@ -66,8 +68,6 @@ with workflow.unsafe.imports_passed_through():
         Role,
     )
     from models.state import ContactWorkflowInput, StepUpEntry
-    from workflows import contact_identity
-    from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
         LIFT_RESTRICTION,

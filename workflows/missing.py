@@ -26,6 +26,8 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, WorkflowI
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.contact_identity as contact_identity
+    import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.missing import MissingActivities
     from models.bounds import CLOCK_SKEW, SUMMARY_MAX
@@ -51,8 +53,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.roles import MANAGERS, MISSING_READERS, MISSING_TEAM, ROLE_NAMES, Actor
     from models.state import ContactWorkflowInput
-    from workflows import contact_identity
-    from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
         LIFT_RESTRICTION,

@@ -26,6 +26,8 @@ from temporalio.common import (
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.contact_identity as contact_identity
+    import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.morning import MorningActivities
     from models.discussion import NEXT_STEP_NAMES, AgendaItem, DiscussionNotice, ItemOutcome
@@ -58,8 +60,6 @@ with workflow.unsafe.imports_passed_through():
         ROLE_NAMES,
         Actor,
     )
-    from workflows import contact_identity
-    from workflows import search_attributes as sa
     from workflows.base import (
         ALLOCATE,
         LIFT_RESTRICTION,

@@ -18,11 +18,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.search_attributes as sa
     from activities.morning import MorningActivities
     from models.discussion import AgendaItem
     from models.morning import MorningInput, MorningStage, MorningState
     from models.timescales import Timescales
-    from workflows import search_attributes as sa
 
 KIND = "morning"
 AGENDA_ITEM = "agenda_item"  # the discussion's signal: an item for its agenda

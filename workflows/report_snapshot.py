@@ -23,13 +23,13 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.search_attributes as sa
     from activities.report_snapshot import ReportSnapshotActivities
     from models.report_snapshot import (
         ReportSnapshotRequest,
         ReportSnapshotResult,
         ReportSnapshotTaking,
     )
-    from workflows import search_attributes as sa
 
 SCHEDULE_NAME = "report-snapshot"
 

@@ -27,10 +27,10 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.search_attributes as sa
+    import workflows.stuck_lists as stuck_lists
     from activities.stuck import StuckActivities
     from models.stuck_trend import StuckCounting, StuckSnapshotRequest, StuckSnapshotResult
-    from workflows import search_attributes as sa
-    from workflows import stuck_lists
 
 SCHEDULE_NAME = "stuck-snapshot"
 
