@@ -9,7 +9,9 @@ time, about half of its start-up. This holds every registered workflow to its ow
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+from pathlib import Path
 
 import pytest
 from temporalio.worker.workflow_sandbox._importer import Importer
@@ -41,3 +43,17 @@ def test_the_check_sees_a_module_loaded_afresh() -> None:
     """The check above can fail: the registry imports its modules with `from workflows import`,
     outside any pass-through, so a sandbox loads them all."""
     assert {"workflows.contact", "workflows.consultation"} <= fresh_modules("workflows.registry")
+
+
+def test_the_worker_leaves_bytecode_for_each_workflow_module() -> None:
+    """With PYTHONDONTWRITEBYTECODE set, nothing else writes it, and each run compiles its module."""
+    from worker import ensure_bytecode
+
+    for workflow in WORKFLOWS:
+        cached = Path(importlib.util.cache_from_source(sys.modules[workflow.__module__].__file__ or ""))
+        cached.unlink(missing_ok=True)
+    ensure_bytecode()
+    for workflow in WORKFLOWS:
+        source = Path(sys.modules[workflow.__module__].__file__ or "")
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime, workflow.__name__
