@@ -1,16 +1,14 @@
-"""What every report is made of: a date window, tables of figures, a chart, and the SQL
-helpers they share (percentiles computed in the database, on SQLite and PostgreSQL)."""
+"""What every report is made of: a date window, tables of figures, a chart. The SQL they
+share (conditions, counts, percentiles in the database) is in `frontdoor/reports/sql.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from frontdoor.errors import FrontdoorError
@@ -164,48 +162,6 @@ def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-# ---------------------------------------------------------------------- SQL helpers
-def between(column: Any, window: Window) -> ColumnElement[bool]:
-    return and_(column >= window.start, column <= window.end)
-
-
-def percentiles(
-    value: Any, where: Sequence[ColumnElement[bool]], by: Sequence[Any] = (), ps: Sequence[int] = (50, 90),
-    select_from: Any = None,
-) -> Select[Any]:
-    """Nearest-rank percentiles of `value` per group `by`, computed in the database with
-    window functions (row_number, count): the p-th percentile is the value at the smallest
-    rank r with r/n >= p/100. Works the same on SQLite and PostgreSQL."""
-    order = func.row_number().over(partition_by=list(by) or None, order_by=value)
-    size = func.count().over(partition_by=list(by) or None)
-    inner_q = select(*[b.label(f"g{i}") for i, b in enumerate(by)], value.label("v"), order.label("rn"), size.label("n"))
-    if select_from is not None:
-        inner_q = inner_q.select_from(select_from)
-    inner = inner_q.where(*where, value.is_not(None)).subquery()
-    groups = [inner.c[f"g{i}"] for i in range(len(by))]
-    picks = [
-        func.max(case((and_(inner.c.rn * 100 >= p * inner.c.n, (inner.c.rn - 1) * 100 < p * inner.c.n), inner.c.v))).label(f"p{p}")
-        for p in ps
-    ]
-    q = select(*groups, *picks)
-    return q.group_by(*groups) if groups else q
-
-
-def pct(part: Any, whole: Any) -> float | None:
-    """A percentage to one decimal place; None when there is nothing to divide by."""
-    if not whole:
-        return None
-    return round(100.0 * float(part or 0) / float(whole), 1)
-
-
-def one(value: Any) -> float | None:
-    return round(float(value), 1) if value is not None else None
-
-
-def count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def key_figures(rows: list[tuple[str, Any]], note: str = "") -> Table:

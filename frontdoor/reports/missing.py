@@ -21,15 +21,13 @@ from frontdoor.reports.base import (
     Report,
     Table,
     Window,
-    count_if,
     instants,
     key_figures,
     month_start,
     months_of,
-    one,
-    pct,
     url_of,
 )
+from frontdoor.reports.sql import count_if, one, pct
 from models.missing import MissingEpisodeRow as E
 
 
