@@ -182,7 +182,5 @@ def as_text(found: History) -> str:
 
 async def take_now(client: Client, task_queue: str, *, at: datetime | None = None, workflow_id: str | None = None) -> Any:
     """Take a report snapshot at once (the schedule's workflow, run now; that day's rows are replaced)."""
-    when = at or datetime.now(UTC)
-    request = ReportSnapshotRequest(schedule_id=f"{schedules.PREFIX}-{SCHEDULE_NAME}", at=when)
-    return await schedules.run_now(client, task_queue, SCHEDULE_NAME, request, when=when, workflow_id=workflow_id,
+    return await schedules.run_now(client, task_queue, SCHEDULE_NAME, ReportSnapshotRequest, at=at, workflow_id=workflow_id,
                                    timeout=timedelta(minutes=10))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -154,14 +154,16 @@ def schedule_id(entry: FrontdoorSchedule, prefix: str = PREFIX) -> str:
     return f"{prefix}-{entry.name}"
 
 
-async def run_now(client: Client, task_queue: str, name: str, request: BaseModel, *, when: datetime,
-                  workflow_id: str | None = None, timeout: timedelta) -> Any:
-    """Run the workflow of the schedule `name` at once, not waiting for the schedule (a
-    snapshot taken on demand); its id is the name and `when`, unless `workflow_id` is given."""
+async def run_now(client: Client, task_queue: str, name: str, request: Callable[..., BaseModel], *,
+                  at: datetime | None = None, workflow_id: str | None = None, timeout: timedelta) -> Any:
+    """Run the workflow of the schedule `name` at once, not waiting for the schedule (a snapshot
+    taken on demand): its input is `request(schedule_id=..., at=...)`, at `at` (default now);
+    its id is the name and that time, unless `workflow_id` is given."""
     entry = next(s for s in SCHEDULES if s.name == name)
+    when = at or datetime.now(UTC)
     return await client.execute_workflow(
-        entry.workflow.run, request, id=workflow_id or f"{name}-{when:%Y%m%dT%H%M%S%f}", task_queue=task_queue,
-        execution_timeout=timeout,
+        entry.workflow.run, request(schedule_id=schedule_id(entry), at=when),
+        id=workflow_id or f"{name}-{when:%Y%m%dT%H%M%S%f}", task_queue=task_queue, execution_timeout=timeout,
     )
 
 

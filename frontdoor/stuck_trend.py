@@ -139,7 +139,5 @@ def as_text(result: Trend) -> str:
 
 async def take_now(client: Client, task_queue: str, *, at: datetime | None = None, workflow_id: str | None = None) -> Any:
     """Take a stuck snapshot at once (the schedule's workflow, run now; that hour's rows are replaced)."""
-    when = at or datetime.now(UTC)
-    request = StuckSnapshotRequest(schedule_id=f"{schedules.PREFIX}-{SCHEDULE_NAME}", at=when)
-    return await schedules.run_now(client, task_queue, SCHEDULE_NAME, request, when=when, workflow_id=workflow_id,
+    return await schedules.run_now(client, task_queue, SCHEDULE_NAME, StuckSnapshotRequest, at=at, workflow_id=workflow_id,
                                    timeout=timedelta(minutes=2))
