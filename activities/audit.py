@@ -39,6 +39,7 @@ from models.audit import (
     assign_auditors,
     draw_sample,
 )
+from models.case_record import put_row
 from models.database import session
 from models.early_help import EarlyHelpRow
 from models.roles import PRACTITIONERS, Role
@@ -120,16 +121,11 @@ class AuditActivities:
     @activity.defn
     def record_round(self, record: AuditRoundRecord) -> None:
         with session(self.database_url) as s:
-            row = s.get(AuditRoundRow, record.round_id) or AuditRoundRow(
-                id=record.round_id, workflow_id=record.workflow_id, title=record.title, started_by=record.started_by,
-                started_at=record.started_at, period_from=record.period_from, period_to=record.period_to,
-                per_team=record.per_team,
-            )
-            for name in ("seed", "tool_version", "candidates", "audits", "closed_at"):
-                setattr(row, name, getattr(record, name))
-            row.skipped = [u.model_dump() for u in record.skipped]
-            s.add(row)
-            s.commit()
+            new = {"id": record.round_id, "workflow_id": record.workflow_id, "title": record.title,
+                   "started_by": record.started_by, "started_at": record.started_at, "period_from": record.period_from,
+                   "period_to": record.period_to, "per_team": record.per_team}
+            values = {name: getattr(record, name) for name in ("seed", "tool_version", "candidates", "audits", "closed_at")}
+            put_row(s, AuditRoundRow, record.round_id, new, values | {"skipped": [u.model_dump() for u in record.skipped]})
 
     @activity.defn
     def record_audit(self, update: AuditRecordUpdate) -> None:

@@ -8,7 +8,7 @@ from temporalio import activity
 from activities.deps import Deps
 from activities.history import history_check
 from activities.outbox import OutboundMessage
-from models.case_record import save_contact
+from models.case_record import put_row, save_contact
 from models.contact import Contact
 from models.database import session
 from models.early_help import (
@@ -41,15 +41,9 @@ class EarlyHelpActivities:
         with session(self.database_url) as s:
             if request is not None and s.get(ContactRecord, request.id) is None:
                 save_contact(s, request, kind="early_help")
-            row = s.get(EarlyHelpRow, update.case_id) or EarlyHelpRow(
-                id=update.case_id, workflow_id=update.workflow_id, entry=update.entry.value, started_at=update.started_at,
-            )
-            data = update.model_dump(exclude={"case_id"})
-            data["entry"] = update.entry.value
-            for name, value in data.items():
-                setattr(row, name, value)
-            s.add(row)
-            s.commit()
+            new = {"id": update.case_id, "workflow_id": update.workflow_id, "entry": update.entry.value,
+                   "started_at": update.started_at}
+            put_row(s, EarlyHelpRow, update.case_id, new, update.model_dump(exclude={"case_id"}) | {"entry": update.entry.value})
 
     @activity.defn
     def review_early_help_history(self, review: HistoryReview) -> HistoryResult:

@@ -10,7 +10,7 @@ from temporalio import activity
 
 from activities.deps import Deps
 from activities.history import EXACT, PROBABLE, history_check
-from models.case_record import name_key
+from models.case_record import name_key, put_row
 from models.database import session
 from models.missing import (
     GOING_MISSING,
@@ -33,19 +33,14 @@ class MissingActivities:
         """Upsert the episode's summary row."""
         child = update.child
         with session(self.deps.database_url) as s:
-            row = s.get(MissingEpisodeRow, update.police_ref) or MissingEpisodeRow(
-                id=update.police_ref, workflow_id=update.workflow_id, missing_from=update.missing_from,
-                risk=update.risk, reported_missing_at=update.reported_missing_at,
-            )
+            new = {"id": update.police_ref, "workflow_id": update.workflow_id, "missing_from": update.missing_from,
+                   "risk": update.risk, "reported_missing_at": update.reported_missing_at}
             values = update.model_dump(exclude={"police_ref", "child"})
             values |= {
                 "nhs_number": child.nhs_number, "local_id": child.local_id, "date_of_birth": child.date_of_birth,
                 "first_name_key": name_key(child.first_name), "last_name_key": name_key(child.last_name),
             }
-            for name, value in values.items():
-                setattr(row, name, value)
-            s.add(row)
-            s.commit()
+            put_row(s, MissingEpisodeRow, update.police_ref, new, values)
 
     @activity.defn
     def check_episode_history(self, request: EpisodeHistoryRequest) -> EpisodeHistory:

@@ -9,6 +9,7 @@ from temporalio import activity
 
 from activities.deps import Deps
 from models.calendar import WorkingCalendar
+from models.case_record import put_row
 from models.database import session
 from models.morning import (
     MeetingDay,
@@ -62,22 +63,15 @@ class MorningActivities:
     @activity.defn
     def record_meeting(self, record: MorningMeetingRecord) -> None:
         with session(self.deps.database_url) as s:
-            row = s.get(MorningMeetingRow, record.date.isoformat()) or MorningMeetingRow(
-                date=record.date.isoformat(), workflow_id=record.workflow_id, opened_by=record.opened_by,
-            )
-            for name, value in record.model_dump(exclude={"date"}).items():
-                setattr(row, name, value)
-            s.add(row)
-            s.commit()
+            day = record.date.isoformat()
+            new = {"date": day, "workflow_id": record.workflow_id, "opened_by": record.opened_by}
+            put_row(s, MorningMeetingRow, day, new, record.model_dump(exclude={"date"}))
 
     @activity.defn
     def record_item(self, record: MorningItemRecord) -> None:
         with session(self.deps.database_url) as s:
-            row = s.get(MorningItemRow, record.item_id) or MorningItemRow(
-                item_id=record.item_id, raised_at=record.raised_at, raised_role=record.raised_role,
-                last_meeting=record.last_meeting.isoformat(),
-            )
-            for name, value in record.model_dump().items():
-                setattr(row, name, value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value)
-            s.add(row)
-            s.commit()
+            new = {"item_id": record.item_id, "raised_at": record.raised_at, "raised_role": record.raised_role,
+                   "last_meeting": record.last_meeting.isoformat()}
+            values = {name: value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
+                      for name, value in record.model_dump().items()}
+            put_row(s, MorningItemRow, record.item_id, new, values)

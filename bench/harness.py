@@ -9,6 +9,7 @@ process ids at the end, on an error, and on Ctrl-C.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import os
@@ -25,8 +26,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -245,6 +247,21 @@ def run_main(coro_fn: Callable[[Stack], Awaitable[int]], keep: bool = False) -> 
         return 130
     finally:
         stack.stop_all()
+
+
+def main(parse: Callable[[list[str]], argparse.Namespace], bench: Callable[..., Awaitable[int]]) -> NoReturn:
+    """A benchmark script's entry: its options from the command line (`--keep` among them),
+    then `bench(stack, args=...)` under `run_main`; exits with its status."""
+    arguments = parse(sys.argv[1:])
+    sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
+
+
+def at_least_one(text: str) -> int:
+    """An argparse type: a whole number of 1 or more (runs, contacts in flight, rounds)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
 
 
 # ------------------------------------------------------------------ synthetic contacts

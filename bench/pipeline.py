@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import uuid
 from functools import partial
 from pathlib import Path
@@ -28,12 +27,13 @@ from bare import BarePlan
 from drive import ACTIONS, Latencies, derive_plan, drive_bare, drive_contact, run_phase
 from harness import (
     Stack,
+    at_least_one,
     connect_when_ready,
     machine,
+    main,
     ms,
     pct,
     proc_status,
-    run_main,
     say,
     wait_for_poller,
 )
@@ -167,11 +167,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "ratio = ContactWorkflow / BareWorkflow (target >= 0.7); round trip = one Update sent by "
         "frontdoor.processes.act until the new state is returned (target p95 < 150 ms on an idle stack).",
     )
-    p.add_argument("--contacts", type=int, default=200, help="contacts (and bare runs) per measured run (default 200)")
-    p.add_argument("--concurrency", type=int, default=20, help="contacts in flight at once (default 20)")
-    p.add_argument("--idle", type=int, default=20, help="contacts driven one at a time for the idle round trip (default 20)")
-    p.add_argument("--warmup", type=int, default=5, help="contacts driven before measuring (default 5)")
-    p.add_argument("--rounds", type=int, default=1, help="repeat contact+bare runs; medians are reported (default 1)")
+    p.add_argument("--contacts", type=at_least_one, default=200, help="contacts (and bare runs) per measured run (default 200)")
+    p.add_argument("--concurrency", type=at_least_one, default=20, help="contacts in flight at once (default 20)")
+    p.add_argument("--idle", type=at_least_one, default=20, help="contacts driven one at a time for the idle round trip (default 20)")
+    p.add_argument("--warmup", type=at_least_one, default=5, help="contacts driven before measuring (default 5)")
+    p.add_argument("--rounds", type=at_least_one, default=1, help="repeat contact+bare runs; medians are reported (default 1)")
     p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
     p.add_argument("--baseline", type=Path, metavar="DIR",
                    help="also run the contacts with the worker from this checkout (e.g. `git archive` of the commit "
@@ -180,12 +180,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.baseline and not (args.baseline / "workflows" / "contact.py").is_file():
         p.error(f"--baseline {args.baseline}: not a frontdoor checkout (no workflows/contact.py there)")
-    for name in ("contacts", "concurrency", "idle", "warmup", "rounds"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be at least 1")
     return args
 
 
 if __name__ == "__main__":
-    arguments = parse(sys.argv[1:])
-    sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
+    main(parse, bench)

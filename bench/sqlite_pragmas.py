@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import uuid
 from functools import partial
 
@@ -23,11 +22,12 @@ from drive import DEFAULT_PLAN, drive_bare, drive_contact, run_phase
 from harness import (
     SYNCHRONOUS_MODES,
     Stack,
+    at_least_one,
     connect_when_ready,
     machine,
+    main,
     ms,
     pct,
-    run_main,
     say,
     wait_for_poller,
 )
@@ -103,22 +103,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
         epilog="runs/s = bare runs (or contacts) from start to close per second of wall time; "
         "the idle update round trip is one Update, sent to result, one run at a time.",
     )
-    p.add_argument("--runs", type=int, default=200, help="runs per mode (default 200)")
-    p.add_argument("--concurrency", type=int, default=20, help="runs in flight at once (default 20)")
-    p.add_argument("--idle", type=int, default=10, help="runs one at a time for the idle round trip (default 10)")
-    p.add_argument("--warmup", type=int, default=5, help="runs before measuring (default 5)")
-    p.add_argument("--rounds", type=int, default=1, help="repeat all modes, interleaved; medians reported (default 1)")
+    p.add_argument("--runs", type=at_least_one, default=200, help="runs per mode (default 200)")
+    p.add_argument("--concurrency", type=at_least_one, default=20, help="runs in flight at once (default 20)")
+    p.add_argument("--idle", type=at_least_one, default=10, help="runs one at a time for the idle round trip (default 10)")
+    p.add_argument("--warmup", type=at_least_one, default=5, help="runs before measuring (default 5)")
+    p.add_argument("--rounds", type=at_least_one, default=1, help="repeat all modes, interleaved; medians reported (default 1)")
     p.add_argument("--modes", nargs="+", default=list(SYNCHRONOUS_MODES), choices=SYNCHRONOUS_MODES,
                    help="pragma values to compare (default FULL NORMAL OFF)")
     p.add_argument("--contact", action="store_true", help="also run the real ContactWorkflow in each mode")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     args = p.parse_args(argv)
-    for name in ("runs", "concurrency", "idle", "warmup", "rounds"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be at least 1")
     return args
 
 
 if __name__ == "__main__":
-    arguments = parse(sys.argv[1:])
-    sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
+    main(parse, bench)

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 from drive import payloads
@@ -39,11 +37,11 @@ from harness import (
     Stack,
     connect_when_ready,
     machine,
+    main,
     ms,
     new_contact,
     pct,
     proc_status,
-    run_main,
     say,
     triage_payload,
     wait_for_poller,
@@ -330,5 +328,4 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    arguments = parse(sys.argv[1:])
-    sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
+    main(parse, bench)

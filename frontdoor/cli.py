@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ValidationError
 
-from frontdoor import fields, timefmt
+from frontdoor import fields, json_file, timefmt
 from frontdoor.config import ConfigError, Settings, load_settings, parse_duration
 from frontdoor.errors import FrontdoorError, StillWorking
 from models import codes
@@ -123,17 +123,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- a process's commands
 def _read_json(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise FrontdoorError(f"no file {path}") from None
-    except json.JSONDecodeError as exc:
-        raise FrontdoorError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise FrontdoorError(f"{path} should hold one JSON object")
-    return data
+    return json_file.load(Path(path), dict, "one JSON object") if path else {}
 
 
 def _from_options(args: argparse.Namespace, specs: tuple[fields.FieldSpec, ...]) -> dict[str, Any]:

@@ -35,6 +35,14 @@ class InvalidInput(FrontdoorError):
         return cls("the input is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
 
 
+def number_errors(field: str, value: int, unit: str, low: int, high: int) -> list[dict[str, str]]:
+    """The error of a whole number from outside that is not from `low` to `high` (for
+    `InvalidInput.of`), or none: "400 is out of range: give a number of days from 1 to 90"."""
+    if not low <= value <= high:
+        return [{"field": field, "message": f"{value} is out of range: give a number of {unit} from {low} to {high}"}]
+    return []
+
+
 class StillWorking(FrontdoorError):
     """The action was taken and is still being carried out (202): see the case for its end."""
 

@@ -5,14 +5,15 @@ for the workflows); imports of earlier records are written here too."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from frontdoor import json_file
 from models.audit import AuditSnapshotRow
 from models.case_record import save_contact
 from models.codes import Outcome
@@ -22,6 +23,8 @@ from models.tables import ActionRecord, ContactRecord, DocumentRecord, OutboxMes
 
 TRAIL_FIELDS = ("at", "actor", "role", "action", "reasons", "details", "kind")
 
+T = TypeVar("T")
+
 
 def received(database_url: str, subject_id: str) -> dict[str, Any] | None:
     """The case as received (children, referrer, concerns): the intake JSON."""
@@ -30,56 +33,53 @@ def received(database_url: str, subject_id: str) -> dict[str, Any] | None:
         return dict(record.payload) if record else None
 
 
+def _rows(database_url: str, query: SelectOfScalar[T]) -> list[T]:
+    """Every row the query selects, in its order."""
+    with session(database_url) as s:
+        return list(s.exec(query).all())
+
+
+def _row(database_url: str, table: type[T], key: str) -> T | None:
+    """The table's row with this primary key, if there is one."""
+    with session(database_url) as s:
+        return s.get(table, key)
+
+
 def trail(database_url: str, subject_id: str) -> list[ActionRecord]:
     """Who did what, when and why, oldest first."""
-    with session(database_url) as s:
-        return list(s.exec(
-            select(ActionRecord).where(ActionRecord.subject_id == subject_id)
-            .order_by(col(ActionRecord.at), col(ActionRecord.id))
-        ).all())
+    return _rows(database_url, select(ActionRecord).where(ActionRecord.subject_id == subject_id)
+                 .order_by(col(ActionRecord.at), col(ActionRecord.id)))
 
 
 def documents(database_url: str, subject_id: str) -> list[DocumentRecord]:
-    with session(database_url) as s:
-        return list(s.exec(
-            select(DocumentRecord).where(DocumentRecord.subject_id == subject_id).order_by(col(DocumentRecord.created_at))
-        ).all())
+    return _rows(database_url, select(DocumentRecord).where(DocumentRecord.subject_id == subject_id)
+                 .order_by(col(DocumentRecord.created_at)))
 
 
 def document(database_url: str, document_id: str) -> DocumentRecord | None:
-    with session(database_url) as s:
-        return s.get(DocumentRecord, document_id)
+    return _row(database_url, DocumentRecord, document_id)
 
 
 def messages(database_url: str, subject_id: str) -> list[OutboxMessage]:
     """Everything sent about the case: MAP requests and chases, notifications, handoffs, letters."""
-    with session(database_url) as s:
-        return list(s.exec(
-            select(OutboxMessage).where(OutboxMessage.subject_id == subject_id).order_by(col(OutboxMessage.created_at))
-        ).all())
+    return _rows(database_url, select(OutboxMessage).where(OutboxMessage.subject_id == subject_id)
+                 .order_by(col(OutboxMessage.created_at)))
 
 
 def audit_snapshot(database_url: str, audit_id: str) -> AuditSnapshotRow | None:
     """Where a case's record stood when an audit read it (the audit's snapshot)."""
-    with session(database_url) as s:
-        return s.get(AuditSnapshotRow, audit_id)
+    return _row(database_url, AuditSnapshotRow, audit_id)
 
 
 def trail_upto(database_url: str, subject_id: str, seq: int) -> list[ActionRecord]:
     """The case's trail as it was when its `seq`-th entry was its last (the chain orders it)."""
-    with session(database_url) as s:
-        return list(s.exec(
-            select(ActionRecord).where(ActionRecord.subject_id == subject_id, col(ActionRecord.seq) <= seq)
-            .order_by(col(ActionRecord.seq))
-        ).all())
+    return _rows(database_url, select(ActionRecord).where(ActionRecord.subject_id == subject_id, col(ActionRecord.seq) <= seq)
+                 .order_by(col(ActionRecord.seq)))
 
 
 def documents_upto(database_url: str, subject_id: str, at: Any) -> list[DocumentRecord]:
-    with session(database_url) as s:
-        return list(s.exec(
-            select(DocumentRecord).where(DocumentRecord.subject_id == subject_id, col(DocumentRecord.created_at) <= at)
-            .order_by(col(DocumentRecord.created_at))
-        ).all())
+    return _rows(database_url, select(DocumentRecord).where(DocumentRecord.subject_id == subject_id, col(DocumentRecord.created_at) <= at)
+                 .order_by(col(DocumentRecord.created_at)))
 
 
 def trail_json(rows: Iterable[ActionRecord]) -> list[dict[str, Any]]:
@@ -100,14 +100,7 @@ def import_earlier(database_url: str, path: Path, progress: Callable[[str], None
     """Import earlier contacts, referrals and plans (e.g. from a legacy system) so history
     checks find them. Each item is the intake contract plus an optional `outcome`.
     Returns (added, already there); an item that is not valid stops the import with its number."""
-    try:
-        items = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"no file {path}") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(items, list):
-        raise ValueError(f"{path} should hold a JSON list of earlier contacts")
+    items = json_file.load(path, list, "a JSON list of earlier contacts")
     added = 0
     with session(database_url) as s:
         for n, item in enumerate(items, 1):

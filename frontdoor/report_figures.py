@@ -25,13 +25,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from temporalio.client import Client
 
-from frontdoor import reports
+from frontdoor import reports, schedules
 from frontdoor.config import Settings
-from frontdoor.errors import InvalidInput
+from frontdoor.errors import InvalidInput, number_errors
 from frontdoor.reports.base import Window
 from models.database import session
 from models.report_snapshot import Figure, KeyFigures, ReportSnapshotRequest, ReportSnapshotRow
-from workflows.report_snapshot import SCHEDULE_NAME, ReportSnapshotWorkflow
+from workflows.report_snapshot import SCHEDULE_NAME
 
 SUMMARY = "summary"  # the name of every report's key figures table (frontdoor/reports/base.key_figures)
 DEFAULT_DAYS = 28
@@ -41,9 +41,7 @@ EMPTY = ("No key figures recorded yet: the daily report-snapshot schedule keeps 
 
 
 def days_errors(days: int, field_name: str = "days") -> list[dict[str, str]]:
-    if not 1 <= days <= MAX_DAYS:
-        return [{"field": field_name, "message": f"{days} is out of range: give a number of days from 1 to {MAX_DAYS}"}]
-    return []
+    return number_errors(field_name, days, "days", 1, MAX_DAYS)
 
 
 def _number(value: Any) -> float | None:
@@ -184,9 +182,5 @@ def as_text(found: History) -> str:
 
 async def take_now(client: Client, task_queue: str, *, at: datetime | None = None, workflow_id: str | None = None) -> Any:
     """Take a report snapshot at once (the schedule's workflow, run now; that day's rows are replaced)."""
-    when = at or datetime.now(UTC)
-    return await client.execute_workflow(
-        ReportSnapshotWorkflow.run, ReportSnapshotRequest(schedule_id=f"frontdoor-{SCHEDULE_NAME}", at=when),
-        id=workflow_id or f"{SCHEDULE_NAME}-{when:%Y%m%dT%H%M%S%f}", task_queue=task_queue,
-        execution_timeout=timedelta(minutes=10),
-    )
+    return await schedules.run_now(client, task_queue, SCHEDULE_NAME, ReportSnapshotRequest, at=at, workflow_id=workflow_id,
+                                   timeout=timedelta(minutes=10))

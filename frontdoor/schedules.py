@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -79,13 +79,17 @@ def _morning_input(settings: Settings, schedule_id: str, overrides: dict[str, An
     return MorningScheduleInput(schedule_id=schedule_id, timescales=settings.timescales, **overrides)
 
 
-def _every_evening(settings: Settings) -> ScheduleSpec:
-    hour, minute = settings.caseload_snapshot_at
+def _every_day_at(settings: Settings, at: tuple[int, int]) -> ScheduleSpec:
+    hour, minute = at
     return ScheduleSpec(
         calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)],
                                         second=[ScheduleRange(0)], comment="every day")],
         time_zone_name=settings.timezone,
     )
+
+
+def _every_evening(settings: Settings) -> ScheduleSpec:
+    return _every_day_at(settings, settings.caseload_snapshot_at)
 
 
 def _snapshot_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]) -> BaseModel:
@@ -100,23 +104,21 @@ def _every_hour(settings: Settings) -> ScheduleSpec:
     )
 
 
+def _retries(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides a snapshot's request takes (tests shorten its retries)."""
+    return {k: v for k, v in overrides.items() if k in ("retry_every", "retry_at_most")}
+
+
 def _stuck_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]) -> BaseModel:
-    keep = {k: v for k, v in overrides.items() if k in ("retry_every", "retry_at_most")}
-    return StuckSnapshotRequest(schedule_id=schedule_id, **keep)
+    return StuckSnapshotRequest(schedule_id=schedule_id, **_retries(overrides))
 
 
 def _every_morning(settings: Settings) -> ScheduleSpec:
-    hour, minute = settings.report_snapshot_at
-    return ScheduleSpec(
-        calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)],
-                                        second=[ScheduleRange(0)], comment="every day")],
-        time_zone_name=settings.timezone,
-    )
+    return _every_day_at(settings, settings.report_snapshot_at)
 
 
 def _report_input(settings: Settings, schedule_id: str, overrides: dict[str, Any]) -> BaseModel:
-    keep = {k: v for k, v in overrides.items() if k in ("retry_every", "retry_at_most")}
-    return ReportSnapshotRequest(schedule_id=schedule_id, **keep)
+    return ReportSnapshotRequest(schedule_id=schedule_id, **_retries(overrides))
 
 
 SCHEDULES: tuple[FrontdoorSchedule, ...] = (
@@ -150,6 +152,19 @@ WORKFLOWS: list[type] = [s.workflow for s in SCHEDULES]
 
 def schedule_id(entry: FrontdoorSchedule, prefix: str = PREFIX) -> str:
     return f"{prefix}-{entry.name}"
+
+
+async def run_now(client: Client, task_queue: str, name: str, request: Callable[..., BaseModel], *,
+                  at: datetime | None = None, workflow_id: str | None = None, timeout: timedelta) -> Any:
+    """Run the workflow of the schedule `name` at once, not waiting for the schedule (a snapshot
+    taken on demand): its input is `request(schedule_id=..., at=...)`, at `at` (default now);
+    its id is the name and that time, unless `workflow_id` is given."""
+    entry = next(s for s in SCHEDULES if s.name == name)
+    when = at or datetime.now(UTC)
+    return await client.execute_workflow(
+        entry.workflow.run, request(schedule_id=schedule_id(entry), at=when),
+        id=workflow_id or f"{name}-{when:%Y%m%dT%H%M%S%f}", task_queue=task_queue, execution_timeout=timeout,
+    )
 
 
 def _schedule(entry: FrontdoorSchedule, settings: Settings, sid: str, task_queue: str | None,

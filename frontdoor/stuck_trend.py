@@ -16,11 +16,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col
 from temporalio.client import Client
 
-from frontdoor import stuck
-from frontdoor.errors import InvalidInput
+from frontdoor import schedules, stuck
+from frontdoor.errors import InvalidInput, number_errors
 from models.database import session
 from models.stuck_trend import StuckSnapshotRequest, StuckSnapshotRow
-from workflows.stuck_snapshot import SCHEDULE_NAME, StuckSnapshotWorkflow
+from workflows.stuck_snapshot import SCHEDULE_NAME
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 90
@@ -29,9 +29,7 @@ EMPTY = ("No stuck counts recorded yet: the hourly stuck-snapshot schedule recor
 
 
 def days_errors(days: int, field: str = "days") -> list[dict[str, str]]:
-    if not 1 <= days <= MAX_DAYS:
-        return [{"field": field, "message": f"{days} is out of range: give a number of days from 1 to {MAX_DAYS}"}]
-    return []
+    return number_errors(field, days, "days", 1, MAX_DAYS)
 
 
 @dataclass
@@ -141,9 +139,5 @@ def as_text(result: Trend) -> str:
 
 async def take_now(client: Client, task_queue: str, *, at: datetime | None = None, workflow_id: str | None = None) -> Any:
     """Take a stuck snapshot at once (the schedule's workflow, run now; that hour's rows are replaced)."""
-    when = at or datetime.now(UTC)
-    return await client.execute_workflow(
-        StuckSnapshotWorkflow.run, StuckSnapshotRequest(schedule_id=f"frontdoor-{SCHEDULE_NAME}", at=when),
-        id=workflow_id or f"{SCHEDULE_NAME}-{when:%Y%m%dT%H%M%S%f}", task_queue=task_queue,
-        execution_timeout=timedelta(minutes=2),
-    )
+    return await schedules.run_now(client, task_queue, SCHEDULE_NAME, StuckSnapshotRequest, at=at, workflow_id=workflow_id,
+                                   timeout=timedelta(minutes=2))

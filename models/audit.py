@@ -29,7 +29,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field as TableField
 from sqlmodel import SQLModel
@@ -187,17 +195,15 @@ def _once(domains: list[Any]) -> list[Any]:
     return domains
 
 
+EACH_DOMAIN_ONCE = AfterValidator(_once)  # a grading names each of the tool's domains at most once
+
+
 class AuditGrading(PersonAction):
     """A first-line audit or a re-audit: every domain of the tool graded, with a comment each, and an overall grade."""
 
-    domains: list[DomainGrade] = Field(min_length=1, max_length=MAX_DOMAINS)
+    domains: Annotated[list[DomainGrade], EACH_DOMAIN_ONCE] = Field(min_length=1, max_length=MAX_DOMAINS)
     overall: Grade
     overall_comment: ReasonText = Field(min_length=3, description="the overall evaluation: the child's experience and what should change")
-
-    @field_validator("domains")
-    @classmethod
-    def _each_once(cls, value: list[DomainGrade]) -> list[DomainGrade]:
-        return _once(value)
 
 
 class ModeratedDomain(BaseModel):
@@ -216,15 +222,10 @@ class ModeratedDomain(BaseModel):
 class Moderation(PersonAction):
     """A service manager's final grades: a reason for any change from the first-line audit."""
 
-    domains: list[ModeratedDomain] = Field(min_length=1, max_length=MAX_DOMAINS)
+    domains: Annotated[list[ModeratedDomain], EACH_DOMAIN_ONCE] = Field(min_length=1, max_length=MAX_DOMAINS)
     overall: Grade
     overall_reason: ReasonText | None = Field(default=None, description="required when it differs from the first-line overall grade")
     comment: ReasonText = Field(min_length=3, description="the moderator's summary")
-
-    @field_validator("domains")
-    @classmethod
-    def _each_once(cls, value: list[ModeratedDomain]) -> list[ModeratedDomain]:
-        return _once(value)
 
 
 class ScheduleMeeting(PersonAction):

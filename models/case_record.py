@@ -1,11 +1,13 @@
 """Writing a contact into the case record, for the workflows (through activities) and for
-imports of earlier records; and the name folding that history matching relies on."""
+imports of earlier records; writing any case-record row again with new values (`put_row`);
+and the name folding that history matching relies on."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -13,6 +15,20 @@ from sqlmodel import Session
 from models.codes import FACTOR_THEMES
 from models.contact import Contact
 from models.tables import ChildRecord, ContactRecord
+
+Row = TypeVar("Row")
+
+
+def put_row(s: Session, table: type[Row], key: str, new: Mapping[str, Any], values: Mapping[str, Any]) -> Row:
+    """Write the `table` row with primary key `key`: made from `new` (the columns a row needs
+    to exist) when there is none yet, then `values` set on it; committed. Running it again
+    with the same values (an activity's retry) leaves the same row."""
+    row = s.get(table, key) or table(**new)
+    for name, value in values.items():
+        setattr(row, name, value)
+    s.add(row)
+    s.commit()
+    return row
 
 
 def name_key(name: str | None) -> str | None:

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -38,6 +38,9 @@ from models.roles import Actor, Role
 from models.timescales import Timescales
 from worker import build_worker
 from workflows import search_attributes as sa
+
+if TYPE_CHECKING:
+    from tests.web_support import Live
 
 BIN = Path(sys.executable).parent
 TEST_KEY = bytes(range(32))  # a fixed key: the recorded replay histories are encrypted with it
@@ -103,6 +106,40 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+# ---------------------------------------------------------------------- the browser tests
+# Started once a session and shared by every browser test module (tests/web_support.py;
+# imported inside the fixtures, since tests/web_support.py imports this module).
+@pytest_asyncio.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium (tests/browser_support.py); each test opens its own contexts."""
+    from tests.browser_support import launch_browser
+
+    pw, chromium = await launch_browser()
+    yield chromium
+    await chromium.close()
+    await pw.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def live_site(dev_env: WorkflowEnvironment, settings: Settings, database_url: str) -> AsyncIterator[Live]:
+    """The app on a real HTTP server with its worker, one person per role: one a session."""
+    from tests.web_support import live_site as start_site
+
+    async with start_site(dev_env.client, settings, database_url) as site:
+        yield site
+
+
+@pytest_asyncio.fixture(scope="module")
+async def live(live_site: Live) -> AsyncIterator[Live]:
+    """The live site for one test module: the workflows it lists in `started` are terminated
+    when the module ends, so they do not show in the next module's lists."""
+    from tests.web_support import terminate
+
+    module_view = replace(live_site, started=[])
+    yield module_view
+    await terminate(module_view.client, module_view.started)
 
 
 @pytest_asyncio.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,55 +18,37 @@ import pytest
 import pytest_asyncio
 
 from frontdoor import users
-from frontdoor.web.app import create_app
 from models.roles import Role
 from tests.audit_support import TOOL, start_audit
-from tests.browser_support import launch_browser, live_server, skip_reason
-from tests.conftest import running_worker
-from tests.web_support import PASSWORD, Person, app_settings, terminate
+from tests.browser_support import skip_reason
+from tests.web_support import PASSWORD, Live, Person, sign_in
 from workflows.audit import workflow_id
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 WAIT = 20_000  # ms
 
 
+@dataclass
+class AuditSite:
+    url: str
+    people: dict[str, Person]  # tma, tmb: first-line and re-auditing team managers; sm; sw
+    audit_id: str
+
+
 @pytest_asyncio.fixture
-async def live(dev_env, settings, database_url) -> AsyncIterator[tuple[str, Any, dict[str, Person], str, list[str]]]:
-    task_queue = f"tq-audit-{uuid.uuid4().hex[:8]}"
-    cfg = app_settings(settings, task_queue)
-    app = create_app(cfg, client=dev_env.client, poll_seconds=1.0)
+async def audit(live: Live, database_url: str) -> AsyncIterator[AuditSite]:
+    """An audit in its first-line stage on the shared live site, with its own team of people."""
     suffix = uuid.uuid4().hex[:6]
     people = {}
     for tag, role in (("tma", Role.TEAM_MANAGER), ("tmb", Role.TEAM_MANAGER), ("sm", Role.SERVICE_MANAGER),
                       ("sw", Role.SOCIAL_WORKER)):
         name = f"{tag}-{suffix}"
         people[tag] = Person(name, role, users.add_user(database_url, name, role, name, PASSWORD, team=f"b-{suffix}"))
-    started: list[str] = []
-    pw, browser = await launch_browser()
-    try:
-        async with running_worker(dev_env.client, cfg, task_queue), live_server(app) as url:
-            aid = await start_audit(dev_env.client, task_queue, auditor=people["tma"].username,
-                                    re_auditor=people["tmb"].username, moderator=people["sm"].username,
-                                    worker=people["sw"].username, deciders=[f"dec-{suffix}"])
-            started.append(workflow_id(aid))
-            yield url, browser, people, aid, started
-            await terminate(dev_env.client, started)
-    finally:
-        await browser.close()
-        await pw.stop()
-
-
-async def signed_in(browser: Any, url: str, person: Person) -> Any:
-    from playwright.async_api import expect
-
-    context = await browser.new_context(base_url=url, timezone_id="Europe/London", locale="en-GB")
-    page = await context.new_page()
-    await page.goto("/login")
-    await page.fill("input[name=username]", person.username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await expect(page.locator("header .who")).to_contain_text(person.username)
-    return page
+    aid = await start_audit(live.client, live.settings.temporal.task_queue, auditor=people["tma"].username,
+                            re_auditor=people["tmb"].username, moderator=people["sm"].username,
+                            worker=people["sw"].username, deciders=[f"dec-{suffix}"])
+    live.started.append(workflow_id(aid))
+    yield AuditSite(live.url, people, aid)
 
 
 async def grade(page: Any, form: str, grades: dict[str, str], overall: str = "good") -> None:
@@ -77,14 +60,14 @@ async def grade(page: Any, form: str, grades: dict[str, str], overall: str = "go
     await page.select_option(f"{form} select[name=overall]", overall)
 
 
-async def test_an_audit_from_the_first_line_form_to_the_reflective_meeting(live) -> None:
+async def test_an_audit_from_the_first_line_form_to_the_reflective_meeting(browser, audit: AuditSite) -> None:
     from playwright.async_api import expect
 
-    url, browser, people, aid, _ = live
+    url, people, aid = audit.url, audit.people, audit.audit_id
     consent = next(i for i, d in enumerate(TOOL.domains) if d.id == "consent")
 
     # the first-line manager: from their list to the grading grid
-    tma = await signed_in(browser, url, people["tma"])
+    tma = await sign_in(browser, url, people["tma"])
     await tma.click("nav >> text=Case audits")
     await expect(tma).to_have_url(re.compile(r"/audits$"))
     await tma.click(f"a:text('{aid}')")
@@ -100,7 +83,7 @@ async def test_an_audit_from_the_first_line_form_to_the_reflective_meeting(live)
     await expect(tma.locator("#stage")).to_have_attribute("data-stage", "re_audit")
 
     # the re-auditor does not see the first-line grades
-    tmb = await signed_in(browser, url, people["tmb"])
+    tmb = await sign_in(browser, url, people["tmb"])
     await tmb.goto(f"/audits/{aid}")
     await expect(tmb.locator("#blind")).to_be_visible()
     await expect(tmb.locator("#comparison tr[data-domain=consent] td").first).to_have_text("hidden")
@@ -110,7 +93,7 @@ async def test_an_audit_from_the_first_line_form_to_the_reflective_meeting(live)
     await expect(tmb.locator(".flash")).to_contain_text("Re-audit: saved")
 
     # the service manager: both side by side, the disagreement marked; a change needs its reason
-    sm = await signed_in(browser, url, people["sm"])
+    sm = await sign_in(browser, url, people["sm"])
     await sm.goto(f"/audits/{aid}")
     await expect(sm.locator("#comparison tr[data-domain=consent]")).to_have_class(re.compile("disagree"))
     await expect(sm.locator("#disagreements")).to_contain_text("consent")
@@ -148,7 +131,7 @@ async def test_an_audit_from_the_first_line_form_to_the_reflective_meeting(live)
     await expect(tma.locator("#awaiting-acknowledgement")).to_contain_text(people["sw"].username)
 
     # the social worker reflects and acknowledges; the audit closes
-    sw = await signed_in(browser, url, people["sw"])
+    sw = await sign_in(browser, url, people["sw"])
     await sw.goto(f"/audits/{aid}")
     await sw.fill("#form-acknowledge textarea[name=reflections]", "I assumed the school had asked; I will ask myself.")
     await sw.check("#form-acknowledge input[name=read_and_understood]")

@@ -19,7 +19,8 @@ from sqlmodel import col
 
 from activities.facts import rebuild
 from frontdoor import reports
-from frontdoor.reports.base import ReportInputError, Window, percentiles, window_for
+from frontdoor.reports.base import ReportInputError, Window, window_for
+from frontdoor.reports.sql import percentiles
 from models.database import get_engine, init_db, session
 from models.facts import FACT_TABLES
 from tests import report_data

@@ -5,65 +5,23 @@ to handoff by clicking; the supervisor dashboard shows an overdue decision witho
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from frontdoor.web.app import create_app
 from models.roles import Role
-from tests.browser_support import launch_browser, live_server, skip_reason
+from tests.browser_support import skip_reason
 from tests.clients import act, workflow_id
-from tests.conftest import RITA, letters, make_contact, running_worker
-from tests.web_support import PASSWORD, Person, add_people, app_settings, terminate, wait_for
+from tests.conftest import RITA, letters, make_contact
+from tests.web_support import Live, app_settings, sign_in, wait_for
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 WAIT = 20_000  # ms: the longest a screen may take to show what a workflow did
 
 
-@dataclass
-class Live:
-    url: str
-    people: dict[Role, Person]
-    settings: Any
-    client: Any
-    started: list[str]
-
-
-@pytest_asyncio.fixture(scope="session")
-async def browser() -> AsyncIterator[Any]:
-    pw, b = await launch_browser()
-    yield b
-    await b.close()
-    await pw.stop()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def live(dev_env, settings, database_url) -> AsyncIterator[Live]:
-    task_queue = f"tq-web-{uuid.uuid4().hex[:8]}"
-    cfg = app_settings(settings, task_queue)
-    app = create_app(cfg, client=dev_env.client, poll_seconds=1.0)
-    started: list[str] = []
-    async with running_worker(dev_env.client, cfg, task_queue), live_server(app) as url:
-        yield Live(url, add_people(database_url), cfg, dev_env.client, started)
-        await terminate(dev_env.client, started)
-
-
 async def signed_in(browser: Any, live: Live, role: Role) -> Any:
-    from playwright.async_api import expect
-
-    context = await browser.new_context(base_url=live.url, timezone_id="Europe/London", locale="en-GB")
-    page = await context.new_page()
-    await page.goto("/login")
-    await page.fill("input[name=username]", live.people[role].username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await expect(page.locator("header .who")).to_contain_text(live.people[role].username)
-    return page
+    return await sign_in(browser, live.url, live.people[role])
 
 
 async def submit_form(page: Any, action: str) -> None:

@@ -5,62 +5,26 @@ the referral; the supervisor dashboard links the row to that page."""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from frontdoor.web.app import create_app
 from models.roles import Role
-from tests.browser_support import launch_browser, live_server, skip_reason
-from tests.conftest import running_worker
-from tests.web_support import PASSWORD, add_people, app_settings, terminate
+from tests.browser_support import skip_reason
+from tests.web_support import Live, sign_in
 from workflows.consultation import workflow_id
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 WAIT = 20_000  # ms
 
 
-@pytest_asyncio.fixture
-async def live(dev_env, settings, database_url) -> AsyncIterator[tuple[str, Any, dict[Role, Any], list[str]]]:
-    task_queue = f"tq-cons-eh-{uuid.uuid4().hex[:8]}"
-    cfg = app_settings(settings, task_queue)
-    app = create_app(cfg, client=dev_env.client, poll_seconds=1.0)
-    started: list[str] = []
-    pw, browser = await launch_browser()
-    try:
-        async with running_worker(dev_env.client, cfg, task_queue), live_server(app) as url:
-            yield url, browser, add_people(database_url), started
-            await terminate(dev_env.client, started)
-    finally:
-        await browser.close()
-        await pw.stop()
-
-
-async def signed_in(browser: Any, url: str, person: Any) -> Any:
+async def test_record_a_consultation_with_an_invited_referral_by_clicking(browser, live: Live) -> None:
     from playwright.async_api import expect
 
-    context = await browser.new_context(base_url=url, timezone_id="Europe/London", locale="en-GB")
-    page = await context.new_page()
-    await page.goto("/login")
-    await page.fill("input[name=username]", person.username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await expect(page.locator("header .who")).to_contain_text(person.username)
-    return page
-
-
-async def test_record_a_consultation_with_an_invited_referral_by_clicking(live) -> None:
-    from playwright.async_api import expect
-
-    url, browser, people, started = live
-    sam = await signed_in(browser, url, people[Role.SOCIAL_WORKER])
+    sam = await sign_in(browser, live.url, live.people[Role.SOCIAL_WORKER])
     await sam.click("nav >> text=Consultation line")
     await expect(sam).to_have_url(re.compile(r"/consultations$"))
     cid = await sam.input_value("#start-consultation input[name=id]")
-    started.append(workflow_id(cid))
+    live.started.append(workflow_id(cid))
     await sam.fill("input[name='caller.name']", "Ms K Patel")
     await sam.fill("input[name='caller.agency']", "Stoke Primary School")
     await sam.fill("input[name='children.0.first_name']", "Amy")
@@ -77,7 +41,7 @@ async def test_record_a_consultation_with_an_invited_referral_by_clicking(live) 
     await expect(sam.locator("#referral-due")).to_contain_text("left")
     await expect(sam.locator("#trail")).to_contain_text("consultation recorded")
 
-    maya = await signed_in(browser, url, people[Role.SERVICE_MANAGER])
+    maya = await sign_in(browser, live.url, live.people[Role.SERVICE_MANAGER])
     row_link = maya.locator(f"section#referral_awaited a:text('{cid}')")
     await expect(row_link).to_be_visible(timeout=WAIT)  # by the dashboard's own refresh if need be
     assert await row_link.get_attribute("href") == f"/consultations/{cid}"

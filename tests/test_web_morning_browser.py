@@ -6,42 +6,18 @@ opens as a document; the social worker sees the outcome on the contact's page.""
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from frontdoor.web.app import create_app
 from models.roles import Role
 from models.state import Stage
-from tests.browser_support import launch_browser, live_server, skip_reason
+from tests.browser_support import skip_reason
 from tests.clients import act, contacts, get_state, morning
-from tests.conftest import RITA, SAM, make_contact, running_worker
-from tests.test_web_browser import WAIT, Live, signed_in, submit_form
-from tests.web_support import add_people, app_settings, terminate, wait_for
+from tests.conftest import RITA, SAM, make_contact
+from tests.test_web_browser import WAIT, signed_in, submit_form
+from tests.web_support import Live, wait_for
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    pw, b = await launch_browser()
-    yield b
-    await b.close()
-    await pw.stop()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def live(dev_env, settings, database_url) -> AsyncIterator[Live]:
-    task_queue = f"tq-web-{uuid.uuid4().hex[:8]}"
-    cfg = app_settings(settings, task_queue)
-    app = create_app(cfg, client=dev_env.client, poll_seconds=1.0)
-    started: list[str] = []
-    async with running_worker(dev_env.client, cfg, task_queue), live_server(app) as url:
-        yield Live(url, add_people(database_url), cfg, dev_env.client, started)
-        await terminate(dev_env.client, started)
 
 
 async def test_the_morning_discussion_page_from_partner_to_chair(browser, live: Live) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -17,14 +16,15 @@ from frontdoor.web.app import create_app
 from models.database import init_db, session
 from models.roles import Role
 from tests import report_data
-from tests.browser_support import launch_browser, live_server, skip_reason
+from tests.browser_support import live_server, skip_reason
 
 pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() or "")
 PASSWORD = "correct horse battery"
 
 
 @pytest_asyncio.fixture(scope="module")
-async def live(tmp_path_factory, settings) -> AsyncIterator[tuple[str, Any]]:
+async def live(tmp_path_factory, settings) -> AsyncIterator[str]:
+    """The reports on their own database (the hand-built report data), in the shared browser."""
     root = tmp_path_factory.mktemp("browser-reports")
     url = f"sqlite:///{root / 'web.db'}"
     init_db(url)
@@ -32,17 +32,14 @@ async def live(tmp_path_factory, settings) -> AsyncIterator[tuple[str, Any]]:
         report_data.build(s)
     users.add_user(url, "manager-b", Role.SERVICE_MANAGER, "Manager", PASSWORD)
     app = create_app(replace(settings, database_url=url, var_dir=root / "var"), client=object())  # type: ignore[arg-type]
-    pw, browser = await launch_browser()
     async with live_server(app) as base:
-        yield base, browser
-    await browser.close()
-    await pw.stop()
+        yield base
 
 
-async def test_the_chart_shows_beside_its_table(live) -> None:
+async def test_the_chart_shows_beside_its_table(browser, live: str) -> None:
     from playwright.async_api import expect
 
-    base, browser = live
+    base = live
     context = await browser.new_context(base_url=base, timezone_id="Europe/London", locale="en-GB")
     page = await context.new_page()
     problems: list[str] = []

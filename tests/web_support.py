@@ -1,6 +1,7 @@
 """Shared pieces of the web tests: people with real tokens and passwords in the test
 database, an app on the real dev server with a worker on the test's own task queue,
-and clean-up of the workflows a test started."""
+the live site the browser tests share (and signing in to it in the browser), and clean-up
+of the workflows a test started."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from frontdoor import users
 from frontdoor.config import Settings
 from frontdoor.web.app import create_app
 from models.roles import Role
+from tests.browser_support import live_server
 from tests.clients import workflow_id
 from tests.conftest import letters, running_worker
 
@@ -170,3 +172,43 @@ async def serving(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@dataclass
+class Live:
+    """The live site of the browser tests: the app on a real HTTP server (`url`) with a worker
+    on its own task queue, one person per role, and the workflows to terminate afterwards."""
+
+    url: str
+    people: dict[Role, Person]
+    settings: Settings
+    client: Client
+    started: list[str] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def live_site(client: Client, settings: Settings, database_url: str) -> AsyncIterator[Live]:
+    """Start the site once (tests/conftest.py's `live_site` fixture: one a session); each
+    test module terminates what it started (the `live` fixture)."""
+    cfg = app_settings(settings, f"tq-web-{uuid.uuid4().hex[:8]}")
+    app = create_app(cfg, client=client, poll_seconds=1.0)
+    async with running_worker(client, cfg, cfg.temporal.task_queue), live_server(app) as url:
+        site = Live(url, add_people(database_url), cfg, client)
+        try:
+            yield site
+        finally:
+            await terminate_queue(client, cfg.temporal.task_queue)
+
+
+async def sign_in(browser: Any, url: str, person: Person) -> Any:
+    """A new browser context (its own cookies) signed in as `person`: a page on their landing screen."""
+    from playwright.async_api import expect
+
+    context = await browser.new_context(base_url=url, timezone_id="Europe/London", locale="en-GB")
+    page = await context.new_page()
+    await page.goto("/login")
+    await page.fill("input[name=username]", person.username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await expect(page.locator("header .who")).to_contain_text(person.username)
+    return page

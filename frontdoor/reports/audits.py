@@ -12,17 +12,8 @@ from typing import Any
 from sqlmodel import Session
 
 from frontdoor import audit_reports
-from frontdoor.reports.base import (
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    instants,
-    key_figures,
-    month_start,
-    url_of,
-)
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.other_figures import instants, month_start, url_of
 from models.audit import GRADE_RANK, Grade
 
 GRADES = sorted(Grade, key=lambda g: GRADE_RANK[g])

@@ -1,19 +1,17 @@
-"""What every report is made of: a date window, tables of figures, a chart, and the SQL
-helpers they share (percentiles computed in the database, on SQLite and PostgreSQL)."""
+"""What every report is made of: a date window, tables of figures, a chart. The SQL they
+share (conditions, counts, percentiles in the database) is in `frontdoor/reports/sql.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from frontdoor.errors import FrontdoorError
+from models.bounds import months_after
 
 MAX_YEARS = 5
 LIST_LIMIT = 500  # rows in a listing table (the total is always given)
@@ -45,25 +43,6 @@ class Window:
         return f"{self.start:%d/%m/%Y} to {self.end:%d/%m/%Y}"
 
 
-def year_before(day: date) -> date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:
-        return day.replace(year=day.year - 1, day=28)
-
-
-def months_before(day: date, months: int) -> date:
-    month = day.month - months
-    year = day.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 def parse_day(value: str | None, field_name: str) -> date | None:
     """A date from outside: YYYY-MM-DD (or DD/MM/YYYY), refused with a message naming the field."""
     if value is None or value == "":
@@ -90,7 +69,7 @@ def window_for(
     if to is None:
         to = today
     if frm is None:
-        frm = months_before(to, default_months) + timedelta(days=1)
+        frm = months_after(to, -default_months) + timedelta(days=1)
     if frm < date(2000, 1, 1):
         raise ReportInputError("from", f"{frm.isoformat()} is before 2000: the case record starts later")
     if to > today + timedelta(days=366):
@@ -166,48 +145,6 @@ def utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-# ---------------------------------------------------------------------- SQL helpers
-def between(column: Any, window: Window) -> ColumnElement[bool]:
-    return and_(column >= window.start, column <= window.end)
-
-
-def percentiles(
-    value: Any, where: Sequence[ColumnElement[bool]], by: Sequence[Any] = (), ps: Sequence[int] = (50, 90),
-    select_from: Any = None,
-) -> Select[Any]:
-    """Nearest-rank percentiles of `value` per group `by`, computed in the database with
-    window functions (row_number, count): the p-th percentile is the value at the smallest
-    rank r with r/n >= p/100. Works the same on SQLite and PostgreSQL."""
-    order = func.row_number().over(partition_by=list(by) or None, order_by=value)
-    size = func.count().over(partition_by=list(by) or None)
-    inner_q = select(*[b.label(f"g{i}") for i, b in enumerate(by)], value.label("v"), order.label("rn"), size.label("n"))
-    if select_from is not None:
-        inner_q = inner_q.select_from(select_from)
-    inner = inner_q.where(*where, value.is_not(None)).subquery()
-    groups = [inner.c[f"g{i}"] for i in range(len(by))]
-    picks = [
-        func.max(case((and_(inner.c.rn * 100 >= p * inner.c.n, (inner.c.rn - 1) * 100 < p * inner.c.n), inner.c.v))).label(f"p{p}")
-        for p in ps
-    ]
-    q = select(*groups, *picks)
-    return q.group_by(*groups) if groups else q
-
-
-def pct(part: Any, whole: Any) -> float | None:
-    """A percentage to one decimal place; None when there is nothing to divide by."""
-    if not whole:
-        return None
-    return round(100.0 * float(part or 0) / float(whole), 1)
-
-
-def one(value: Any) -> float | None:
-    return round(float(value), 1) if value is not None else None
-
-
-def count_if(condition: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def key_figures(rows: list[tuple[str, Any]], note: str = "") -> Table:
     """The headline numbers at the top of a report: (measure, value)."""
     return Table(
@@ -223,34 +160,3 @@ def week_label(day: date | None) -> str:
 
 def month_label(day: date | None) -> str:
     return f"{day:%b %Y}" if day else "-"
-
-
-# ---------------------------------------------------------------------- reports over other modules' figures
-def instants(window: Window) -> tuple[datetime, datetime]:
-    """The window as a half-open period of instants [since, until) in UTC: from the start of
-    its first day to the start of the day after its last, in the service's time zone."""
-    zone = ZoneInfo(window.timezone)
-    since = datetime.combine(window.start, datetime.min.time(), tzinfo=zone)
-    until = datetime.combine(window.end + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return since.astimezone(UTC), until.astimezone(UTC)
-
-
-def url_of(s: Session) -> str:
-    """The database URL of the session's engine (the figure modules take a URL: models.database
-    keeps one engine per URL, so this finds the same engine)."""
-    return s.get_bind().engine.url.render_as_string(hide_password=False)
-
-
-def month_start(month: str) -> date:
-    """date(2026, 4, 1) from '2026-04' (the figure modules' month labels)."""
-    year, number = month.split("-")[:2]
-    return date(int(year), int(number), 1)
-
-
-def months_of(window: Window) -> list[date]:
-    """The first day of every calendar month the window touches, oldest first."""
-    out, day = [], window.start.replace(day=1)
-    while day <= window.end:
-        out.append(day)
-        day = (day + timedelta(days=32)).replace(day=1)
-    return out

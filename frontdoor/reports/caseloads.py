@@ -12,7 +12,8 @@ from typing import Any
 from sqlmodel import Session
 
 from frontdoor import caseloads
-from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures, url_of
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.other_figures import url_of
 
 
 def _day(value: Any) -> date:

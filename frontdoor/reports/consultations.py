@@ -6,17 +6,8 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
-from frontdoor.reports.base import (
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    between,
-    count_if,
-    key_figures,
-    pct,
-)
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.sql import between, count_if, pct
 from models.facts import ConsultationFacts as C
 
 FOLLOW_UPS = {

@@ -7,17 +7,8 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
-from frontdoor.reports.base import (
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    between,
-    count_if,
-    key_figures,
-    pct,
-)
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.sql import between, count_if, pct
 from models.facts import EARLY_HELP_STEPS
 from models.facts import EarlyHelpFacts as H
 from models.facts import EarlyHelpStepFacts as S

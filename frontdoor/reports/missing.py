@@ -15,21 +15,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from frontdoor import missing_reports
-from frontdoor.reports.base import (
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    count_if,
-    instants,
-    key_figures,
-    month_start,
-    months_of,
-    one,
-    pct,
-    url_of,
-)
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.other_figures import instants, month_start, months_of, url_of
+from frontdoor.reports.sql import count_if, one, pct
 from models.missing import MissingEpisodeRow as E
 
 

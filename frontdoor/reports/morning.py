@@ -12,7 +12,9 @@ from typing import Any
 from sqlmodel import Session
 
 from frontdoor import missing_reports
-from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures, pct, url_of
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.other_figures import url_of
+from frontdoor.reports.sql import pct
 from models.discussion import NEXT_STEP_NAMES, NextStep
 
 STEPS = list(NextStep)

@@ -7,20 +7,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from frontdoor.reports.base import (
-    LIST_LIMIT,
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    between,
-    count_if,
-    key_figures,
-    one,
-    pct,
-    percentiles,
-)
+from frontdoor.reports.base import LIST_LIMIT, Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.sql import between, count_if, one, pct, percentiles
 from models.codes import POLICE_SOURCE
 from models.facts import ContactFacts as F
 

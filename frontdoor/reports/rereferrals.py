@@ -8,17 +8,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from frontdoor.reports.base import (
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    between,
-    count_if,
-    key_figures,
-    pct,
-)
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.sql import between, count_if, pct
 from models.facts import ChildFacts
 
 

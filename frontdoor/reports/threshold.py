@@ -6,18 +6,8 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
 
-from frontdoor.reports.base import (
-    LIST_LIMIT,
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    between,
-    count_if,
-    key_figures,
-    pct,
-)
+from frontdoor.reports.base import LIST_LIMIT, Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.sql import between, count_if, pct
 from models.codes import ROUTE_NAMES
 from models.facts import ContactFacts as F
 

@@ -16,14 +16,10 @@ from frontdoor.reports.base import (
     Report,
     Table,
     Window,
-    between,
-    count_if,
     key_figures,
-    one,
-    pct,
-    percentiles,
     utc,
 )
+from frontdoor.reports.sql import between, count_if, one, pct, percentiles
 from models.codes import EXTENSION_REASON_NAMES, ExtensionReason
 from models.facts import ContactFacts as F
 from models.facts import ExtensionFacts as E

@@ -10,17 +10,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from frontdoor.reports.base import (
-    Chart,
-    Column,
-    Report,
-    Table,
-    Window,
-    between,
-    count_if,
-    key_figures,
-    pct,
-)
+from frontdoor.reports.base import Chart, Column, Report, Table, Window, key_figures
+from frontdoor.reports.sql import between, count_if, pct
 from models.codes import CIN_SOURCES, ROUTE_NAMES
 from models.facts import ContactFacts as F
 
