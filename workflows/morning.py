@@ -13,17 +13,15 @@ an item rolled over twice shows as stuck. The meeting's record is rendered as a 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import (
-    RetryPolicy,
     SearchAttributeKey,
     SearchAttributePair,
-    SearchAttributeUpdate,
 )
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     import workflows.contact_identity as contact_identity
@@ -70,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
         invalid,
     )
     from workflows.deadline import Deadline, DeadlineRule
+    from workflows.launcher import ScheduleLauncher
     from workflows.morning_identity import (
         AGENDA_ITEM,
         DISCUSSION_UPDATE,
@@ -405,7 +404,7 @@ class MorningWorkflow(MorningIdentity, AuditedWorkflow):
 
 # ---------------------------------------------------------------------- the launcher the Schedule starts
 @workflow.defn(name="MorningScheduleWorkflow")
-class MorningSchedule:
+class MorningSchedule(ScheduleLauncher):
     """Started by the front door's Temporal Schedule each weekday at the configured time (a
     schedule's workflow ids carry the time it fired, so the day's discussion, `morning-{date}`,
     is started from here, as an abandoned child with its deterministic id). On a working day
@@ -417,45 +416,26 @@ class MorningSchedule:
     @workflow.run
     async def run(self, inp: MorningScheduleInput) -> str:
         self.schedule_id = inp.schedule_id
-        self._show("running")
-        wait = inp.retry_every
-        at = inp.timescales.morning_discussion_at
-        while True:
-            try:
-                today: date = await self._step(MorningActivities.service_date, workflow.now())
-                working: bool = await self._step(MorningActivities.is_working_day, today)
-                following: date = await self._step(MorningActivities.next_meeting_day, workflow.now(), at, today)
-                break
-            except ActivityError as err:
-                cause = err.cause
-                message = str(cause.message if isinstance(cause, ApplicationError) else cause or err)
-                workflow.logger.warning("schedule %s: %s; trying again in %s", inp.schedule_id, message, wait)
-                self._show("faulted", f"schedule {inp.schedule_id}: {message}")
-                await workflow.sleep(wait)
-                wait = min(wait * 2, inp.retry_at_most)
-        self._show("opening")
+        self.show("running")
+        today, working, following = await self.until_it_works(lambda: self._days(inp), inp)
+        self.show("opening")
         opened: list[str] = []
         already: list[str] = []
         for day in ([today] if working else []) + [following]:
             (opened if await open_discussion(day, "schedule", inp.timescales, []) else already).append(day.isoformat())
-        self._show("done")
+        self.show("done")
         notes = [] if working else [f"{today:%d/%m/%Y} is not a working day: no discussion today"]
         notes += [f"opened {', '.join(opened)}"] if opened else []
         notes += [f"open already: {', '.join(already)}"] if already else []
         return "; ".join(notes)
 
-    async def _step(self, activity: Any, *args: Any) -> Any:
-        return await workflow.execute_activity_method(
-            activity, args=list(args), start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
-        )
-
-    def _show(self, stage: str, fault: str | None = None) -> None:
-        """Search attributes, so the stuck lists show a failing step like any technical fault."""
-        updates: list[SearchAttributeUpdate[Any]] = [sa.KIND.value_set("schedule"), sa.SUBJECT.value_set(self.schedule_id), sa.STAGE.value_set(stage)]
-        updates += [sa.FLAGS.value_set(["faulted"]), sa.FAULT.value_set(fault[:200])] if fault else [
-            sa.FLAGS.value_unset(), sa.FAULT.value_unset()]
-        workflow.upsert_search_attributes(updates)
+    async def _days(self, inp: MorningScheduleInput) -> tuple[date, bool, date]:
+        """Today's service date, whether it is a working day, and the next meeting's day."""
+        today: date = await self.step(MorningActivities.service_date, workflow.now())
+        working: bool = await self.step(MorningActivities.is_working_day, today)
+        following: date = await self.step(MorningActivities.next_meeting_day, workflow.now(),
+                                          inp.timescales.morning_discussion_at, today)
+        return today, working, following
 
 
 # ---------------------------------------------------------------------- starting one, and the lists

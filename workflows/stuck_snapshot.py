@@ -19,53 +19,32 @@ is tried again, later and later, until it works; each try counts at its own time
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    import workflows.search_attributes as sa
     import workflows.stuck_lists as stuck_lists
     from activities.stuck import StuckActivities
     from models.stuck_trend import StuckCounting, StuckSnapshotRequest, StuckSnapshotResult
+    from workflows.launcher import ScheduleLauncher
 
 SCHEDULE_NAME = "stuck-snapshot"
 
 
+def _counting(at: datetime) -> StuckCounting:
+    """The stuck lists' queries as they read at `at` ("due soon" depends on the moment)."""
+    return StuckCounting(at=at, queries=stuck_lists.queries(at))
+
+
 @workflow.defn(name="StuckSnapshotWorkflow")
-class StuckSnapshotWorkflow:
+class StuckSnapshotWorkflow(ScheduleLauncher):
     @workflow.run
     async def run(self, request: StuckSnapshotRequest) -> StuckSnapshotResult:
         self.schedule_id = request.schedule_id
-        wait = request.retry_every
-        while True:
-            at = request.at or workflow.now()
-            try:
-                result: StuckSnapshotResult = await workflow.execute_activity_method(
-                    StuckActivities.take_stuck_snapshot,
-                    StuckCounting(at=at, queries=stuck_lists.queries(at)),
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1),
-                                             non_retryable_error_types=["ValidationError"]),
-                )
-                break
-            except ActivityError as err:
-                cause = err.cause
-                message = str(cause.message if isinstance(cause, ApplicationError) else cause or err)
-                workflow.logger.warning("schedule %s: %s; trying again in %s", request.schedule_id, message, wait)
-                self._show("faulted", f"schedule {request.schedule_id}: {message}")
-                await workflow.sleep(wait)
-                wait = min(wait * 2, request.retry_at_most)
-        self._show("done")
+        result: StuckSnapshotResult = await self.until_it_works(lambda: self.step(
+            StuckActivities.take_stuck_snapshot, _counting(request.at or workflow.now()),
+            timeout=timedelta(minutes=2), non_retryable=("ValidationError",),
+        ), request)
+        self.show("done")
         return result
-
-    def _show(self, stage: str, fault: str | None = None) -> None:
-        """Search attributes, so the stuck lists show a failing step like any technical fault."""
-        updates: list[SearchAttributeUpdate[Any]] = [sa.KIND.value_set("schedule"), sa.SUBJECT.value_set(self.schedule_id),
-                                                     sa.STAGE.value_set(stage)]
-        updates += [sa.FLAGS.value_set(["faulted"]), sa.FAULT.value_set(fault[:200])] if fault else [
-            sa.FLAGS.value_unset(), sa.FAULT.value_unset()]
-        workflow.upsert_search_attributes(updates)
