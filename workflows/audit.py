@@ -234,17 +234,13 @@ def start_attributes(inp: AuditInput) -> TypedSearchAttributes:
 
 # ---------------------------------------------------------------------- the workflow
 @workflow.defn(name="AuditWorkflow")
-class AuditWorkflow(AuditedWorkflow):
-    actions = ACTIONS
-    kind = KIND
-    noun = "audit"
-    State = AuditState
-    workflow_id = staticmethod(workflow_id)
-
+class AuditWorkflow(
+    AuditedWorkflow[AuditInput],
+    kind=KIND, noun="audit", State=AuditState, actions=ACTIONS, workflow_id=workflow_id,
+):
     @workflow.init
     def __init__(self, inp: AuditInput) -> None:
-        self.inp = inp
-        self._init_base(inp.audit_id, inp.timescales.activity_attempts)
+        self._begin(inp, inp.audit_id)
         a, now = inp.assignment, workflow.now()
         self.state = AuditState(
             audit_id=inp.audit_id, round_id=inp.round_id, case_id=a.case_id, case_kind=a.case_kind, team=a.team,

@@ -57,19 +57,16 @@ ACTIONS = ActionTable(ALLOCATE, RETRY_FAULT, RESTRICT, LIFT_RESTRICTION)
 
 
 @workflow.defn(name="AuditRoundWorkflow")
-class AuditRoundWorkflow(AuditedWorkflow):
-    actions = ACTIONS
-    kind = KIND
-    noun = "audit round"
-    State = AuditRoundState
-    workflow_id = staticmethod(workflow_id)
+class AuditRoundWorkflow(
+    AuditedWorkflow[AuditRoundInput],
+    kind=KIND, noun="audit round", State=AuditRoundState, actions=ACTIONS, workflow_id=workflow_id,
+):
     caseload = False  # a round is a container: its audits are the caseload (frontdoor/caseloads.py)
 
     @workflow.init
     def __init__(self, inp: AuditRoundInput) -> None:
-        self.inp = inp
         req = inp.request
-        self._init_base(req.id, inp.timescales.activity_attempts)
+        self._begin(inp, req.id)
         now = workflow.now()
         self.state = AuditRoundState(
             round_id=req.id, title=req.title, stage=AuditRoundStage.PLANNING, stage_since=now, holder=inp.started_by,

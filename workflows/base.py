@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import ActionEntry, Notification
     from models.roles import ALLOCATORS, FAULT_RETRIERS, STAFF, Actor
     from models.state import Fault
+    from models.timescales import Timescales
     from workflows.deadline import Deadline
     from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
 
@@ -42,6 +43,13 @@ NON_RETRYABLE = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WithTimescales(Protocol):
+    timescales: Timescales
+
+
+Input = TypeVar("Input", bound=WithTimescales)  # the workflow's input (kept as `self.inp`)
 
 
 def require_weighed(themes: list[str], confirmed: bool, field: str) -> None:
@@ -112,9 +120,10 @@ LIFT_RESTRICTION = Action(
 SHARED = (ALLOCATE, RESTRICT, LIFT_RESTRICTION, RETRY_FAULT)
 
 
-class AuditedWorkflow:
+class AuditedWorkflow(Generic[Input]):
     """Base class. A subclass sets `actions` (its action table) and keeps `self.state`
-    (a model with `stage`, `fault` and `flags`); it implements `search_attributes()`."""
+    (a model with `stage`, `fault` and `flags`); it implements `search_attributes()`.
+    `AuditedWorkflow[ContactWorkflowInput]`: the input it keeps as `self.inp`."""
 
     actions: ClassVar[ActionTable]
     kind: ClassVar[str]  # FdKind
@@ -126,10 +135,31 @@ class AuditedWorkflow:
     state: Any
     restriction: Restriction | None = None  # who may read it (mirrored to the case record's `restrictions`)
     restriction_generation: int = 0
+    inp: Input
 
     @staticmethod
     def workflow_id(subject_id: str) -> str:
         raise NotImplementedError
+
+    def __init_subclass__(
+        cls, *, kind: str | None = None, noun: str | None = None, State: type | None = None,
+        actions: ActionTable | None = None, workflow_id: Callable[[str], str] | None = None, **kwargs: Any,
+    ) -> None:
+        """A process's identity, declared in its class header and kept as class attributes of
+        the same names: `class AuditWorkflow(AuditedWorkflow[AuditInput], kind=KIND, noun="audit",
+        State=AuditState, actions=ACTIONS, workflow_id=workflow_id)`."""
+        super().__init_subclass__(**kwargs)
+        for name, value in (("kind", kind), ("noun", noun), ("State", State), ("actions", actions)):
+            if value is not None:
+                setattr(cls, name, value)
+        if workflow_id is not None:
+            setattr(cls, "workflow_id", staticmethod(workflow_id))  # noqa: B010 (mypy refuses assigning a method)
+
+    def _begin(self, inp: Input, subject_id: str) -> None:
+        """The first lines of every workflow's init: keep its input and the shared state (the
+        input's `timescales` give the activity attempts)."""
+        self.inp = inp
+        self._init_base(subject_id, inp.timescales.activity_attempts)
 
     def _init_base(self, subject_id: str, attempts: int) -> None:
         self.subject_id = subject_id

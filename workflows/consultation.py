@@ -105,18 +105,14 @@ INVITED_REFERRAL = DeadlineRule(
 
 
 @workflow.defn(name="ConsultationWorkflow")
-class ConsultationWorkflow(AuditedWorkflow):
-    actions = ACTIONS
-    kind = KIND
-    noun = "consultation"
-    State = ConsultationState
-    workflow_id = staticmethod(workflow_id)
-
+class ConsultationWorkflow(
+    AuditedWorkflow[ConsultationInput],
+    kind=KIND, noun="consultation", State=ConsultationState, actions=ACTIONS, workflow_id=workflow_id,
+):
     @workflow.init
     def __init__(self, inp: ConsultationInput) -> None:
         c = inp.consultation
-        self.inp = inp
-        self._init_base(c.id, inp.timescales.activity_attempts)
+        self._begin(inp, c.id)
         self._arrival: ReferralArrived | None = None
         self.referral_deadline: Deadline | None = None
         self.state = ConsultationState(

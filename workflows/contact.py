@@ -303,18 +303,14 @@ AGENCY_ANSWER = DeadlineRule(
 
 # ---------------------------------------------------------------------- the workflow
 @workflow.defn(name="ContactWorkflow")
-class ContactWorkflow(ContactIdentity, AuditedWorkflow):
-    actions = ACTIONS
-    kind = KIND
-    noun = "contact"
-    State = ContactState
-    workflow_id = staticmethod(workflow_id)
-
+class ContactWorkflow(
+    ContactIdentity, AuditedWorkflow[ContactWorkflowInput],
+    kind=KIND, noun="contact", State=ContactState, actions=ACTIONS, workflow_id=workflow_id,
+):
     @workflow.init
     def __init__(self, inp: ContactWorkflowInput) -> None:
         contact = inp.contact
-        self.inp = inp
-        self._init_base(contact.id, inp.timescales.activity_attempts)
+        self._begin(inp, contact.id)
         self._tasks: list[asyncio.Task[None]] = []
         police_delay = None
         if contact.police_attendance_at is not None:

@@ -232,17 +232,13 @@ def start_attributes(inp: EarlyHelpInput) -> TypedSearchAttributes:
 
 
 @workflow.defn(name="EarlyHelpWorkflow")
-class EarlyHelpWorkflow(AuditedWorkflow):
-    actions = ACTIONS
-    kind = KIND
-    noun = "early help case"
-    State = EarlyHelpState
-    workflow_id = staticmethod(workflow_id)
-
+class EarlyHelpWorkflow(
+    AuditedWorkflow[EarlyHelpInput],
+    kind=KIND, noun="early help case", State=EarlyHelpState, actions=ACTIONS, workflow_id=workflow_id,
+):
     @workflow.init
     def __init__(self, inp: EarlyHelpInput) -> None:
-        self.inp = inp
-        self._init_base(inp.case_id, inp.timescales.activity_attempts)
+        self._begin(inp, inp.case_id)
         req, now = inp.request, workflow.now()
         self.state = EarlyHelpState(
             case_id=inp.case_id,

@@ -162,18 +162,14 @@ RETURN_INTERVIEW = DeadlineRule(
 
 # ---------------------------------------------------------------------- the workflow
 @workflow.defn(name="MissingEpisodeWorkflow")
-class MissingWorkflow(AuditedWorkflow):
-    actions = ACTIONS
-    kind = KIND
-    noun = "missing episode"
-    State = MissingState
-    workflow_id = staticmethod(workflow_id)
-
+class MissingWorkflow(
+    AuditedWorkflow[MissingInput],
+    kind=KIND, noun="missing episode", State=MissingState, actions=ACTIONS, workflow_id=workflow_id,
+):
     @workflow.init
     def __init__(self, inp: MissingInput) -> None:
         r = inp.report
-        self.inp = inp
-        self._init_base(r.police_ref, inp.timescales.activity_attempts)
+        self._begin(inp, r.police_ref)
         self._closing = False
         self.interview_deadline: Deadline | None = None
         self.state = MissingState(

@@ -190,18 +190,15 @@ DAY_END = DeadlineRule("meeting_day", trail="meeting_day_ended", marks=_mark_clo
 
 # ---------------------------------------------------------------------- the workflow
 @workflow.defn(name="MorningDiscussionWorkflow")
-class MorningWorkflow(MorningIdentity, AuditedWorkflow):
-    actions = ACTIONS
-    kind = KIND
-    noun = "morning discussion"
-    State = MorningState
-    workflow_id = staticmethod(workflow_id)
+class MorningWorkflow(
+    MorningIdentity, AuditedWorkflow[MorningInput],
+    kind=KIND, noun="morning discussion", State=MorningState, actions=ACTIONS, workflow_id=workflow_id,
+):
     caseload = False  # a meeting its chair runs, not anyone's open work (frontdoor/caseloads.py)
 
     @workflow.init
     def __init__(self, inp: MorningInput) -> None:
-        self.inp = inp
-        self._init_base(inp.date.isoformat(), inp.timescales.activity_attempts)
+        self._begin(inp, inp.date.isoformat())
         self._close_requested = False
         self.close_deadline: Deadline | None = None
         self.state = MorningState(date=inp.date, stage=MorningStage.AGENDA, stage_since=workflow.now(),
