@@ -54,15 +54,7 @@ with workflow.unsafe.imports_passed_through():
         MODERATORS,
         PRACTITIONERS,
     )
-    from workflows.base import (
-        ALLOCATE,
-        LIFT_RESTRICTION,
-        RESTRICT,
-        RETRY_FAULT,
-        AuditedWorkflow,
-        human_action,
-        invalid,
-    )
+    from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
     from workflows.process import Action, ActionTable, ListView, Process, StuckList, forbidden
 
@@ -187,10 +179,7 @@ ACTIONS = ActionTable(
            stages=frozenset({AuditStage.REFLECTIVE_MEETING}), ready=_acknowledge_ready, rules=_acknowledge_rules,
            needs="follows the reflective meeting",
            help="The case's worker, in their own words; the audit then closes."),
-    ALLOCATE,
-    RETRY_FAULT,
-    RESTRICT,
-    LIFT_RESTRICTION,
+    *SHARED,
 )
 
 

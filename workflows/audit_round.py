@@ -18,8 +18,8 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributePair, WorkflowIDReusePolicy
-from temporalio.exceptions import ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.common import SearchAttributeKey, SearchAttributePair
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     import workflows.audit as audit
@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         RoundPlanRequest,
     )
     from models.roles import AUDIT_ROUND_READERS, AUDIT_ROUND_STARTERS, Actor
-    from workflows.base import ALLOCATE, LIFT_RESTRICTION, RESTRICT, RETRY_FAULT, AuditedWorkflow
+    from workflows.base import SHARED, AuditedWorkflow, start_once
     from workflows.process import ActionTable, Process, Start, StartContext
 
 KIND = "audit_round"
@@ -53,7 +53,7 @@ def audit_id(round_id: str, n: int) -> str:
     return f"{round_id}-{n:02d}"
 
 
-ACTIONS = ActionTable(ALLOCATE, RETRY_FAULT, RESTRICT, LIFT_RESTRICTION)
+ACTIONS = ActionTable(*SHARED)
 
 
 @workflow.defn(name="AuditRoundWorkflow")
@@ -103,16 +103,10 @@ class AuditRoundWorkflow(
                                            re_auditor=planned.re_auditor, moderator=inp.started_by, worker=c.worker,
                                            deciders=c.deciders),
             )
-            try:
-                handle = await workflow.start_child_workflow(
-                    audit.AuditWorkflow.run, child, id=audit.workflow_id(entry.audit_id),
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=audit.start_attributes(child),
-                )
-            except WorkflowAlreadyStartedError:
+            handle = await start_once(audit.AuditWorkflow.run, child, audit.workflow_id(entry.audit_id),
+                                      audit.start_attributes(child))
+            if handle is None:
                 entry.status = "ended"
-                workflow.logger.info("audit %s already exists", entry.audit_id)
                 continue
             watching.append(asyncio.create_task(self._follow(entry, handle)))
         self._set_stage(AuditRoundStage.IN_PROGRESS)

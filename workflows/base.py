@@ -14,8 +14,14 @@ from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     import workflows.search_attributes as sa
@@ -32,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
 
 __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT",
-           "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION", "SHARED"]
+           "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION", "SHARED", "start_once"]
 
 SYSTEM = "frontdoor"
 
@@ -57,6 +63,24 @@ def require_weighed(themes: list[str], confirmed: bool, field: str) -> None:
     decision: refuse until the person confirms it was."""
     if themes and not confirmed:
         raise invalid(f"a recurring pattern was flagged ({', '.join(themes)}): confirm {field} to show it was weighed")
+
+
+async def start_once(
+    run: Any, inp: Any, workflow_id: str, search_attributes: TypedSearchAttributes
+) -> workflow.ChildWorkflowHandle[Any, Any] | None:
+    """Start a case another workflow opens (by its identity class's `run`) as a child that
+    outlives its parent (ABANDON), and never twice (REJECT_DUPLICATE): None when a workflow
+    with that id exists already, open or closed."""
+    try:
+        return await workflow.start_child_workflow(
+            run, inp, id=workflow_id,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=search_attributes,
+        )
+    except WorkflowAlreadyStartedError:
+        workflow.logger.info("%s exists already: not started again", workflow_id)
+        return None
 
 
 def human_action(fn: F) -> F:
@@ -115,9 +139,10 @@ LIFT_RESTRICTION = Action(
     help="Everyone whose role reads these cases may read it again; the reason is kept in the trail.",
 )
 
-# The rows every process shares: looking after the case, not its own work (a caseload counts
-# who may do the work at a stage from the other rows).
-SHARED = (ALLOCATE, RESTRICT, LIFT_RESTRICTION, RETRY_FAULT)
+# The rows every process shares, at the end of its table in this order (`*SHARED`): looking
+# after the case, not its own work (a caseload counts who may do the work at a stage from the
+# other rows).
+SHARED = (ALLOCATE, RETRY_FAULT, RESTRICT, LIFT_RESTRICTION)
 
 
 class AuditedWorkflow(Generic[Input]):

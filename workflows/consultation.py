@@ -37,14 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.messages import DocumentRequest
     from models.roles import CONSULTATION_READERS, SOCIAL_WORK, Actor
-    from workflows.base import (
-        ALLOCATE,
-        LIFT_RESTRICTION,
-        RESTRICT,
-        RETRY_FAULT,
-        AuditedWorkflow,
-        human_action,
-    )
+    from workflows.base import SHARED, AuditedWorkflow, human_action
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
     from workflows.process import (
         Action,
@@ -75,10 +68,7 @@ ACTIONS = ActionTable(
            stages=frozenset({ConsultationStage.FOLLOW_UP}), ready=_follow_up_ready,
            needs="is recorded once the invited referral is overdue",
            help="Once the invited referral is overdue: ring the caller back and record what they said."),
-    ALLOCATE,
-    RETRY_FAULT,
-    RESTRICT,
-    LIFT_RESTRICTION,
+    *SHARED,
 )
 
 

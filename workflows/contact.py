@@ -16,8 +16,8 @@ from functools import partial
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, WorkflowIDReusePolicy
-from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     import workflows.consultation as consultation
@@ -80,14 +80,12 @@ with workflow.unsafe.imports_passed_through():
         StepUpEntry,
     )
     from workflows.base import (
-        ALLOCATE,
-        LIFT_RESTRICTION,
-        RESTRICT,
-        RETRY_FAULT,
+        SHARED,
         AuditedWorkflow,
         human_action,
         invalid,
         require_weighed,
+        start_once,
     )
     from workflows.contact_identity import KIND, ContactIdentity, start_attributes, workflow_id
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
@@ -257,10 +255,7 @@ ACTIONS = ActionTable(
            ready=_no_discussion_pending,
            help="Put the contact on the next morning case discussion's agenda with the question, and ask the SPA's "
                 "police and health partners what their agencies know. The outcome comes back here."),
-    ALLOCATE,
-    RETRY_FAULT,
-    RESTRICT,
-    LIFT_RESTRICTION,
+    *SHARED,
 )
 
 
@@ -468,15 +463,8 @@ class ContactWorkflow(
             ),
             timescales=self.inp.timescales,
         )
-        try:
-            await workflow.start_child_workflow(
-                early_help.EarlyHelpWorkflow.run, inp, id=early_help.workflow_id(case_id),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=early_help.start_attributes(inp),
-            )
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("early help case %s is already open", case_id)
+        await start_once(early_help.EarlyHelpWorkflow.run, inp, early_help.workflow_id(case_id),
+                         early_help.start_attributes(inp))
         s.early_help_case_id = case_id
 
     async def _enter_from_step_up(self, up: StepUpEntry) -> None:

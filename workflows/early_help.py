@@ -19,9 +19,7 @@ from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
-    WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     import workflows.contact_identity as contact_identity
@@ -69,14 +67,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.state import ContactWorkflowInput, StepUpEntry
     from workflows.base import (
-        ALLOCATE,
-        LIFT_RESTRICTION,
-        RESTRICT,
-        RETRY_FAULT,
+        SHARED,
         AuditedWorkflow,
         human_action,
         invalid,
         require_weighed,
+        start_once,
     )
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
     from workflows.process import (
@@ -185,10 +181,7 @@ ACTIONS = ActionTable(
     Action("step_up", StepUp, EARLY_HELP_TEAM, "Step up into the SPA", stages=OPEN_WORK,
            rules=lambda s, u: _consulted_or_senior(s, u.actor, "a step-up by an adviser"),
            help="The need is at the statutory threshold: a contact enters the SPA directly."),
-    ALLOCATE,
-    RETRY_FAULT,
-    RESTRICT,
-    LIFT_RESTRICTION,
+    *SHARED,
 )
 
 
@@ -372,15 +365,8 @@ class EarlyHelpWorkflow(
             entry="step_up",
             step_up=StepUpEntry(early_help_case_id=self.subject_id, actor=up.actor, reason=up.reason, level=LevelOfNeed(up.level)),
         )
-        try:
-            await workflow.start_child_workflow(
-                contact_identity.ContactIdentity.run, inp, id=contact_identity.workflow_id(contact_id),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=contact_identity.typed_start_attributes(contact),
-            )
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("step-up contact %s already exists", contact_id)
+        await start_once(contact_identity.ContactIdentity.run, inp, contact_identity.workflow_id(contact_id),
+                         contact_identity.typed_start_attributes(contact))
         s.step_up_contact_id = contact_id
         s.outcome = EarlyHelpOutcome.STEP_UP
         self._set_stage(EarlyHelpStage.HANDOFF)

@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributePair, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import SearchAttributeKey, SearchAttributePair
 
 with workflow.unsafe.imports_passed_through():
     import workflows.contact_identity as contact_identity
@@ -53,15 +52,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.roles import MANAGERS, MISSING_READERS, MISSING_TEAM, ROLE_NAMES, Actor
     from models.state import ContactWorkflowInput
-    from workflows.base import (
-        ALLOCATE,
-        LIFT_RESTRICTION,
-        RESTRICT,
-        RETRY_FAULT,
-        AuditedWorkflow,
-        human_action,
-        invalid,
-    )
+    from workflows.base import SHARED, AuditedWorkflow, human_action, invalid, start_once
     from workflows.deadline import Deadline, DeadlineRule
     from workflows.process import (
         Action,
@@ -135,10 +126,7 @@ ACTIONS = ActionTable(
            help="E.g. when the child keeps going missing: a contact about the child, linked to this episode."),
     Action("close_episode", EpisodeClosure, MANAGERS, "Close without an interview", stages=OPEN_STAGES,
            help="E.g. another authority's child, or a duplicate of another episode: say why."),
-    ALLOCATE,
-    RETRY_FAULT,
-    RESTRICT,
-    LIFT_RESTRICTION,
+    *SHARED,
 )
 
 
@@ -279,15 +267,8 @@ class MissingWorkflow(
         )
         inp = ContactWorkflowInput(contact=contact, submitted_by=actor.username, timescales=self.inp.timescales,
                                    review_due_at=review_due)
-        try:
-            await workflow.start_child_workflow(
-                contact_identity.ContactIdentity.run, inp, id=contact_identity.workflow_id(cid),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=contact_identity.typed_start_attributes(contact),
-            )
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("contact %s already exists", cid)
+        await start_once(contact_identity.ContactIdentity.run, inp, contact_identity.workflow_id(cid),
+                         contact_identity.typed_start_attributes(contact))
         await self.audit(actor, "contact_raised", reason, contact_id=cid, factors=", ".join(contact.concerns.factors))
         await self.act(MissingActivities.record_episode, self._row())
 

@@ -58,15 +58,7 @@ with workflow.unsafe.imports_passed_through():
         ROLE_NAMES,
         Actor,
     )
-    from workflows.base import (
-        ALLOCATE,
-        LIFT_RESTRICTION,
-        RESTRICT,
-        RETRY_FAULT,
-        AuditedWorkflow,
-        human_action,
-        invalid,
-    )
+    from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
     from workflows.deadline import Deadline, DeadlineRule
     from workflows.launcher import ScheduleLauncher
     from workflows.morning_identity import (
@@ -160,10 +152,7 @@ ACTIONS = ActionTable(
                 "A contact's item: the outcome goes to the contact."),
     Action("close", MeetingClosure, MORNING_CHAIRS, "Close the meeting", stages=BEFORE_CLOSE,
            help="Items not reached roll over to the next working day. The meeting's record is rendered."),
-    ALLOCATE,
-    RETRY_FAULT,
-    RESTRICT,
-    LIFT_RESTRICTION,
+    *SHARED,
 )
 
 

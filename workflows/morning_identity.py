@@ -14,8 +14,8 @@ from datetime import date, time
 from typing import Any, Protocol
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     import workflows.search_attributes as sa
@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from models.discussion import AgendaItem
     from models.morning import MorningInput, MorningStage, MorningState
     from models.timescales import Timescales
+    from workflows.base import start_once
 
 KIND = "morning"
 AGENDA_ITEM = "agenda_item"  # the discussion's signal: an item for its agenda
@@ -67,15 +68,10 @@ async def _signal(day: date, item: AgendaItem) -> bool:
 
 async def open_discussion(day: date, opened_by: str, timescales: Timescales, items: list[AgendaItem]) -> bool:
     """Start the discussion of `day` as an abandoned child; False when it exists (open or closed)."""
-    try:
-        await workflow.start_child_workflow(
-            MorningIdentity.run, MorningInput(date=day, opened_by=opened_by, timescales=timescales, items=items),
-            id=workflow_id(day.isoformat()), parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE, search_attributes=start_attributes(day),
-        )
-    except WorkflowAlreadyStartedError:
-        return False
-    return True
+    started = await start_once(MorningIdentity.run,
+                               MorningInput(date=day, opened_by=opened_by, timescales=timescales, items=items),
+                               workflow_id(day.isoformat()), start_attributes(day))
+    return started is not None
 
 
 async def put_on_agenda(wf: Acts, item: AgendaItem, timescales: Timescales, opened_by: str,
