@@ -56,7 +56,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
-    from workflows.process import Action, ActionTable, ListView, Process, StuckList, forbidden
+    from workflows.process import (
+        Action,
+        ActionTable,
+        ListView,
+        Process,
+        StuckList,
+        flagged,
+        forbidden,
+    )
 
 KIND = "audit"
 
@@ -431,14 +439,13 @@ def _time_left(r: Any) -> str:
     return r.due_at.isoformat() if r.due_at else "~"
 
 
-OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
     AuditWorkflow, path="audits", subject_field="audit_id",
     readers=AUDIT_READERS,
     stuck=(
         StuckList("audit_overdue", "Audits: a step past its timescale",
-                  lambda now, within: f"{OPEN} AND FdFlags = '{AUDIT_OVERDUE}'",
+                  flagged(AUDIT_OVERDUE),
                   help="First-line audit, re-audit, moderation or reflective meeting past its due time."),
     ),
     views=(

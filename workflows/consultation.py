@@ -11,7 +11,6 @@ and the call's outcome is recorded with an Update.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -47,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         Start,
         StartContext,
         StuckList,
+        due_first,
+        flagged,
     )
 
 KIND = "consultation"
@@ -246,13 +247,6 @@ def _start_attributes(c: Consultation) -> list[SearchAttributePair[Any]]:
     return attrs
 
 
-def _by_due(r: Any) -> datetime | str:
-    moment = r.due_at or r.received_at
-    return moment.isoformat() if moment else "~"
-
-
-OPEN = "ExecutionStatus = 'Running'"
-
 PROCESS = Process(
     ConsultationWorkflow, path="consultations", subject_field="consultation_id",
     readers=CONSULTATION_READERS,
@@ -267,12 +261,12 @@ PROCESS = Process(
     ),
     stuck=(
         StuckList("referral_awaited", "Invited referrals not yet received",
-                  lambda now, within: f"{OPEN} AND FdFlags = '{ConsultationFlag.REFERRAL_AWAITED.value}'"),
+                  flagged(ConsultationFlag.REFERRAL_AWAITED)),
         StuckList("follow_up_due", "Consultation follow-ups outstanding",
-                  lambda now, within: f"{OPEN} AND FdFlags = '{ConsultationFlag.FOLLOW_UP_DUE.value}'"),
+                  flagged(ConsultationFlag.FOLLOW_UP_DUE)),
     ),
     views=(
-        ListView("consultations", "Consultation line", SOCIAL_WORK, order=_by_due,
+        ListView("consultations", "Consultation line", SOCIAL_WORK, order=due_first,
                  groups=(("follow-ups", "Ring back: follow-ups due", lambda r: r.stage == ConsultationStage.FOLLOW_UP),
                          ("awaited", "Invited referrals awaited", lambda r: r.stage == ConsultationStage.AWAITING_REFERRAL),
                          ("other-open", "Other", lambda r: r.stage not in (ConsultationStage.FOLLOW_UP,

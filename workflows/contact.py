@@ -90,6 +90,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contact_identity import KIND, ContactIdentity, start_attributes, workflow_id
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
     from workflows.process import (
+        OPEN,
         Action,
         ActionTable,
         ListView,
@@ -97,6 +98,7 @@ with workflow.unsafe.imports_passed_through():
         Start,
         StartContext,
         StuckList,
+        flagged,
     )
 
 SPA_OPEN = frozenset({Stage.AWAITING_CONSENT, Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION, Stage.AWAITING_DECISION})
@@ -773,12 +775,7 @@ def _start_input(contact: Contact, actor: Actor, ctx: StartContext) -> ContactWo
                                 review_due_at=review_due)
 
 
-OPEN = "ExecutionStatus = 'Running'"
 RAG_ORDER = {"red": 0, "amber": 1, "green": 2}
-
-
-def _flag(name: str) -> Any:
-    return lambda now, within: f"{OPEN} AND FdFlags = '{name}'"
 
 
 def _iso(moment: Any) -> str:
@@ -804,15 +801,15 @@ PROCESS = Process(
         help="A contact about one or more children, in the intake contract (see examples/).",
     ),
     stuck=(
-        StuckList("overdue", "Decisions overdue", _flag(Flag.DECISION_OVERDUE)),
+        StuckList("overdue", "Decisions overdue", flagged(Flag.DECISION_OVERDUE)),
         StuckList("due_soon", "Decisions due soon",
                   lambda now, within: f"{OPEN} AND FdKind = 'contact' AND FdRoute = 'spa' "
                   f"AND FdDueAt >= '{_iso(now)}' AND FdDueAt <= '{_iso(now + within)}'"),
-        StuckList("unreviewed", "Not yet reviewed", _flag(Flag.UNREVIEWED)),
-        StuckList("review_late", "Not reviewed on the day", _flag(Flag.REVIEW_LATE)),
+        StuckList("unreviewed", "Not yet reviewed", flagged(Flag.UNREVIEWED)),
+        StuckList("review_late", "Not reviewed on the day", flagged(Flag.REVIEW_LATE)),
         StuckList("awaiting_consent", "Waiting on consent", lambda now, within: f"{OPEN} AND FdStage = 'awaiting_consent'"),
-        StuckList("awaiting_agency", "Waiting on an agency past its due time", _flag(Flag.AGENCY_LATE)),
-        StuckList("urgent_unpicked", "Urgent, not picked up", _flag(Flag.AWAITING_PICKUP)),
+        StuckList("awaiting_agency", "Waiting on an agency past its due time", flagged(Flag.AGENCY_LATE)),
+        StuckList("urgent_unpicked", "Urgent, not picked up", flagged(Flag.AWAITING_PICKUP)),
     ),
     views=(
         ListView("queue", "Today's queue", frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER}), order=_queue_order,

@@ -83,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         Start,
         StartContext,
         StuckList,
+        flagged,
     )
 
 KIND = "early_help"
@@ -548,7 +549,6 @@ def _time_left(r: Any) -> str:
     return r.due_at.isoformat() if r.due_at else "~"
 
 
-OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
     EarlyHelpWorkflow, path="early-help", subject_field="case_id",
@@ -561,9 +561,9 @@ PROCESS = Process(
     ),
     stuck=(
         StuckList("directions_overdue", "Early help: management directions overdue",
-                  lambda now, within: f"{OPEN} AND FdFlags = 'directions_overdue'"),
+                  flagged("directions_overdue")),
         StuckList("early_help_overdue", "Early help: a step past its timescale",
-                  lambda now, within: f"{OPEN} AND FdFlags = '{OVERDUE_FLAG}'"),
+                  flagged(OVERDUE_FLAG)),
     ),
     views=(
         ListView("early-help", "Early help hub", EARLY_HELP_TEAM, order=_time_left,

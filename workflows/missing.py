@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid, start_once
     from workflows.deadline import Deadline, DeadlineRule
     from workflows.process import (
+        OPEN,
         Action,
         ActionTable,
         ListView,
@@ -62,6 +63,8 @@ with workflow.unsafe.imports_passed_through():
         Start,
         StartContext,
         StuckList,
+        due_first,
+        flagged,
     )
 
 KIND = "missing"
@@ -446,12 +449,6 @@ def start_attributes(r: MissingEpisodeReport) -> list[SearchAttributePair[Any]]:
             SearchAttributePair(sa.RECEIVED, r.reported_missing_at), SearchAttributePair(sa.PRIORITY, r.risk.value)]
 
 
-def _by_due(r: Any) -> str:
-    moment = r.due_at or r.received_at
-    return moment.isoformat() if moment else "~"
-
-
-OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
     MissingWorkflow, path="missing", subject_field="police_ref",
@@ -465,15 +462,15 @@ PROCESS = Process(
     ),
     stuck=(
         StuckList("return_interview_overdue", "Return home interviews not offered in 72 hours",
-                  lambda now, within: f"{OPEN} AND FdFlags = '{MissingFlag.INTERVIEW_OVERDUE.value}'"),
+                  flagged(MissingFlag.INTERVIEW_OVERDUE)),
         StuckList("return_interviews_outstanding", "Return home interviews outstanding",
                   lambda now, within: f"{OPEN} AND FdKind = '{KIND}' AND FdStage IN "
                   f"('{MissingStage.AWAITING_OFFER.value}', '{MissingStage.INTERVIEW_OFFERED.value}')"),
         StuckList("repeat_missing_no_contact", "Repeat missing: a contact suggested, not raised",
-                  lambda now, within: f"{OPEN} AND FdFlags = '{MissingFlag.CONTACT_SUGGESTED.value}'"),
+                  flagged(MissingFlag.CONTACT_SUGGESTED)),
     ),
     views=(
-        ListView("missing", "Missing children", MISSING_TEAM, order=_by_due,
+        ListView("missing", "Missing children", MISSING_TEAM, order=due_first,
                  groups=(("overdue", "Interview not offered within 72 hours",
                           lambda r: MissingFlag.INTERVIEW_OVERDUE.value in r.flags),
                          ("awaiting-offer", "Returned: offer the interview",

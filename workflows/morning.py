@@ -78,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
         Start,
         StartContext,
         StuckList,
+        flagged,
         forbidden,
     )
 
@@ -438,7 +439,6 @@ def _by_date(r: Any) -> str:
     return r.id
 
 
-OPEN = "ExecutionStatus = 'Running'"
 
 PROCESS = Process(
     MorningWorkflow, path="morning", subject_field="date",
@@ -451,7 +451,7 @@ PROCESS = Process(
     ),
     stuck=(
         StuckList("morning_rolled_twice", "Morning discussion: items rolled over twice",
-                  lambda now, within: f"{OPEN} AND FdFlags = '{MorningFlag.ROLLED_OVER_TWICE.value}'"),
+                  flagged(MorningFlag.ROLLED_OVER_TWICE)),
     ),
     views=(
         ListView("morning", "Morning case discussion", MORNING_CONTRIBUTORS, order=_by_date,

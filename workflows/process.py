@@ -177,6 +177,20 @@ class StuckList:
     help: str = ""
 
 
+OPEN = "ExecutionStatus = 'Running'"  # visibility: the case's workflow has not ended
+
+
+def flagged(flag: str) -> Callable[[datetime, timedelta], str]:
+    """A stuck list's query: the open cases showing `flag` in FdFlags (a StrEnum member or its value)."""
+    return lambda now, within: f"{OPEN} AND FdFlags = '{flag}'"
+
+
+def due_first(row: Any) -> str:
+    """A list view's order: by due time, else by time received; rows with neither last."""
+    moment = row.due_at or row.received_at
+    return moment.isoformat() if moment else "~"
+
+
 @dataclass(frozen=True)
 class ListView:
     """A list of open cases for a screen: a visibility filter, an order and groups."""

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from workflows.process import StuckList
+from workflows.process import OPEN, StuckList, flagged
 from workflows.registry import PROCESSES
 
-OPEN = "ExecutionStatus = 'Running'"
 DUE_SOON_WITHIN = timedelta(hours=4)  # "due soon" unless the caller says otherwise
 
 TECHNICAL = (
-    StuckList("faulted", "Technical faults (activities failing)", lambda now, within: f"{OPEN} AND FdFlags = 'faulted'"),
+    StuckList("faulted", "Technical faults (activities failing)", flagged("faulted")),
     StuckList("workflow_task_failing", "Technical faults (workflow code failing)",
               lambda now, within: f"{OPEN} AND TemporalReportedProblems IS NOT NULL"),
 )
