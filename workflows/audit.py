@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         StuckList,
         flagged,
         forbidden,
+        time_left,
     )
 
 KIND = "audit"
@@ -360,10 +361,7 @@ class AuditWorkflow(
         s = self.state
         step = self._current_step()
         return {
-            sa.SUBJECT: s.audit_id,
-            sa.STAGE: s.stage.value,
-            sa.SINCE: s.stage_since,
-            sa.HOLDER: s.holder,
+            **self.stage_attributes(),
             sa.RECEIVED: s.started_at,
             sa.REF: s.case_id,
             sa.FLAGS: [],
@@ -435,9 +433,6 @@ class AuditWorkflow(
 
 
 # ---------------------------------------------------------------------- the lists
-def _time_left(r: Any) -> str:
-    return r.due_at.isoformat() if r.due_at else "~"
-
 
 
 PROCESS = Process(
@@ -449,7 +444,7 @@ PROCESS = Process(
                   help="First-line audit, re-audit, moderation or reflective meeting past its due time."),
     ),
     views=(
-        ListView("audits", "Case audits", FIRST_LINE_MANAGERS, order=_time_left,
+        ListView("audits", "Case audits", FIRST_LINE_MANAGERS, order=time_left,
                  groups=(("first-line", "First-line audits", lambda r: r.stage == AuditStage.FIRST_LINE),
                          ("re-audit", "Re-audits", lambda r: r.stage == AuditStage.RE_AUDIT),
                          ("moderation", "Moderation", lambda r: r.stage == AuditStage.MODERATION),

@@ -130,11 +130,6 @@ class AuditRoundWorkflow(
         entry.final_overall, entry.critical_weakness = result.final_overall, result.critical_weakness
         self.sync()
 
-    def _set_stage(self, stage: AuditRoundStage) -> None:
-        if stage != self.state.stage:
-            self.state.stage, self.state.stage_since = stage, workflow.now()
-        self.sync()
-
     def _record(self) -> AuditRoundRecord:
         s, req = self.state, self.inp.request
         return AuditRoundRecord(
@@ -147,10 +142,7 @@ class AuditRoundWorkflow(
     def search_attributes(self) -> dict[SearchAttributeKey, Any]:
         s = self.state
         return {
-            sa.SUBJECT: s.round_id,
-            sa.STAGE: s.stage.value,
-            sa.SINCE: s.stage_since,
-            sa.HOLDER: s.holder,
+            **self.stage_attributes(),
             sa.RECEIVED: s.started_at,
             sa.FLAGS: [],
         }

@@ -339,6 +339,19 @@ class AuditedWorkflow(Generic[Input]):
     def search_attributes(self) -> dict[SearchAttributeKey, Any]:
         raise NotImplementedError
 
+    def stage_attributes(self) -> dict[SearchAttributeKey, Any]:
+        """The search attributes every case has, first in every process's `search_attributes()`:
+        its id, its stage and since when, and to whom it is allocated."""
+        s = self.state
+        return {sa.SUBJECT: self.subject_id, sa.STAGE: s.stage.value, sa.SINCE: s.stage_since, sa.HOLDER: s.holder}
+
+    def _set_stage(self, stage: Any) -> None:
+        """Move to `stage` (its time only when it changes) and show it (a process whose steps
+        begin and end with their stage overrides this)."""
+        if stage != self.state.stage:
+            self.state.stage, self.state.stage_since = stage, workflow.now()
+        self.sync()
+
     def _deadline_flags(self) -> set[str]:
         return {flag for d in self.deadlines for flag in d.flags}
 

@@ -178,11 +178,6 @@ class ConsultationWorkflow(
         await self.audit(None, "closed", closure=closure.value)
 
     # ------------------------------------------------------------------ helpers
-    def _set_stage(self, stage: ConsultationStage) -> None:
-        if stage != self.state.stage:
-            self.state.stage, self.state.stage_since = stage, workflow.now()
-        self.sync()
-
     def _row(self) -> ConsultationRecordRow:
         s, c = self.state, self.inp.consultation
         return ConsultationRecordRow(
@@ -199,10 +194,7 @@ class ConsultationWorkflow(
         s = self.state
         waiting = s.stage in (ConsultationStage.AWAITING_REFERRAL, ConsultationStage.FOLLOW_UP)
         return {
-            sa.SUBJECT: s.consultation_id,
-            sa.STAGE: s.stage.value,
-            sa.SINCE: s.stage_since,
-            sa.HOLDER: s.holder,
+            **self.stage_attributes(),
             sa.RECEIVED: s.called_at,
             sa.REF: s.reference,
             sa.FLAGS: [ConsultationFlag.REFERRAL_AWAITED.value] if waiting else [],

@@ -99,6 +99,7 @@ with workflow.unsafe.imports_passed_through():
         StartContext,
         StuckList,
         flagged,
+        time_left,
     )
 
 SPA_OPEN = frozenset({Stage.AWAITING_CONSENT, Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION, Stage.AWAITING_DECISION})
@@ -491,12 +492,6 @@ class ContactWorkflow(
         delay = self.state.police_delay
         return round(delay.total_seconds() / 3600, 1) if delay is not None else None
 
-    def _set_stage(self, stage: Stage) -> None:
-        if stage != self.state.stage:
-            self.state.stage = stage
-            self.state.stage_since = workflow.now()
-        self.sync()
-
     def _spa_stage(self) -> Stage:
         s = self.state
         if s.decision is not None:
@@ -551,10 +546,7 @@ class ContactWorkflow(
         elif s.stage == Stage.AWAITING_PICKUP:
             due = s.pickup_due_at
         return {
-            sa.SUBJECT: s.contact_id,
-            sa.STAGE: s.stage.value,
-            sa.SINCE: s.stage_since,
-            sa.HOLDER: s.holder,
+            **self.stage_attributes(),
             sa.SOURCE: s.source,
             sa.RECEIVED: s.received_at,
             sa.ROUTE: s.triage.route.value if s.triage else None,
@@ -788,8 +780,6 @@ def _queue_order(r: Any) -> tuple[int, int, str]:
             r.received_at.isoformat() if r.received_at else "~")
 
 
-def _time_left(r: Any) -> str:
-    return r.due_at.isoformat() if r.due_at else "~"
 
 
 PROCESS = Process(
@@ -817,7 +807,7 @@ PROCESS = Process(
         ListView("decisions", "Decisions awaited", MANAGERS,
                  where="FdRoute = 'spa' AND FdStage IN ('awaiting_consent', 'map_checks', "
                        "'awaiting_recommendation', 'awaiting_decision')",
-                 order=_time_left,
+                 order=time_left,
                  groups=(("ready", "Ready for your decision", lambda r: r.stage == Stage.AWAITING_DECISION),
                          ("gathering", "Still gathering", lambda r: r.stage != Stage.AWAITING_DECISION)),
                  help="SPA contacts by time left before the decision deadline; overdue in red."),

@@ -84,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         StartContext,
         StuckList,
         flagged,
+        time_left,
     )
 
 KIND = "early_help"
@@ -440,10 +441,7 @@ class EarlyHelpWorkflow(
         s = self.state
         step = self._current_step()
         return {
-            sa.SUBJECT: s.case_id,
-            sa.STAGE: s.stage.value,
-            sa.SINCE: s.stage_since,
-            sa.HOLDER: s.holder,
+            **self.stage_attributes(),
             sa.SOURCE: s.source,
             sa.RECEIVED: s.received_at,
             sa.REF: s.origin.contact_id if s.origin else None,
@@ -545,8 +543,6 @@ def _start_input(request: Contact, actor: Actor, ctx: StartContext) -> EarlyHelp
                           submitted_by=actor.username, timescales=ctx.timescales)
 
 
-def _time_left(r: Any) -> str:
-    return r.due_at.isoformat() if r.due_at else "~"
 
 
 
@@ -566,7 +562,7 @@ PROCESS = Process(
                   flagged(OVERDUE_FLAG)),
     ),
     views=(
-        ListView("early-help", "Early help hub", EARLY_HELP_TEAM, order=_time_left,
+        ListView("early-help", "Early help hub", EARLY_HELP_TEAM, order=time_left,
                  help="Open early help cases by the time left on their current step."),
     ),
     activities=(EarlyHelpActivities,),

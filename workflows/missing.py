@@ -314,11 +314,6 @@ class MissingWorkflow(
                          listed_at=s.return_listed_at.isoformat() if s.return_listed_at else None,
                          delay_hours=self._delay_hours(), late=s.report_delay_flagged, list=list_id)
 
-    def _set_stage(self, stage: MissingStage) -> None:
-        if stage != self.state.stage:
-            self.state.stage, self.state.stage_since = stage, workflow.now()
-        self.sync()
-
     def _row(self) -> EpisodeRecordUpdate:
         s = self.state
         i = s.interview
@@ -351,10 +346,7 @@ class MissingWorkflow(
         if s.risk == RiskGrading.HIGH and s.stage != MissingStage.CLOSED:
             flags.add(MissingFlag.HIGH_RISK.value)
         return {
-            sa.SUBJECT: s.police_ref,
-            sa.STAGE: s.stage.value,
-            sa.SINCE: s.stage_since,
-            sa.HOLDER: s.holder,
+            **self.stage_attributes(),
             sa.RECEIVED: s.reported_missing_at,
             sa.PRIORITY: s.risk.value,
             sa.REF: s.contact_id,

@@ -279,11 +279,6 @@ class MorningWorkflow(
         s.agenda.append(entry)
         return entry
 
-    def _set_stage(self, stage: MorningStage) -> None:
-        if stage != self.state.stage:
-            self.state.stage, self.state.stage_since = stage, workflow.now()
-        self.sync()
-
     def _item_row(self, entry: AgendaEntry, item: AgendaItem | None = None) -> MorningItemRecord:
         item = item or entry.item
         o = entry.outcome
@@ -307,10 +302,8 @@ class MorningWorkflow(
         s = self.state
         stuck = any(e.item.rolled_over >= 2 for e in _waiting(s)) and s.stage != MorningStage.CLOSED
         return {
-            sa.SUBJECT: s.date.isoformat(),
-            sa.STAGE: s.stage.value,
-            sa.SINCE: s.stage_since,
-            sa.HOLDER: s.chair or s.holder,
+            **self.stage_attributes(),
+            sa.HOLDER: s.chair or s.holder,  # the chair, once named
             sa.RECEIVED: s.meeting_at,
             sa.DUE: s.close_deadline.due_at if s.close_deadline and s.stage != MorningStage.CLOSED else None,
             sa.FLAGS: [MorningFlag.ROLLED_OVER_TWICE.value] if stuck else [],

@@ -185,6 +185,11 @@ def flagged(flag: str) -> Callable[[datetime, timedelta], str]:
     return lambda now, within: f"{OPEN} AND FdFlags = '{flag}'"
 
 
+def time_left(row: Any) -> str:
+    """A list view's order: soonest due first; rows with no due time last."""
+    return row.due_at.isoformat() if row.due_at else "~"
+
+
 def due_first(row: Any) -> str:
     """A list view's order: by due time, else by time received; rows with neither last."""
     moment = row.due_at or row.received_at
