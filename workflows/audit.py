@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         MEETING_LEADS,
         MODERATORS,
         PRACTITIONERS,
+        Actor,
     )
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
@@ -325,6 +326,13 @@ class AuditWorkflow(
             }.get(stage, s.holder)
         self.sync()
 
+    async def _step_recorded(self, actor: Actor, trail: str, reasons: str | None, **details: Any) -> AuditState:
+        """The end of every step's action: the audit moves on to its next step, and the trail
+        records the step with `details`."""
+        self._enter(self._expected_stage())
+        await self.audit(actor, trail, reasons, **details)
+        return self.view()  # type: ignore[no-any-return]
+
     def _current_step(self) -> Deadline | None:
         s = self.state
         if s.stage not in AUDIT_STEPS:
@@ -375,20 +383,17 @@ class AuditWorkflow(
     async def record_audit(self, g: AuditGrading) -> AuditState:
         self.state.first_line = Graded(grading=g, at=workflow.now())
         self.state.auditor = g.actor.username
-        self._enter(self._expected_stage())
-        await self.audit(g.actor, "first_line_audit", g.overall_comment, overall=g.overall.value,
-                         grades={d.domain: d.grade.value for d in g.domains})
-        return self.view()  # type: ignore[no-any-return]
+        return await self._step_recorded(g.actor, "first_line_audit", g.overall_comment, overall=g.overall.value,
+                                         grades={d.domain: d.grade.value for d in g.domains})
 
     @human_action
     async def record_re_audit(self, g: AuditGrading) -> AuditState:
         s = self.state
         s.re_audit = Graded(grading=g, at=workflow.now())
         s.re_auditor = g.actor.username
-        self._enter(self._expected_stage())
-        await self.audit(g.actor, "re_audit", g.overall_comment, overall=g.overall.value,
-                         grades={d.domain: d.grade.value for d in g.domains}, disagreements=s.disagreements or None)
-        return self.view()  # type: ignore[no-any-return]
+        return await self._step_recorded(g.actor, "re_audit", g.overall_comment, overall=g.overall.value,
+                                         grades={d.domain: d.grade.value for d in g.domains},
+                                         disagreements=s.disagreements or None)
 
     @human_action
     async def moderate(self, m: Moderation) -> AuditState:
@@ -396,11 +401,9 @@ class AuditWorkflow(
         s.moderation = Moderated(moderation=m, at=workflow.now())
         s.moderator = m.actor.username
         changed = [c.domain for c in s.comparison() if c.changed]
-        self._enter(self._expected_stage())
-        await self.audit(m.actor, "moderated", m.comment, final_overall=m.overall.value,
-                         changed=changed or None, overall_reason=m.overall_reason,
-                         critical_weakness=s.critical_weakness)
-        return self.view()  # type: ignore[no-any-return]
+        return await self._step_recorded(m.actor, "moderated", m.comment, final_overall=m.overall.value,
+                                         changed=changed or None, overall_reason=m.overall_reason,
+                                         critical_weakness=s.critical_weakness)
 
     @human_action
     async def schedule_meeting(self, m: ScheduleMeeting) -> AuditState:
@@ -427,9 +430,7 @@ class AuditWorkflow(
     @human_action
     async def acknowledge(self, a: Acknowledgement) -> AuditState:
         self.state.acknowledged = Acknowledged(acknowledgement=a, at=workflow.now())
-        self._enter(self._expected_stage())
-        await self.audit(a.actor, "acknowledged", a.reflections)
-        return self.view()  # type: ignore[no-any-return]
+        return await self._step_recorded(a.actor, "acknowledged", a.reflections)
 
 
 # ---------------------------------------------------------------------- the lists
