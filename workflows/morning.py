@@ -13,6 +13,7 @@ an item rolled over twice shows as stuck. The meeting's record is rendered as a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -68,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         MorningIdentity,
         open_discussion,
         put_on_agenda,
+        start_attributes,
         workflow_id,
     )
     from workflows.process import (
@@ -423,9 +425,9 @@ def _start_input(o: MorningOpening, actor: Actor, ctx: StartContext) -> MorningI
     return MorningInput(date=o.date, opened_by=actor.username, timescales=ctx.timescales)
 
 
-def _start_attributes(o: MorningOpening) -> list[SearchAttributePair[Any]]:
-    return [SearchAttributePair(sa.KIND, KIND), SearchAttributePair(sa.SUBJECT, o.date.isoformat()),
-            SearchAttributePair(sa.STAGE, MorningStage.AGENDA.value)]
+def _start_attributes(o: MorningOpening) -> Sequence[SearchAttributePair[Any]]:
+    """The same as the launcher's (morning_identity.start_attributes)."""
+    return start_attributes(o.date).search_attributes
 
 
 def _by_date(r: Any) -> str:
