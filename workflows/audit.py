@@ -25,7 +25,6 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 with workflow.unsafe.imports_passed_through():
     import workflows.search_attributes as sa
     from activities.audit import AuditActivities
-    from activities.case import CaseActivities
     from models.audit import (
         AUDIT_OVERDUE,
         AUDIT_STEPS,
@@ -56,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         Actor,
     )
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
-    from workflows.deadline import ONE_MS, Deadline, DeadlineRule
+    from workflows.deadline import ONE_MS, Deadline, DeadlineRule, open_step, wait_through
     from workflows.process import (
         Action,
         ActionTable,
@@ -265,14 +264,10 @@ class AuditWorkflow(
         while True:
             stage = self._expected_stage()
             self._enter(stage)
-            await self._fill_due_times()
+            await self._fill_step_due_times("audit_")
             if stage == AuditStage.CLOSED:
                 break
-            step = self._current_step()
-            if step is not None:
-                await step.wait(partial(self._moved_from, stage))
-            else:
-                await workflow.wait_condition(partial(self._moved_from, stage))
+            await wait_through(self._current_step(), partial(self._moved_from, stage))
             await self.act(AuditActivities.record_audit, self._record())
         s.closed_at = workflow.now()
         self.sync()
@@ -281,13 +276,6 @@ class AuditWorkflow(
                          critical_weakness=s.critical_weakness)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view()  # type: ignore[no-any-return]
-
-    async def _fill_due_times(self) -> None:
-        for step in self.state.steps:
-            if step.due_at is None:
-                span = getattr(self.inp.timescales, f"audit_{step.name}")
-                step.due_at = await self.act(CaseActivities.working_day_due, step.started_at, span)
-        self.sync()
 
     # ------------------------------------------------------------------ helpers
     def _expected_stage(self) -> AuditStage:
@@ -334,13 +322,7 @@ class AuditWorkflow(
         return self.view()  # type: ignore[no-any-return]
 
     def _current_step(self) -> Deadline | None:
-        s = self.state
-        if s.stage not in AUDIT_STEPS:
-            return None
-        for d in reversed(self.deadlines):
-            if d.record.name == AUDIT_STEPS[s.stage] and d.record.done_at is None:
-                return d
-        return None
+        return open_step(self, AUDIT_STEPS.get(self.state.stage))
 
     def allocated(self, username: str) -> None:
         s = self.state

@@ -291,6 +291,16 @@ class AuditedWorkflow(Generic[Input]):
     def current_restriction(self) -> Restriction | None:
         return self.restriction
 
+    async def _fill_step_due_times(self, timescale_prefix: str) -> None:
+        """Each timed step's due time (`self.state.steps`) on the working-day calendar, counted
+        from when the step began, its span the timescale `{timescale_prefix}{step name}` (a step
+        may begin and even end inside an Update, before the workflow's loop comes round)."""
+        for step in self.state.steps:
+            if step.due_at is None:
+                span = getattr(self.inp.timescales, f"{timescale_prefix}{step.name}")
+                step.due_at = await self.act(CaseActivities.working_day_due, step.started_at, span)
+        self.sync()
+
     def allocated(self, username: str) -> None:
         """A process's own bookkeeping when its work is allocated (e.g. who audits next)."""
 

@@ -155,3 +155,24 @@ class Deadline:
         if rule.trail:
             details = rule.details(wf, self) if rule.details else {"due": self.due_at.isoformat()}
             await wf.audit(None, rule.trail, **details)
+
+
+# ---------------------------------------------------------------------- processes in timed steps
+def open_step(owner: Owner, name: str | None) -> Deadline | None:
+    """The deadline of the step `name` that is not done yet (the latest), or None (early help
+    and audits: each stage may run a timed step)."""
+    if name is None:
+        return None
+    for d in reversed(owner.deadlines):
+        if d.record.name == name and d.record.done_at is None:
+            return d
+    return None
+
+
+async def wait_through(deadline: Deadline | None, until: Callable[[], bool]) -> None:
+    """Wait until `until()` holds: through `deadline` when there is one (it passes on the way
+    if it falls due), else plainly."""
+    if deadline is not None:
+        await deadline.wait(until)
+    else:
+        await workflow.wait_condition(until)

@@ -74,7 +74,7 @@ with workflow.unsafe.imports_passed_through():
         require_weighed,
         start_once,
     )
-    from workflows.deadline import ONE_MS, Deadline, DeadlineRule
+    from workflows.deadline import ONE_MS, Deadline, DeadlineRule, open_step, wait_through
     from workflows.process import (
         Action,
         ActionTable,
@@ -267,28 +267,15 @@ class EarlyHelpWorkflow(
         while True:
             stage = self._expected_stage()
             self._set_stage(stage)
-            await self._fill_due_times()
+            await self._fill_step_due_times("early_help_")
             if stage not in OPEN_WORK:
                 break
             if stage == EarlyHelpStage.GATHERING and s.history is None:
                 await self._review_history()
-            step = self._current_step()
-            if step is not None:
-                await step.wait(partial(self._moved_from, stage))
-            else:
-                await workflow.wait_condition(partial(self._moved_from, stage))
+            await wait_through(self._current_step(), partial(self._moved_from, stage))
         await self._finish()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view()  # type: ignore[no-any-return]
-
-    async def _fill_due_times(self) -> None:
-        """Each timed step's due time, from the calendar, counted from when the step began
-        (a step may begin and even end inside an Update, before the loop comes round)."""
-        for step in self.state.steps:
-            if step.due_at is None:
-                span = getattr(self.inp.timescales, f"early_help_{step.name}")
-                step.due_at = await self.act(CaseActivities.working_day_due, step.started_at, span)
-        self.sync()
 
     async def _review_history(self) -> None:
         req = self.inp.request
@@ -429,13 +416,7 @@ class EarlyHelpWorkflow(
         )
 
     def _current_step(self) -> Deadline | None:
-        s = self.state
-        if s.stage not in TIMED_STEPS:
-            return None
-        for d in reversed(self.deadlines):
-            if d.record.name == TIMED_STEPS[s.stage] and d.record.done_at is None:
-                return d
-        return None
+        return open_step(self, TIMED_STEPS.get(self.state.stage))
 
     def search_attributes(self) -> dict[SearchAttributeKey, Any]:
         s = self.state
