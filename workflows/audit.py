@@ -45,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         SnapshotRequest,
         step_flag,
     )
-    from models.deadline import DeadlineRecord
     from models.roles import (
         AUDIT_READERS,
         FIRST_LINE_MANAGERS,
@@ -298,16 +297,7 @@ class AuditWorkflow(
     def _enter(self, stage: AuditStage) -> None:
         """Move stage: the step of the stage left ends; the next begins, allocated to whoever does it."""
         s = self.state
-        if stage != s.stage:
-            now = workflow.now()
-            current = self._current_step()
-            if current is not None:
-                current.finish()
-            s.stage, s.stage_since = stage, now
-            if stage in AUDIT_STEPS:
-                record = DeadlineRecord(name=AUDIT_STEPS[stage], started_at=now)
-                s.steps.append(record)
-                Deadline.of(self, STEP_RULES[record.name], record)
+        if self._step_to(stage, AUDIT_STEPS, STEP_RULES):
             s.holder = {
                 AuditStage.FIRST_LINE: s.auditor, AuditStage.RE_AUDIT: s.re_auditor, AuditStage.MODERATION: s.moderator,
                 AuditStage.REFLECTIVE_MEETING: s.meeting_lead or s.auditor,

@@ -8,8 +8,8 @@ Deterministic: times come from workflow.now(), side effects go through activitie
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -30,11 +30,12 @@ with workflow.unsafe.imports_passed_through():
     from models.access import LiftRestriction, Restrict, Restriction, RestrictionEntry
     from models.actions import RetryFault
     from models.allocation import Allocation
+    from models.deadline import DeadlineRecord
     from models.messages import ActionEntry, Notification
     from models.roles import ALLOCATORS, FAULT_RETRIERS, STAFF, Actor
     from models.state import Fault
     from models.timescales import Timescales
-    from workflows.deadline import Deadline
+    from workflows.deadline import Deadline, DeadlineRule, open_step
     from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
 
 __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT",
@@ -290,6 +291,30 @@ class AuditedWorkflow(Generic[Input]):
     @workflow.query
     def current_restriction(self) -> Restriction | None:
         return self.restriction
+
+    # -- processes in timed steps (early help, audit): each stage may run a step with a deadline --
+    def _begin_step(self, rule: DeadlineRule, now: datetime) -> None:
+        """A timed step begins: its record joins `self.state.steps` (its due time comes from
+        the calendar, `_fill_step_due_times`)."""
+        record = DeadlineRecord(name=rule.name, started_at=now)
+        self.state.steps.append(record)
+        Deadline.of(self, rule, record)
+
+    def _step_to(self, stage: Any, steps: Mapping[Any, str], rules: Mapping[str, DeadlineRule]) -> bool:
+        """Move to `stage`: the step of the stage left ends, and the stage's own step
+        (`steps`: stage -> step name; `rules`: step name -> its rule) begins. False when the
+        case is at `stage` already. The caller syncs."""
+        s = self.state
+        if stage == s.stage:
+            return False
+        now = workflow.now()
+        current = open_step(self, steps.get(s.stage))
+        if current is not None:
+            current.finish()
+        s.stage, s.stage_since = stage, now
+        if stage in steps:
+            self._begin_step(rules[steps[stage]], now)
+        return True
 
     async def _fill_step_due_times(self, timescale_prefix: str) -> None:
         """Each timed step's due time (`self.state.steps`) on the working-day calendar, counted

@@ -28,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.early_help import EarlyHelpActivities
     from models.codes import ConsentStatus, LevelOfNeed
     from models.contact import ConsentStatement, Contact, Referrer
-    from models.deadline import DeadlineRecord
     from models.early_help import (
         DECIDABLE,
         OVERDUE_FLAG,
@@ -248,7 +247,7 @@ class EarlyHelpWorkflow(
             quadrants=[],
             consent_status=req.consent.status,
         )
-        self._begin_step(TIMED_STEPS[EarlyHelpStage.AWAITING_DIRECTIONS], now)
+        self._begin_step(STEP_RULES[TIMED_STEPS[EarlyHelpStage.AWAITING_DIRECTIONS]], now)
 
     # ------------------------------------------------------------------ the flow
     @workflow.run
@@ -385,22 +384,9 @@ class EarlyHelpWorkflow(
             return EarlyHelpStage.AWAITING_RECOMMENDATION
         return EarlyHelpStage.AWAITING_DECISION
 
-    def _begin_step(self, name: str, now: Any) -> None:
-        record = DeadlineRecord(name=name, started_at=now)
-        self.state.steps.append(record)
-        Deadline.of(self, STEP_RULES[name], record)
-
     def _set_stage(self, stage: EarlyHelpStage) -> None:
         """Move stage; a timed step ends as its stage is left and begins as its stage is entered."""
-        s = self.state
-        if stage != s.stage:
-            now = workflow.now()
-            current = self._current_step()
-            if current is not None:
-                current.finish()
-            s.stage, s.stage_since = stage, now
-            if stage in TIMED_STEPS:
-                self._begin_step(TIMED_STEPS[stage], now)
+        self._step_to(stage, TIMED_STEPS, STEP_RULES)
         self.sync()
 
     def _took(self, actor: Actor) -> None:
