@@ -54,7 +54,12 @@ with workflow.unsafe.imports_passed_through():
         Actor,
     )
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
-    from workflows.deadline import ONE_MS, Deadline, DeadlineRule, open_step, wait_through
+    from workflows.deadline import (
+        Deadline,
+        open_step,
+        step_rules,
+        wait_through,
+    )
     from workflows.process import (
         Action,
         ActionTable,
@@ -211,13 +216,7 @@ def _late_message(wf: AuditWorkflow, d: Deadline) -> tuple[str, str]:
     )
 
 
-STEP_RULES = {
-    step: DeadlineRule(
-        step, flags=(step_flag(step), AUDIT_OVERDUE), tell=tell, trail=f"{step}_overdue", message=_late_message,
-        floor=ONE_MS, notify_key=lambda wf, d: f"{workflow.info().workflow_id}/{d.record.name}-overdue",
-    )
-    for step, tell in STEP_TELL.items()
-}
+STEP_RULES = step_rules(STEP_TELL, step_flag, AUDIT_OVERDUE, _late_message)
 
 
 def start_attributes(inp: AuditInput) -> TypedSearchAttributes:

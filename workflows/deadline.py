@@ -13,7 +13,7 @@ durable timer per due time; an extension cancels it and starts another).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -158,6 +158,23 @@ class Deadline:
 
 
 # ---------------------------------------------------------------------- processes in timed steps
+def step_rules(
+    tell: Mapping[str, tuple[str, ...]], flag: Callable[[str], str], overdue_flag: str,
+    message: Callable[[Any, Deadline], tuple[str, str]],
+) -> dict[str, DeadlineRule]:
+    """The rules of a process's timed steps (`tell`: step name -> the roles told when it is
+    late): a late step shows its own flag (`flag(step)`) and the process's `overdue_flag`,
+    tells its roles once per step (`message`), writes `{step}_overdue` to the trail, and
+    always sets a timer of at least 1 ms (as their histories recorded)."""
+    return {
+        step: DeadlineRule(
+            step, flags=(flag(step), overdue_flag), tell=roles, trail=f"{step}_overdue", message=message,
+            floor=ONE_MS, notify_key=lambda wf, d: f"{workflow.info().workflow_id}/{d.record.name}-overdue",
+        )
+        for step, roles in tell.items()
+    }
+
+
 def open_step(owner: Owner, name: str | None) -> Deadline | None:
     """The deadline of the step `name` that is not done yet (the latest), or None (early help
     and audits: each stage may run a timed step)."""

@@ -73,7 +73,12 @@ with workflow.unsafe.imports_passed_through():
         require_weighed,
         start_once,
     )
-    from workflows.deadline import ONE_MS, Deadline, DeadlineRule, open_step, wait_through
+    from workflows.deadline import (
+        Deadline,
+        open_step,
+        step_rules,
+        wait_through,
+    )
     from workflows.process import (
         Action,
         ActionTable,
@@ -204,13 +209,7 @@ def _late_message(wf: EarlyHelpWorkflow, d: Deadline) -> tuple[str, str]:
     )
 
 
-STEP_RULES = {
-    step: DeadlineRule(
-        step, flags=(f"{step}_overdue", OVERDUE_FLAG), tell=tell, trail=f"{step}_overdue", message=_late_message,
-        floor=ONE_MS, notify_key=lambda wf, d: f"{workflow.info().workflow_id}/{d.record.name}-overdue",
-    )
-    for step, tell in LATE_TELL.items()
-}
+STEP_RULES = step_rules(LATE_TELL, lambda step: f"{step}_overdue", OVERDUE_FLAG, _late_message)
 
 
 def _attributes(case_id: str, source: str) -> list[SearchAttributePair[Any]]:
