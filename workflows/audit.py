@@ -54,12 +54,7 @@ with workflow.unsafe.imports_passed_through():
         Actor,
     )
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
-    from workflows.deadline import (
-        Deadline,
-        open_step,
-        step_rules,
-        wait_through,
-    )
+    from workflows.deadline import Deadline, open_step, step_rules, wait_through
     from workflows.process import (
         Action,
         ActionTable,

@@ -73,12 +73,7 @@ with workflow.unsafe.imports_passed_through():
         require_weighed,
         start_once,
     )
-    from workflows.deadline import (
-        Deadline,
-        open_step,
-        step_rules,
-        wait_through,
-    )
+    from workflows.deadline import Deadline, open_step, step_rules, wait_through
     from workflows.process import (
         Action,
         ActionTable,
