@@ -437,3 +437,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def fill_the_rest(database_url: str, rng: random.Random, start: datetime, end: datetime, per_week: int, months: int,
+                  say: Callable[[str], None] = print) -> dict[str, int]:
+    """What no workflow of the demo makes yet, written directly for the reports: missing
+    episodes, morning discussion items, moderated audits and weekday caseload snapshots
+    between `start` and `end` (`frontdoor demo` calls it once its workflows are done)."""
+    weeks = max(1, round((end - start).days / 7))
+    with BatchSession(get_engine(database_url), expire_on_commit=False) as s:
+        episodes = _missing(s, rng, start, end, max(1, per_week // 4) * weeks)
+        items = _morning(s, rng, start, end, max(1, per_week // 8) * weeks)
+        audits = _audits(s, rng, start, end, max(1, months * 6))
+        days = _caseloads(s, rng, start.date(), end.date())
+    say(f"  written directly (no workflow yet): {episodes} missing episodes, {items} morning discussion items, "
+        f"{audits} moderated audits, caseload snapshots for {days} days")
+    return {"missing": episodes, "morning_items": items, "audits": audits, "caseload_days": days}
