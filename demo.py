@@ -158,12 +158,17 @@ class Sim:
             await asyncio.sleep(0.05)
             if await self.env.get_current_time() > before + timedelta(seconds=2):
                 continue  # skipping (a locked clock moves only as fast as the wall clock)
-            if not await self._in_flight():
+            if not await self._in_flight() and not await self._moved(before) and not await self._in_flight():
                 self.unstuck += 1
                 await self.env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
                 while await self.env.get_current_time() < target:
                     await asyncio.sleep(0.02)
                 return
+
+    async def _moved(self, before: datetime) -> bool:
+        """Whether the clock skipped on from `before` within a short while (work just ended)."""
+        await asyncio.sleep(0.3)
+        return await self.env.get_current_time() > before + timedelta(seconds=2)
 
     async def _in_flight(self) -> bool:
         """Whether any open workflow has an activity or a workflow task in flight."""
