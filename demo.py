@@ -321,6 +321,7 @@ class Front:
         extend = decide_at > due and rng.random() < 0.45 or rng.random() < 0.05
         new_due = due + timedelta(hours=rng.choice([4, 8, 12, 24])) if extend else due
         s = await self.state("contact", cid)
+        themes = themes or s.recurring_themes  # a step-up contact's history check found them
         await self.sim.at(arrived + self._hours(0.3, 2))
         consent = s.consent.status.value
         worker = rng.choice(SWS)
@@ -456,9 +457,9 @@ class Front:
             self.contact(self.sim.now + (self._hours(1, 30) if rng.random() < 0.85 else self._hours(80, 120)),
                          next_contact(), consultation_ref=kid)
             return
-        s = await self.state("consultation", kid)
-        due = s.referral_due_at or (self.sim.now + timedelta(days=2))
-        await self.sim.at(due + self._hours(1, 20))
+        await self.sim.at(self.sim.now + timedelta(days=2))
+        due = (await self.state("consultation", kid)).referral_due_at  # two working days, from the calendar
+        await self.sim.at(max(self.sim.now, due or self.sim.now) + self._hours(1, 20))
         await self.act("consultation", kid, "record_follow_up", {
             "actor": worker.model_dump(), "note": "Rang the caller back (demo)",
             "outcome": rng.choice(["referral_made", "no_longer_needed", "escalated"])})
