@@ -1,21 +1,20 @@
-"""Plausible, clearly fictional case records: contacts with their whole trail, consultations
-and early help cases, written through the same path as the workflows' activities
-(models.case_record.save_contact, activities.records.append_action: the hash chain and the
-report facts), plus missing episodes, audit grades and caseload snapshots for their reports.
+"""Plausible, clearly fictional case records written directly (no workflow runs).
 
-Used by bench/reports.py (a big record, fast) and by `frontdoor demo` (issue 10 section 4:
-a newcomer's reports page, Annex A and charts are not empty). The demo runs as its own
-program, `python -m activities.demo` (the interface never imports activities), and refuses
-a database that already holds anything: it only fills an empty case record. Demo ids start
-DEMO-; names are Child<n> Family<n>.
+- bench/reports.py: a big record, fast: contacts with their whole trail, consultations and
+  early help cases, written through the same path as the workflows' activities
+  (models.case_record.save_contact, activities.records.append_action: the hash chain and
+  the report facts). It measures SQL, not the workflows.
+- `frontdoor demo` (the top-level demo.py, which drives the real workflows): `holdings` (its
+  refusal of a case record holding anything), `Children` (who the contacts are about) and
+  `fill_the_rest`: what no workflow of the demo makes yet (missing episodes, morning
+  discussion items, moderated audits, caseload snapshots).
+
+Demo ids start DEMO-; names are Child<n> Family<n>.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,7 +27,7 @@ from models.audit import GRADE_RANK, AuditGradeRow, AuditThemeRow, Grade
 from models.case_record import save_contact
 from models.caseload import CaseloadSnapshotRow
 from models.contact import Contact
-from models.database import get_engine, init_db
+from models.database import get_engine
 from models.messages import ActionEntry
 from models.missing import MissingEpisodeRow
 from models.morning import MorningItemRow
@@ -262,8 +261,6 @@ def consultation(w: Writer, rng: random.Random, kid: str, called: datetime) -> N
 
 # ---------------------------------------------------------------------- frontdoor demo
 DEMO = "DEMO-"
-MAX_MONTHS = 24
-MAX_PER_WEEK = 500
 AUDIT_DOMAINS = ("history", "threshold", "consent", "childs_voice", "management_oversight", "timeliness", "recording")
 AUDIT_THEMES = ("history_not_weighed", "threshold_reasoning", "consent_practice", "childs_voice_absent",
                 "drift_and_delay", "recording_quality", "multi_agency", "good_practice")
@@ -287,54 +284,6 @@ def holdings(s: Session) -> tuple[int, int]:
     ]
     demo = s.execute(select(func.count()).select_from(ContactRecord).where(col(ContactRecord.id).startswith(DEMO))).scalar_one()
     return int(sum(counts)), int(demo)
-
-
-def fill(database_url: str, months: int, per_week: int = 40, seed: int = 2026, now: datetime | None = None,
-         say: Callable[[str], None] = print) -> dict[str, int]:
-    """Fill an empty case record with `months` months of demo cases up to `now`; refuses
-    (NotEmpty) when it holds anything already. Returns what it wrote."""
-    if not 1 <= months <= MAX_MONTHS:
-        raise ValueError(f"--months {months}: give 1 to {MAX_MONTHS}")
-    if not 1 <= per_week <= MAX_PER_WEEK:
-        raise ValueError(f"--per-week {per_week}: give 1 to {MAX_PER_WEEK}")
-    init_db(database_url)
-    end = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    start = end - timedelta(days=round(months * 30.44))
-    rng = random.Random(seed)
-    with BatchSession(get_engine(database_url), expire_on_commit=False) as s:
-        real, demo = holdings(s)
-        if real:
-            raise NotEmpty(f"the case record at this DATABASE_URL holds real data ({real} cases that are not the demo's): "
-                           "the demo fills only an empty case record. Point DATABASE_URL at a new database, "
-                           "e.g. DATABASE_URL=sqlite:///var/demo.db frontdoor demo")
-        if demo:
-            raise NotEmpty(f"the case record already holds the demo ({demo} demo contacts): "
-                           "to start again, remove that database and run frontdoor demo on a fresh one")
-        weeks = max(1, round((end - start).days / 7))
-        contacts = per_week * weeks
-        say(f"demo: {contacts:,} fictional contacts over {months} month(s) to {end:%d/%m/%Y} (seed {seed}) ...")
-        w = Writer(s, batch=500, end=end, key_prefix="demo", flush=s.really_commit)
-        children = Children(rng)
-        began = time.perf_counter()
-        span = int((end - start).total_seconds()) - 3 * 86400  # the last cases still have days to run
-        for i in range(contacts):
-            received = start + timedelta(seconds=rng.randrange(max(1, span)))
-            contact(w, rng, f"{DEMO}C-{i:06d}", received, children)
-            if i % 10 == 0:
-                consultation(w, rng, f"{DEMO}K-{i:06d}", received + timedelta(minutes=rng.randrange(600)))
-            if (i + 1) % 100 == 0 or i + 1 == contacts:
-                say(f"  {i + 1:>6,} / {contacts:,} contacts, {w.entries:,} trail entries, {time.perf_counter() - began:5.0f} s")
-        w.flush()
-        episodes = _missing(s, rng, start, end, max(1, per_week // 4) * weeks)
-        say(f"  {episodes} missing episodes")
-        items = _morning(s, rng, start, end, max(1, per_week // 8) * weeks)
-        say(f"  {items} morning discussion items")
-        audits = _audits(s, rng, start, end, max(1, months * 6))
-        say(f"  {audits} moderated audits")
-        days = _caseloads(s, rng, start.date(), end.date())
-        say(f"  caseload snapshots for {days} days")
-    return {"contacts": contacts, "entries": w.entries, "missing": episodes, "morning_items": items, "audits": audits,
-            "caseload_days": days}
 
 
 def _missing(s: BatchSession, rng: random.Random, start: datetime, end: datetime, n: int) -> int:
@@ -411,29 +360,17 @@ def _caseloads(s: BatchSession, rng: random.Random, first: date, last: date) -> 
     return days
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`frontdoor demo` runs this as its own program (python -m activities.demo)."""
-    import os
-
-    p = argparse.ArgumentParser(prog="frontdoor demo", description="Fill an EMPTY case record with fictional demo cases.")
-    p.add_argument("--months", type=int, default=6)
-    p.add_argument("--per-week", type=int, default=40)
-    p.add_argument("--seed", type=int, default=2026)
-    p.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
-    args = p.parse_args(argv)
-    if not args.database_url:
-        print("frontdoor demo: no DATABASE_URL: give the case record's database", file=sys.stderr)
-        return 2
-    try:
-        done = fill(args.database_url, args.months, args.per_week, args.seed, say=lambda line: print(line, flush=True))
-    except (NotEmpty, ValueError) as exc:
-        print(f"frontdoor demo: {exc}", file=sys.stderr)
-        return 1
-    print(f"demo: wrote {done['contacts']:,} contacts ({done['entries']:,} trail entries), {done['missing']} missing episodes, "
-          f"{done['audits']} audits, {done['caseload_days']} days of caseloads. Open /reports as a manager "
-          "(frontdoor web --seed-demo-users), or: frontdoor report volumes", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def fill_the_rest(database_url: str, rng: random.Random, start: datetime, end: datetime, per_week: int, months: int,
+                  say: Callable[[str], None] = print) -> dict[str, int]:
+    """What no workflow of the demo makes yet, written directly for the reports: missing
+    episodes, morning discussion items, moderated audits and weekday caseload snapshots
+    between `start` and `end` (`frontdoor demo` calls it once its workflows are done)."""
+    weeks = max(1, round((end - start).days / 7))
+    with BatchSession(get_engine(database_url), expire_on_commit=False) as s:
+        episodes = _missing(s, rng, start, end, max(1, per_week // 4) * weeks)
+        items = _morning(s, rng, start, end, max(1, per_week // 8) * weeks)
+        audits = _audits(s, rng, start, end, max(1, months * 6))
+        days = _caseloads(s, rng, start.date(), end.date())
+    say(f"  written directly (no workflow yet): {episodes} missing episodes, {items} morning discussion items, "
+        f"{audits} moderated audits, caseload snapshots for {days} days")
+    return {"missing": episodes, "morning_items": items, "audits": audits, "caseload_days": days}

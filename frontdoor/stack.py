@@ -305,8 +305,9 @@ frontdoor is running:
         + (f"\n  Web app        http://{settings.web_host}:{settings.web_port}" if web_available else "")
         + (_demo_sign_in(settings) if web_available else "")
         + """
-Reports are empty on a new stack: `frontdoor demo --months 6` fills an empty case record with
-fictional cases (it refuses one that holds real cases).
+Reports are empty on a new stack: `frontdoor demo --months 6` (in another terminal) fills this stack's
+EMPTY case record with six months of fictional cases, driven through the real workflows on its own
+time-skipping Temporal server in a few minutes (it refuses a record that holds real cases).
 """
         + f"""
 A process that dies is restarted (the stack stops if one dies {DEATHS_ALLOWED} times in {DEATH_WINDOW:.0f}s).

@@ -77,15 +77,17 @@ def register(sub: Any) -> None:
 
     d = sub.add_parser(
         "demo", help="fill an EMPTY case record with months of fictional demo cases, so the reports have something to show",
-        description="Fill an empty case record (DATABASE_URL) with plausible, clearly fictional cases: contacts with "
-        "their whole trail, consultations, early help, missing episodes, audits and caseload snapshots, over the "
-        "last --months months. Refuses a database that holds anything already (real data or an earlier demo).",
+        description="Fill an empty case record (DATABASE_URL) with plausible, clearly fictional cases over the last "
+        "--months months: contacts, consultations and early help cases driven through the real workflows on an "
+        "embedded time-skipping Temporal server (scripted people; deadlines pass and agencies are chased for real), "
+        "then placed on the calendar up to today; plus missing episodes, audits and caseload snapshots written "
+        "directly. Refuses a database that holds anything already (real data or an earlier demo).",
         epilog="Example:\n  DATABASE_URL=sqlite:///var/demo.db frontdoor demo --months 6\n  frontdoor web --seed-demo-users   "
         "# then sign in as a manager and open /reports",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    d.add_argument("--months", type=int, default=6, help="how many months up to today (1 to 24; default 6)")
-    d.add_argument("--per-week", type=int, default=40, help="contacts a week (1 to 500; default 40)")
+    d.add_argument("--months", type=int, default=6, help="how many months up to today (1 to 12; default 6)")
+    d.add_argument("--per-week", type=int, default=20, help="contacts a week (1 to 60; default 20)")
     d.add_argument("--seed", type=int, default=2026, help="the same seed gives the same cases")
     d.set_defaults(func=cmd_demo)
 
@@ -180,13 +182,13 @@ def cmd_annex_a(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The demo writes the case record as the workflows' activities do, so it runs as its own
-    program (activities/demo.py), as `frontdoor worker` does: the interface never imports activities."""
+    """The demo runs the workflows with their worker, so it runs as its own program (the
+    top-level demo.py), as `frontdoor worker` does: the interface never imports the worker."""
     import subprocess
 
     settings = load_settings()
     sys.stdout.flush()
     return subprocess.call([
-        sys.executable, "-m", "activities.demo", "--months", str(args.months), "--per-week", str(args.per_week),
+        sys.executable, "-m", "demo", "--months", str(args.months), "--per-week", str(args.per_week),
         "--seed", str(args.seed), "--database-url", settings.database_url,
     ])
