@@ -71,6 +71,7 @@ from workflows.contact import PROCESS
 
 STEPS = int(os.environ.get("FRONTDOOR_MODEL_STEPS", "100"))
 STEPS_PER_RUN = 50
+MIN_REQUESTS = 10  # fewer than this after a bounded run: it is run again (see the test)
 MAX_CONTACTS = 4  # per run: every step checks each one
 DECISION_SECONDS = 4  # the decision deadline: short, so overdue happens within a run
 TIMER_SLACK = 3.0  # seconds a fired timer may take to show in the state
@@ -419,12 +420,18 @@ async def test_random_people_and_random_actions_never_break_the_front_door(dev_e
         runs = max(2, STEPS // STEPS_PER_RUN)
         began = time.monotonic()
         try:
-            await asyncio.to_thread(
-                run_state_machine_as_test, FrontDoor,
-                settings=hsettings(max_examples=runs, stateful_step_count=STEPS_PER_RUN, deadline=None,
-                                   phases=[Phase.generate], suppress_health_check=list(HealthCheck),
-                                   database=None),
-            )
+            # Hypothesis chooses how long each run is and may draw only short runs (its first is
+            # the simplest: no step at all); a bounded run that took next to no requests (one
+            # in CI took none in two runs) is run again, up to three times, with new draws.
+            for _ in range(3):
+                await asyncio.to_thread(
+                    run_state_machine_as_test, FrontDoor,
+                    settings=hsettings(max_examples=runs, stateful_step_count=STEPS_PER_RUN, deadline=None,
+                                       phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+                                       database=None),
+                )
+                if WORLD is not None and WORLD.steps >= MIN_REQUESTS:
+                    break
         finally:
             world, WORLD = WORLD, None
             for http in world.browsers.values():
@@ -437,4 +444,4 @@ async def test_random_people_and_random_actions_never_break_the_front_door(dev_e
               f"{len(world.started)} contacts, {took:.0f}s; {refused} refused, none failed")
         for answer, n in sorted(world.answers.items()):
             print(f"  {answer:<40} {n}")
-        assert world.steps >= runs, "the machine took steps"
+        assert world.steps >= MIN_REQUESTS, "the machine took steps"
