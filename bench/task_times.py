@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path.cwd() / "bench"))  # the harness and drive of the checkout it runs in
 
 from drive import drive_contact  # noqa: E402
-from harness import Stack, connect_when_ready, run_main, say, wait_for_poller  # noqa: E402
+from harness import Stack, connect_when_ready, pct, run_main, say, wait_for_poller  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.api.history.v1 import HistoryEvent  # noqa: E402
 
@@ -36,11 +36,6 @@ STARTED = EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
 COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 UPDATE = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
 MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
-
-
-def pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
 def task_kinds(events: Sequence[HistoryEvent]) -> list[tuple[str, float]]:
