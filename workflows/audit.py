@@ -23,6 +23,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.process as process
     import workflows.search_attributes as sa
     from activities.audit import AuditActivities
     from models.audit import (
@@ -55,16 +56,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid
     from workflows.deadline import Deadline, open_step, step_rules, wait_through
-    from workflows.process import (
-        Action,
-        ActionTable,
-        ListView,
-        Process,
-        StuckList,
-        flagged,
-        forbidden,
-        time_left,
-    )
 
 KIND = "audit"
 
@@ -76,8 +67,8 @@ def workflow_id(subject_id: str) -> str:
 # ---------------------------------------------------------------------- the rules of each action
 def _allocated(s: AuditState, actor_name: str) -> None:
     if actor_name != s.holder:
-        raise forbidden(f"this step of audit {s.audit_id} is allocated to {s.holder}: only they record it "
-                        "(a team manager can reallocate it)")
+        raise process.forbidden(f"this step of audit {s.audit_id} is allocated to {s.holder}: only they record it "
+                                "(a team manager can reallocate it)")
 
 
 def _domains(s: AuditState, given: list[str]) -> None:
@@ -144,7 +135,7 @@ def _acknowledge_ready(s: AuditState) -> str | None:
 
 def _acknowledge_rules(s: AuditState, a: Acknowledgement) -> None:
     if a.actor.username != s.worker:
-        raise forbidden(f"the case's worker ({s.worker}) acknowledges their own audit")
+        raise process.forbidden(f"the case's worker ({s.worker}) acknowledges their own audit")
 
 
 CHOOSE = {"prompt": True}  # a grade is chosen, never taken from the first option
@@ -163,30 +154,30 @@ def _moderation_form(s: AuditState) -> dict[str, Any]:
 
 
 GRADED_STEP = "is graded by the manager it is allocated to"
-ACTIONS = ActionTable(
-    Action("record_audit", AuditGrading, FIRST_LINE_MANAGERS, "First-line audit", stages=frozenset({AuditStage.FIRST_LINE}),
-           rules=_grading_rules, form=_grading_form, needs="comes first, before the re-audit",
-           help="Grade every domain of the audit tool with an evaluative comment, then the overall grade."),
-    Action("record_re_audit", AuditGrading, FIRST_LINE_MANAGERS, "Re-audit", stages=frozenset({AuditStage.RE_AUDIT}),
-           rules=_grading_rules, form=_grading_form, needs="follows the first-line audit",
-           help="A different manager grades the case again, independently: the first-line grades are not shown."),
-    Action("moderate", Moderation, MODERATORS, "Moderation (final grades)", stages=frozenset({AuditStage.MODERATION}),
-           rules=_moderation_rules, form=_moderation_form, needs="follows the re-audit",
-           help="The final grades, with the first-line and re-audit grades side by side; a reason for every change "
-           "from the first-line audit."),
-    Action("schedule_meeting", ScheduleMeeting, MEETING_LEADS, "Schedule the reflective meeting",
-           stages=frozenset({AuditStage.REFLECTIVE_MEETING}), ready=lambda s: "the meeting is recorded" if s.meeting_held else None,
-           rules=_schedule_rules, needs="follows moderation",
-           form=lambda s: {"with_worker": {"default": s.worker}}),
-    Action("record_meeting", RecordMeeting, MEETING_LEADS, "Record the reflective meeting",
-           stages=frozenset({AuditStage.REFLECTIVE_MEETING}), ready=_meeting_ready, rules=_meeting_rules,
-           needs="follows moderation",
-           form=lambda s: {"themes": {"choices": [t.id for t in s.tool.learning_themes]}},
-           help="The learning points agreed with the worker, and their themes."),
-    Action("acknowledge", Acknowledgement, PRACTITIONERS, "Acknowledge the audit and add your reflections",
-           stages=frozenset({AuditStage.REFLECTIVE_MEETING}), ready=_acknowledge_ready, rules=_acknowledge_rules,
-           needs="follows the reflective meeting",
-           help="The case's worker, in their own words; the audit then closes."),
+ACTIONS = process.ActionTable(
+    process.Action("record_audit", AuditGrading, FIRST_LINE_MANAGERS, "First-line audit", stages=frozenset({AuditStage.FIRST_LINE}),
+                   rules=_grading_rules, form=_grading_form, needs="comes first, before the re-audit",
+                   help="Grade every domain of the audit tool with an evaluative comment, then the overall grade."),
+    process.Action("record_re_audit", AuditGrading, FIRST_LINE_MANAGERS, "Re-audit", stages=frozenset({AuditStage.RE_AUDIT}),
+                   rules=_grading_rules, form=_grading_form, needs="follows the first-line audit",
+                   help="A different manager grades the case again, independently: the first-line grades are not shown."),
+    process.Action("moderate", Moderation, MODERATORS, "Moderation (final grades)", stages=frozenset({AuditStage.MODERATION}),
+                   rules=_moderation_rules, form=_moderation_form, needs="follows the re-audit",
+                   help="The final grades, with the first-line and re-audit grades side by side; a reason for every change "
+                   "from the first-line audit."),
+    process.Action("schedule_meeting", ScheduleMeeting, MEETING_LEADS, "Schedule the reflective meeting",
+                   stages=frozenset({AuditStage.REFLECTIVE_MEETING}), ready=lambda s: "the meeting is recorded" if s.meeting_held else None,
+                   rules=_schedule_rules, needs="follows moderation",
+                   form=lambda s: {"with_worker": {"default": s.worker}}),
+    process.Action("record_meeting", RecordMeeting, MEETING_LEADS, "Record the reflective meeting",
+                   stages=frozenset({AuditStage.REFLECTIVE_MEETING}), ready=_meeting_ready, rules=_meeting_rules,
+                   needs="follows moderation",
+                   form=lambda s: {"themes": {"choices": [t.id for t in s.tool.learning_themes]}},
+                   help="The learning points agreed with the worker, and their themes."),
+    process.Action("acknowledge", Acknowledgement, PRACTITIONERS, "Acknowledge the audit and add your reflections",
+                   stages=frozenset({AuditStage.REFLECTIVE_MEETING}), ready=_acknowledge_ready, rules=_acknowledge_rules,
+                   needs="follows the reflective meeting",
+                   help="The case's worker, in their own words; the audit then closes."),
     *SHARED,
 )
 
@@ -402,21 +393,21 @@ class AuditWorkflow(
 # ---------------------------------------------------------------------- the lists
 
 
-PROCESS = Process(
+PROCESS = process.Process(
     AuditWorkflow, path="audits", subject_field="audit_id",
     readers=AUDIT_READERS,
     stuck=(
-        StuckList("audit_overdue", "Audits: a step past its timescale",
-                  flagged(AUDIT_OVERDUE),
-                  help="First-line audit, re-audit, moderation or reflective meeting past its due time."),
+        process.StuckList("audit_overdue", "Audits: a step past its timescale",
+                          process.flagged(AUDIT_OVERDUE),
+                          help="First-line audit, re-audit, moderation or reflective meeting past its due time."),
     ),
     views=(
-        ListView("audits", "Case audits", FIRST_LINE_MANAGERS, order=time_left,
-                 groups=(("first-line", "First-line audits", lambda r: r.stage == AuditStage.FIRST_LINE),
+        process.ListView("audits", "Case audits", FIRST_LINE_MANAGERS, order=process.time_left,
+                         groups=(("first-line", "First-line audits", lambda r: r.stage == AuditStage.FIRST_LINE),
                          ("re-audit", "Re-audits", lambda r: r.stage == AuditStage.RE_AUDIT),
                          ("moderation", "Moderation", lambda r: r.stage == AuditStage.MODERATION),
                          ("meeting", "Reflective meetings", lambda r: r.stage == AuditStage.REFLECTIVE_MEETING)),
-                 help="Open audits by step, the soonest due first; yours are allocated to you."),
+                         help="Open audits by step, the soonest due first; yours are allocated to you."),
     ),
     activities=(AuditActivities,),
     transient=frozenset({AuditStage.OPENING}),

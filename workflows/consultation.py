@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair
 
 with workflow.unsafe.imports_passed_through():
+    import workflows.process as process
     import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.consultation import ConsultationActivities
@@ -38,17 +39,6 @@ with workflow.unsafe.imports_passed_through():
     from models.roles import CONSULTATION_READERS, SOCIAL_WORK, Actor
     from workflows.base import SHARED, AuditedWorkflow, human_action
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
-    from workflows.process import (
-        Action,
-        ActionTable,
-        ListView,
-        Process,
-        Start,
-        StartContext,
-        StuckList,
-        due_first,
-        flagged,
-    )
 
 KIND = "consultation"
 REFERRAL_ARRIVED = "referral_arrived"
@@ -64,11 +54,11 @@ def _follow_up_ready(s: ConsultationState) -> str | None:
     return None if s.follow_up is None else "the follow-up call is recorded"
 
 
-ACTIONS = ActionTable(
-    Action("record_follow_up", FollowUpCall, SOCIAL_WORK, "Record the follow-up call",
-           stages=frozenset({ConsultationStage.FOLLOW_UP}), ready=_follow_up_ready,
-           needs="is recorded once the invited referral is overdue",
-           help="Once the invited referral is overdue: ring the caller back and record what they said."),
+ACTIONS = process.ActionTable(
+    process.Action("record_follow_up", FollowUpCall, SOCIAL_WORK, "Record the follow-up call",
+                   stages=frozenset({ConsultationStage.FOLLOW_UP}), ready=_follow_up_ready,
+                   needs="is recorded once the invited referral is overdue",
+                   help="Once the invited referral is overdue: ring the caller back and record what they said."),
     *SHARED,
 )
 
@@ -225,7 +215,7 @@ class ConsultationWorkflow(
 
 
 # ---------------------------------------------------------------------- starting one, and the lists
-def _start_input(c: Consultation, actor: Actor, ctx: StartContext) -> ConsultationInput:
+def _start_input(c: Consultation, actor: Actor, ctx: process.StartContext) -> ConsultationInput:
     return ConsultationInput(consultation=c, consultant=actor, timescales=ctx.timescales)
 
 
@@ -239,10 +229,10 @@ def _start_attributes(c: Consultation) -> list[SearchAttributePair[Any]]:
     return attrs
 
 
-PROCESS = Process(
+PROCESS = process.Process(
     ConsultationWorkflow, path="consultations", subject_field="consultation_id",
     readers=CONSULTATION_READERS,
-    start=Start(
+    start=process.Start(
         name="record", title="Record a consultation call", model=Consultation, roles=SOCIAL_WORK,
         subject_id=lambda c: c.id, workflow_input=_start_input, search_attributes=_start_attributes,
         received_field="called_at",
@@ -252,18 +242,18 @@ PROCESS = Process(
         "quotes the consultation's id as consultation_ref; if it has not arrived in time, a follow-up is raised.",
     ),
     stuck=(
-        StuckList("referral_awaited", "Invited referrals not yet received",
-                  flagged(ConsultationFlag.REFERRAL_AWAITED)),
-        StuckList("follow_up_due", "Consultation follow-ups outstanding",
-                  flagged(ConsultationFlag.FOLLOW_UP_DUE)),
+        process.StuckList("referral_awaited", "Invited referrals not yet received",
+                          process.flagged(ConsultationFlag.REFERRAL_AWAITED)),
+        process.StuckList("follow_up_due", "Consultation follow-ups outstanding",
+                          process.flagged(ConsultationFlag.FOLLOW_UP_DUE)),
     ),
     views=(
-        ListView("consultations", "Consultation line", SOCIAL_WORK, order=due_first,
-                 groups=(("follow-ups", "Ring back: follow-ups due", lambda r: r.stage == ConsultationStage.FOLLOW_UP),
+        process.ListView("consultations", "Consultation line", SOCIAL_WORK, order=process.due_first,
+                         groups=(("follow-ups", "Ring back: follow-ups due", lambda r: r.stage == ConsultationStage.FOLLOW_UP),
                          ("awaited", "Invited referrals awaited", lambda r: r.stage == ConsultationStage.AWAITING_REFERRAL),
                          ("other-open", "Other", lambda r: r.stage not in (ConsultationStage.FOLLOW_UP,
                                                              ConsultationStage.AWAITING_REFERRAL))),
-                 help="Telephone consultations: follow-ups to ring back first, then invited referrals awaited."),
+                         help="Telephone consultations: follow-ups to ring back first, then invited referrals awaited."),
     ),
     activities=(ConsultationActivities,),
     transient=frozenset({ConsultationStage.RECORDING}),

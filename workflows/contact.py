@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.consultation as consultation
     import workflows.early_help as early_help
     import workflows.morning_identity as morning_identity
+    import workflows.process as process
     import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.contact import ContactActivities
@@ -89,18 +90,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contact_identity import KIND, ContactIdentity, start_attributes, workflow_id
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
-    from workflows.process import (
-        OPEN,
-        Action,
-        ActionTable,
-        ListView,
-        Process,
-        Start,
-        StartContext,
-        StuckList,
-        flagged,
-        time_left,
-    )
 
 SPA_OPEN = frozenset({Stage.AWAITING_CONSENT, Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION, Stage.AWAITING_DECISION})
 BEFORE_RECOMMENDATION = frozenset({Stage.AWAITING_CONSENT, Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION})
@@ -208,40 +197,40 @@ def _extension_rules(s: ContactState, e: Extension) -> None:
         raise invalid(f"{problems[0].path}: {problems[0].message}")
 
 
-ACTIONS = ActionTable(
-    Action("triage", Triage, TRIAGERS, "Triage against the threshold guidance",
-           stages=frozenset({Stage.AWAITING_TRIAGE}), rules=_triage_rules, needs="is done once, while the contact awaits triage",
-           people={"threshold_advice.given_by": ADVISERS},
-           form=lambda s: {"level": {"default": int(s.suggested_level) if s.suggested_level else None},
+ACTIONS = process.ActionTable(
+    process.Action("triage", Triage, TRIAGERS, "Triage against the threshold guidance",
+                   stages=frozenset({Stage.AWAITING_TRIAGE}), rules=_triage_rules, needs="is done once, while the contact awaits triage",
+                   people={"threshold_advice.given_by": ADVISERS},
+                   form=lambda s: {"level": {"default": int(s.suggested_level) if s.suggested_level else None},
                            "history_considered": {"label": "I have considered the history"
                                                   + (" and the recurring pattern" if s.recurring_themes else "")}},
-           help="Record a level of need and a route, with reasons (and any social worker's threshold advice)."),
-    Action("review", Review, SOCIAL_WORK, "Daily review and priority (RAG)",
-           help="Every contact is reviewed and prioritised on the day it arrives."),
-    Action("pickup", Pickup, SOCIAL_WORK, "Pick up this urgent contact", stages=frozenset({Stage.AWAITING_PICKUP}),
-           needs="is for an urgent contact awaiting pickup"),
-    Action("record_consent", ConsentUpdate, CONSENT_TAKERS, "Record consent", stages=SPA_OPEN, ready=_consent_open,
-           needs="is handled in the SPA before the recommendation",
-           form=lambda s: {"status": {"choices": [ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED]}}),
-    Action("override_consent", ConsentOverride, MANAGERS, "Override consent", stages=SPA_OPEN, ready=_consent_open,
-           needs="is handled in the SPA before the recommendation",
-           help="When risk to the child is the overriding priority: a documented reason."),
-    Action("request_map_checks", MapRequest, SOCIAL_WORK, "Request MAP checks", stages=BEFORE_RECOMMENDATION,
-           ready=_map_ready, rules=_map_request_rules, form=lambda s: {"agencies": {"choices": _unasked(s)}},
-           needs="are made in the SPA before the recommendation"),
-    Action("record_map_response", MapResponse, SOCIAL_WORK, "Record an agency's answer", ready=_answers_awaited,
-           rules=_outstanding_rules, form=lambda s: {"agency": {"choices": [m.agency for m in s.outstanding_agencies]}}),
-    Action("proceed_without_agency", ProceedWithoutAgency, SOCIAL_WORK, "Proceed without an agency",
-           ready=_answers_awaited, rules=_outstanding_rules,
-           form=lambda s: {"agency": {"choices": [m.agency for m in s.outstanding_agencies]}}),
-    Action("recommend", Recommendation, SOCIAL_WORKERS, "Write the recommendation",
-           stages=frozenset({Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION}), ready=_nothing_outstanding,
-           needs="follows consent and MAP checks in the SPA",
-           rules=lambda s, r: _outcome_rules(r.recommended_outcome),
-           form=lambda s: {"recommended_outcome": {"choices": list(DECISION_OUTCOMES)}}),
-    Action("decide", ManagementDecision, MANAGERS, "Management decision", stages=frozenset({Stage.AWAITING_DECISION}),
-           rules=_decision_rules, needs="needs the social worker's recommendation first",
-           form=lambda s: {
+                   help="Record a level of need and a route, with reasons (and any social worker's threshold advice)."),
+    process.Action("review", Review, SOCIAL_WORK, "Daily review and priority (RAG)",
+                   help="Every contact is reviewed and prioritised on the day it arrives."),
+    process.Action("pickup", Pickup, SOCIAL_WORK, "Pick up this urgent contact", stages=frozenset({Stage.AWAITING_PICKUP}),
+                   needs="is for an urgent contact awaiting pickup"),
+    process.Action("record_consent", ConsentUpdate, CONSENT_TAKERS, "Record consent", stages=SPA_OPEN, ready=_consent_open,
+                   needs="is handled in the SPA before the recommendation",
+                   form=lambda s: {"status": {"choices": [ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED]}}),
+    process.Action("override_consent", ConsentOverride, MANAGERS, "Override consent", stages=SPA_OPEN, ready=_consent_open,
+                   needs="is handled in the SPA before the recommendation",
+                   help="When risk to the child is the overriding priority: a documented reason."),
+    process.Action("request_map_checks", MapRequest, SOCIAL_WORK, "Request MAP checks", stages=BEFORE_RECOMMENDATION,
+                   ready=_map_ready, rules=_map_request_rules, form=lambda s: {"agencies": {"choices": _unasked(s)}},
+                   needs="are made in the SPA before the recommendation"),
+    process.Action("record_map_response", MapResponse, SOCIAL_WORK, "Record an agency's answer", ready=_answers_awaited,
+                   rules=_outstanding_rules, form=lambda s: {"agency": {"choices": [m.agency for m in s.outstanding_agencies]}}),
+    process.Action("proceed_without_agency", ProceedWithoutAgency, SOCIAL_WORK, "Proceed without an agency",
+                   ready=_answers_awaited, rules=_outstanding_rules,
+                   form=lambda s: {"agency": {"choices": [m.agency for m in s.outstanding_agencies]}}),
+    process.Action("recommend", Recommendation, SOCIAL_WORKERS, "Write the recommendation",
+                   stages=frozenset({Stage.MAP_CHECKS, Stage.AWAITING_RECOMMENDATION}), ready=_nothing_outstanding,
+                   needs="follows consent and MAP checks in the SPA",
+                   rules=lambda s, r: _outcome_rules(r.recommended_outcome),
+                   form=lambda s: {"recommended_outcome": {"choices": list(DECISION_OUTCOMES)}}),
+    process.Action("decide", ManagementDecision, MANAGERS, "Management decision", stages=frozenset({Stage.AWAITING_DECISION}),
+                   rules=_decision_rules, needs="needs the social worker's recommendation first",
+                   form=lambda s: {
                "outcome": {"choices": list(DECISION_OUTCOMES),
                            "default": s.recommendation.recommended_outcome if s.recommendation else None},
                "quadrant": {"default": s.recommendation.quadrant if s.recommendation else None},
@@ -250,13 +239,13 @@ ACTIONS = ActionTable(
                                                 + ", ".join(t.replace("_", " ") for t in s.recurring_themes)
                                                 + ") was considered"},
            }),
-    Action("extend", Extension, MANAGERS, "Extend the decision deadline", stages=SPA_OPEN, ready=_undecided,
-           rules=_extension_rules, needs="is for an SPA contact awaiting its decision",
-           form=lambda s: {"new_deadline": {"default": (s.decision_due_at + timedelta(hours=24))
+    process.Action("extend", Extension, MANAGERS, "Extend the decision deadline", stages=SPA_OPEN, ready=_undecided,
+                   rules=_extension_rules, needs="is for an SPA contact awaiting its decision",
+                   form=lambda s: {"new_deadline": {"default": (s.decision_due_at + timedelta(hours=24))
                                             if s.decision_due_at else None}}),
-    Action("threshold_unclear", ThresholdUnclear, TRIAGERS | SOCIAL_WORK, "Threshold unclear: for the morning discussion",
-           ready=_no_discussion_pending,
-           help="Put the contact on the next morning case discussion's agenda with the question, and ask the SPA's "
+    process.Action("threshold_unclear", ThresholdUnclear, TRIAGERS | SOCIAL_WORK, "Threshold unclear: for the morning discussion",
+                   ready=_no_discussion_pending,
+                   help="Put the contact on the next morning case discussion's agenda with the question, and ask the SPA's "
                 "police and health partners what their agencies know. The outcome comes back here."),
     *SHARED,
 )
@@ -760,7 +749,7 @@ class ContactWorkflow(
 
 
 # ---------------------------------------------------------------------- starting one, and the lists
-def _start_input(contact: Contact, actor: Actor, ctx: StartContext) -> ContactWorkflowInput:
+def _start_input(contact: Contact, actor: Actor, ctx: process.StartContext) -> ContactWorkflowInput:
     calendar = WorkingCalendar(ctx.timezone)
     review_due = calendar.end_of(calendar.local_date(max(contact.received_at, ctx.now)))
     return ContactWorkflowInput(contact=contact, submitted_by=actor.username, timescales=ctx.timescales,
@@ -782,35 +771,35 @@ def _queue_order(r: Any) -> tuple[int, int, str]:
 
 
 
-PROCESS = Process(
+PROCESS = process.Process(
     ContactWorkflow, path="contacts", subject_field="contact_id",
     readers=CONTACT_READERS,
-    start=Start(
+    start=process.Start(
         name="submit", title="Receive a contact", model=Contact, roles=INTAKE,
         subject_id=lambda c: c.id, workflow_input=_start_input, search_attributes=start_attributes,
         help="A contact about one or more children, in the intake contract (see examples/).",
     ),
     stuck=(
-        StuckList("overdue", "Decisions overdue", flagged(Flag.DECISION_OVERDUE)),
-        StuckList("due_soon", "Decisions due soon",
-                  lambda now, within: f"{OPEN} AND FdKind = 'contact' AND FdRoute = 'spa' "
-                  f"AND FdDueAt >= '{_iso(now)}' AND FdDueAt <= '{_iso(now + within)}'"),
-        StuckList("unreviewed", "Not yet reviewed", flagged(Flag.UNREVIEWED)),
-        StuckList("review_late", "Not reviewed on the day", flagged(Flag.REVIEW_LATE)),
-        StuckList("awaiting_consent", "Waiting on consent", lambda now, within: f"{OPEN} AND FdStage = 'awaiting_consent'"),
-        StuckList("awaiting_agency", "Waiting on an agency past its due time", flagged(Flag.AGENCY_LATE)),
-        StuckList("urgent_unpicked", "Urgent, not picked up", flagged(Flag.AWAITING_PICKUP)),
+        process.StuckList("overdue", "Decisions overdue", process.flagged(Flag.DECISION_OVERDUE)),
+        process.StuckList("due_soon", "Decisions due soon",
+                          lambda now, within: f"{process.OPEN} AND FdKind = 'contact' AND FdRoute = 'spa' "
+                          f"AND FdDueAt >= '{_iso(now)}' AND FdDueAt <= '{_iso(now + within)}'"),
+        process.StuckList("unreviewed", "Not yet reviewed", process.flagged(Flag.UNREVIEWED)),
+        process.StuckList("review_late", "Not reviewed on the day", process.flagged(Flag.REVIEW_LATE)),
+        process.StuckList("awaiting_consent", "Waiting on consent", lambda now, within: f"{process.OPEN} AND FdStage = 'awaiting_consent'"),
+        process.StuckList("awaiting_agency", "Waiting on an agency past its due time", process.flagged(Flag.AGENCY_LATE)),
+        process.StuckList("urgent_unpicked", "Urgent, not picked up", process.flagged(Flag.AWAITING_PICKUP)),
     ),
     views=(
-        ListView("queue", "Today's queue", frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER}), order=_queue_order,
-                 help="Every open contact: unreviewed first, then by priority, then the oldest."),
-        ListView("decisions", "Decisions awaited", MANAGERS,
-                 where="FdRoute = 'spa' AND FdStage IN ('awaiting_consent', 'map_checks', "
+        process.ListView("queue", "Today's queue", frozenset({Role.RFS_OFFICER, Role.SOCIAL_WORKER}), order=_queue_order,
+                         help="Every open contact: unreviewed first, then by priority, then the oldest."),
+        process.ListView("decisions", "Decisions awaited", MANAGERS,
+                         where="FdRoute = 'spa' AND FdStage IN ('awaiting_consent', 'map_checks', "
                        "'awaiting_recommendation', 'awaiting_decision')",
-                 order=time_left,
-                 groups=(("ready", "Ready for your decision", lambda r: r.stage == Stage.AWAITING_DECISION),
+                         order=process.time_left,
+                         groups=(("ready", "Ready for your decision", lambda r: r.stage == Stage.AWAITING_DECISION),
                          ("gathering", "Still gathering", lambda r: r.stage != Stage.AWAITING_DECISION)),
-                 help="SPA contacts by time left before the decision deadline; overdue in red."),
+                         help="SPA contacts by time left before the decision deadline; overdue in red."),
     ),
     activities=(ContactActivities,),
     transient=frozenset({Stage.INTAKE, Stage.HISTORY_CHECK, Stage.HANDOFF}),

@@ -23,6 +23,7 @@ from temporalio.common import (
 
 with workflow.unsafe.imports_passed_through():
     import workflows.contact_identity as contact_identity
+    import workflows.process as process
     import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.early_help import EarlyHelpActivities
@@ -74,17 +75,6 @@ with workflow.unsafe.imports_passed_through():
         start_once,
     )
     from workflows.deadline import Deadline, open_step, step_rules, wait_through
-    from workflows.process import (
-        Action,
-        ActionTable,
-        ListView,
-        Process,
-        Start,
-        StartContext,
-        StuckList,
-        flagged,
-        time_left,
-    )
 
 KIND = "early_help"
 OPEN_WORK = frozenset({
@@ -153,35 +143,35 @@ def _quadrant_form(s: EarlyHelpState) -> dict[str, Any]:
     return {"quadrant": {"choices": s.quadrants}}
 
 
-ACTIONS = ActionTable(
-    Action("give_directions", Directions, EARLY_HELP_LEADS, "Management directions",
-           stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS}), people={"adviser": EARLY_HELP_WORKERS},
-           help="Prompt directions from a manager, and the adviser who takes the case."),
-    Action("record_consent", EarlyHelpConsent, EARLY_HELP_TEAM, "Record parental consent",
-           stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS, EarlyHelpStage.AWAITING_CONSENT}),
-           ready=_consent_ready,
-           form=lambda s: {"status": {"choices": [ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED]}},
-           help="Early help is voluntary: a refusal closes the case with advice."),
-    Action("record_conversation", Conversation, EARLY_HELP_WORKERS, "Record a conversation",
-           stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION})),
-    Action("consult", ThresholdConsultation, EARLY_HELP_ADVISERS, "Record a threshold consultation",
-           stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION,
+ACTIONS = process.ActionTable(
+    process.Action("give_directions", Directions, EARLY_HELP_LEADS, "Management directions",
+                   stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS}), people={"adviser": EARLY_HELP_WORKERS},
+                   help="Prompt directions from a manager, and the adviser who takes the case."),
+    process.Action("record_consent", EarlyHelpConsent, EARLY_HELP_TEAM, "Record parental consent",
+                   stages=frozenset({EarlyHelpStage.AWAITING_DIRECTIONS, EarlyHelpStage.AWAITING_CONSENT}),
+                   ready=_consent_ready,
+                   form=lambda s: {"status": {"choices": [ConsentStatus.SOUGHT, ConsentStatus.GIVEN, ConsentStatus.REFUSED]}},
+                   help="Early help is voluntary: a refusal closes the case with advice."),
+    process.Action("record_conversation", Conversation, EARLY_HELP_WORKERS, "Record a conversation",
+                   stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION})),
+    process.Action("consult", ThresholdConsultation, EARLY_HELP_ADVISERS, "Record a threshold consultation",
+                   stages=frozenset({EarlyHelpStage.GATHERING, EarlyHelpStage.AWAITING_RECOMMENDATION,
                              EarlyHelpStage.AWAITING_DECISION}), people={"consulted": SENIOR_CONSULTEES},
-           help="When the need is close to the statutory threshold: a senior adviser or SPA manager's advice."),
-    Action("finish_gathering", FinishGathering, EARLY_HELP_WORKERS, "Finish information gathering",
-           stages=frozenset({EarlyHelpStage.GATHERING}), ready=_spoken_to_parents),
-    Action("recommend", EarlyHelpRecommendation, EARLY_HELP_WORKERS, "Write the recommendation",
-           stages=frozenset({EarlyHelpStage.AWAITING_RECOMMENDATION}), rules=_recommendation_rules,
-           form=lambda s: _quadrant_form(s) | {"recommended_outcome": {"choices": list(DECIDABLE)}}),
-    Action("decide", EarlyHelpDecision, EARLY_HELP_LEADS, "Decision",
-           stages=frozenset({EarlyHelpStage.AWAITING_DECISION}), rules=_decision_rules,
-           form=lambda s: _quadrant_form(s) | {
+                   help="When the need is close to the statutory threshold: a senior adviser or SPA manager's advice."),
+    process.Action("finish_gathering", FinishGathering, EARLY_HELP_WORKERS, "Finish information gathering",
+                   stages=frozenset({EarlyHelpStage.GATHERING}), ready=_spoken_to_parents),
+    process.Action("recommend", EarlyHelpRecommendation, EARLY_HELP_WORKERS, "Write the recommendation",
+                   stages=frozenset({EarlyHelpStage.AWAITING_RECOMMENDATION}), rules=_recommendation_rules,
+                   form=lambda s: _quadrant_form(s) | {"recommended_outcome": {"choices": list(DECIDABLE)}}),
+    process.Action("decide", EarlyHelpDecision, EARLY_HELP_LEADS, "Decision",
+                   stages=frozenset({EarlyHelpStage.AWAITING_DECISION}), rules=_decision_rules,
+                   form=lambda s: _quadrant_form(s) | {
                "outcome": {"choices": list(DECIDABLE),
                            "default": s.recommendation.recommended_outcome if s.recommendation else None},
                "recurring_pattern_considered": {"hidden": not s.recurring_themes}}),
-    Action("step_up", StepUp, EARLY_HELP_TEAM, "Step up into the SPA", stages=OPEN_WORK,
-           rules=lambda s, u: _consulted_or_senior(s, u.actor, "a step-up by an adviser"),
-           help="The need is at the statutory threshold: a contact enters the SPA directly."),
+    process.Action("step_up", StepUp, EARLY_HELP_TEAM, "Step up into the SPA", stages=OPEN_WORK,
+                   rules=lambda s, u: _consulted_or_senior(s, u.actor, "a step-up by an adviser"),
+                   help="The need is at the statutory threshold: a contact enters the SPA directly."),
     *SHARED,
 )
 
@@ -499,7 +489,7 @@ class EarlyHelpWorkflow(
 
 
 # ---------------------------------------------------------------------- starting one, and the lists
-def _start_input(request: Contact, actor: Actor, ctx: StartContext) -> EarlyHelpInput:
+def _start_input(request: Contact, actor: Actor, ctx: process.StartContext) -> EarlyHelpInput:
     return EarlyHelpInput(case_id=request.id, entry=EarlyHelpEntry.DIRECT, request=request,
                           submitted_by=actor.username, timescales=ctx.timescales)
 
@@ -507,24 +497,24 @@ def _start_input(request: Contact, actor: Actor, ctx: StartContext) -> EarlyHelp
 
 
 
-PROCESS = Process(
+PROCESS = process.Process(
     EarlyHelpWorkflow, path="early-help", subject_field="case_id",
     readers=EARLY_HELP_READERS,
-    start=Start(
+    start=process.Start(
         name="start", title="Start an early help case", model=Contact, roles=EARLY_HELP_TEAM,
         subject_id=lambda c: c.id, workflow_input=_start_input,
         search_attributes=lambda c: _attributes(c.id, c.source),
         help="A request for early help made straight to the hub, in the intake contract; its id is the case id.",
     ),
     stuck=(
-        StuckList("directions_overdue", "Early help: management directions overdue",
-                  flagged("directions_overdue")),
-        StuckList("early_help_overdue", "Early help: a step past its timescale",
-                  flagged(OVERDUE_FLAG)),
+        process.StuckList("directions_overdue", "Early help: management directions overdue",
+                          process.flagged("directions_overdue")),
+        process.StuckList("early_help_overdue", "Early help: a step past its timescale",
+                          process.flagged(OVERDUE_FLAG)),
     ),
     views=(
-        ListView("early-help", "Early help hub", EARLY_HELP_TEAM, order=time_left,
-                 help="Open early help cases by the time left on their current step."),
+        process.ListView("early-help", "Early help hub", EARLY_HELP_TEAM, order=process.time_left,
+                         help="Open early help cases by the time left on their current step."),
     ),
     activities=(EarlyHelpActivities,),
     transient=frozenset({EarlyHelpStage.HANDOFF}),

@@ -26,6 +26,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair
 
 with workflow.unsafe.imports_passed_through():
     import workflows.contact_identity as contact_identity
+    import workflows.process as process
     import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.missing import MissingActivities
@@ -54,18 +55,6 @@ with workflow.unsafe.imports_passed_through():
     from models.state import ContactWorkflowInput
     from workflows.base import SHARED, AuditedWorkflow, human_action, invalid, start_once
     from workflows.deadline import Deadline, DeadlineRule
-    from workflows.process import (
-        OPEN,
-        Action,
-        ActionTable,
-        ListView,
-        Process,
-        Start,
-        StartContext,
-        StuckList,
-        due_first,
-        flagged,
-    )
 
 KIND = "missing"
 POLICE_LIST = "police_list"  # the signal a later list sends to an open episode
@@ -111,24 +100,24 @@ def _no_contact_yet(s: MissingState) -> str | None:
     return None if s.contact_id is None else f"contact {s.contact_id} has been raised from this episode already"
 
 
-ACTIONS = ActionTable(
-    Action("record_return", MissingReturn, MISSING_TEAM, "Record the child's return",
-           stages=frozenset({MissingStage.MISSING}), rules=_return_rules,
-           needs="is for a child not yet known to have returned",
-           help="When you learn of the return before a police list says so: the 72 hours run from the return."),
-    Action("offer_interview", InterviewOffer, MISSING_TEAM, "Offer the return home interview",
-           stages=frozenset({MissingStage.AWAITING_OFFER}), rules=_offer_rules,
-           needs="follows the child's return",
-           help="Statutory guidance: offered within 72 hours of the child's return."),
-    Action("record_interview", ReturnInterview, MISSING_TEAM, "Record the return home interview",
-           stages=frozenset({MissingStage.INTERVIEW_OFFERED}), rules=_interview_rules,
-           needs="follows the offer",
-           help="Done or declined: what the child said, and any concerns as CIN factor codes "
+ACTIONS = process.ActionTable(
+    process.Action("record_return", MissingReturn, MISSING_TEAM, "Record the child's return",
+                   stages=frozenset({MissingStage.MISSING}), rules=_return_rules,
+                   needs="is for a child not yet known to have returned",
+                   help="When you learn of the return before a police list says so: the 72 hours run from the return."),
+    process.Action("offer_interview", InterviewOffer, MISSING_TEAM, "Offer the return home interview",
+                   stages=frozenset({MissingStage.AWAITING_OFFER}), rules=_offer_rules,
+                   needs="follows the child's return",
+                   help="Statutory guidance: offered within 72 hours of the child's return."),
+    process.Action("record_interview", ReturnInterview, MISSING_TEAM, "Record the return home interview",
+                   stages=frozenset({MissingStage.INTERVIEW_OFFERED}), rules=_interview_rules,
+                   needs="follows the offer",
+                   help="Done or declined: what the child said, and any concerns as CIN factor codes "
                 "(10A going missing, 11A CSE, 24A CCE ...): concerns raise a contact into the front door."),
-    Action("raise_contact", RaiseContact, MISSING_TEAM, "Raise a contact into the front door", ready=_no_contact_yet,
-           help="E.g. when the child keeps going missing: a contact about the child, linked to this episode."),
-    Action("close_episode", EpisodeClosure, MANAGERS, "Close without an interview", stages=OPEN_STAGES,
-           help="E.g. another authority's child, or a duplicate of another episode: say why."),
+    process.Action("raise_contact", RaiseContact, MISSING_TEAM, "Raise a contact into the front door", ready=_no_contact_yet,
+                   help="E.g. when the child keeps going missing: a contact about the child, linked to this episode."),
+    process.Action("close_episode", EpisodeClosure, MANAGERS, "Close without an interview", stages=OPEN_STAGES,
+                   help="E.g. another authority's child, or a duplicate of another episode: say why."),
     *SHARED,
 )
 
@@ -431,7 +420,7 @@ class MissingWorkflow(
 
 
 # ---------------------------------------------------------------------- starting one, and the lists
-def _start_input(r: MissingEpisodeReport, actor: Actor, ctx: StartContext) -> MissingInput:
+def _start_input(r: MissingEpisodeReport, actor: Actor, ctx: process.StartContext) -> MissingInput:
     return MissingInput(report=r, holder=actor.username, started_by=actor.username, timescales=ctx.timescales)
 
 
@@ -442,10 +431,10 @@ def start_attributes(r: MissingEpisodeReport) -> list[SearchAttributePair[Any]]:
 
 
 
-PROCESS = Process(
+PROCESS = process.Process(
     MissingWorkflow, path="missing", subject_field="police_ref",
     readers=MISSING_READERS,
-    start=Start(
+    start=process.Start(
         name="report", title="Record a missing episode", model=MissingEpisodeReport, roles=MISSING_TEAM,
         subject_id=lambda r: r.police_ref, workflow_input=_start_input, search_attributes=start_attributes,
         received_field="reported_missing_at",
@@ -453,17 +442,17 @@ PROCESS = Process(
              "`frontdoor missing import FILE`). You hold it.",
     ),
     stuck=(
-        StuckList("return_interview_overdue", "Return home interviews not offered in 72 hours",
-                  flagged(MissingFlag.INTERVIEW_OVERDUE)),
-        StuckList("return_interviews_outstanding", "Return home interviews outstanding",
-                  lambda now, within: f"{OPEN} AND FdKind = '{KIND}' AND FdStage IN "
-                  f"('{MissingStage.AWAITING_OFFER.value}', '{MissingStage.INTERVIEW_OFFERED.value}')"),
-        StuckList("repeat_missing_no_contact", "Repeat missing: a contact suggested, not raised",
-                  flagged(MissingFlag.CONTACT_SUGGESTED)),
+        process.StuckList("return_interview_overdue", "Return home interviews not offered in 72 hours",
+                          process.flagged(MissingFlag.INTERVIEW_OVERDUE)),
+        process.StuckList("return_interviews_outstanding", "Return home interviews outstanding",
+                          lambda now, within: f"{process.OPEN} AND FdKind = '{KIND}' AND FdStage IN "
+                          f"('{MissingStage.AWAITING_OFFER.value}', '{MissingStage.INTERVIEW_OFFERED.value}')"),
+        process.StuckList("repeat_missing_no_contact", "Repeat missing: a contact suggested, not raised",
+                          process.flagged(MissingFlag.CONTACT_SUGGESTED)),
     ),
     views=(
-        ListView("missing", "Missing children", MISSING_TEAM, order=due_first,
-                 groups=(("overdue", "Interview not offered within 72 hours",
+        process.ListView("missing", "Missing children", MISSING_TEAM, order=process.due_first,
+                         groups=(("overdue", "Interview not offered within 72 hours",
                           lambda r: MissingFlag.INTERVIEW_OVERDUE.value in r.flags),
                          ("awaiting-offer", "Returned: offer the interview",
                           lambda r: r.stage == MissingStage.AWAITING_OFFER
@@ -471,7 +460,7 @@ PROCESS = Process(
                          ("offered", "Interview offered", lambda r: r.stage == MissingStage.INTERVIEW_OFFERED),
                          ("missing", "Still missing", lambda r: r.stage in (MissingStage.MISSING,
                                                                             MissingStage.HISTORY_CHECK))),
-                 help="Episodes from the police's daily list: the 72 hours to offer a return home interview first."),
+                         help="Episodes from the police's daily list: the 72 hours to offer a return home interview first."),
     ),
     activities=(MissingActivities,),
     transient=frozenset({MissingStage.HISTORY_CHECK}),

@@ -26,6 +26,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     import workflows.contact_identity as contact_identity
+    import workflows.process as process
     import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from activities.morning import MorningActivities
@@ -72,17 +73,6 @@ with workflow.unsafe.imports_passed_through():
         start_attributes,
         workflow_id,
     )
-    from workflows.process import (
-        Action,
-        ActionTable,
-        ListView,
-        Process,
-        Start,
-        StartContext,
-        StuckList,
-        flagged,
-        forbidden,
-    )
 
 BEFORE_CLOSE = frozenset({MorningStage.AGENDA, MorningStage.MEETING})
 
@@ -112,8 +102,8 @@ def _share_rules(s: MorningState, p: AgencyInformation) -> None:
         if p.agency not in (None, own):
             raise invalid(f"agency: a {ROLE_NAMES[role].lower()} shares what {own.value} knows")
         if ASKED_AS[role] not in entry.item.asked:
-            raise forbidden(f"{p.actor.username} ({role.value}) may not add to item {p.item}: it does not ask "
-                            f"{ASKED_AS[role].value}; partners add to the items they are asked about")
+            raise process.forbidden(f"{p.actor.username} ({role.value}) may not add to item {p.item}: it does not ask "
+                                    f"{ASKED_AS[role].value}; partners add to the items they are asked about")
     if entry.outcome is not None:
         raise invalid(f"item: item {p.item} has been discussed; add what your agency knows to the next item")
     if len(entry.shared) >= MAX_SHARED:
@@ -139,22 +129,22 @@ def _first_waiting(s: MorningState) -> dict[str, Any]:
     return {"item": {"default": waiting[0].number if waiting else None}}
 
 
-ACTIONS = ActionTable(
-    Action("add", AgendaAddition, MORNING_CONTRIBUTORS, "Add an item to the agenda",
-           stages=frozenset({MorningStage.AGENDA}),
-           ready=lambda s: None if len(s.agenda) < MAX_AGENDA else f"the agenda has {MAX_AGENDA} items already",
-           rules=_add_rules,
-           needs="is done before the meeting begins: add it to the next working day's discussion",
-           help="A question for the meeting: who it is about, and which partners are asked what their agency knows."),
-    Action("share", AgencyInformation, MORNING_CONTRIBUTORS, "Add what your agency knows",
-           stages=BEFORE_CLOSE, ready=_any_waiting, rules=_share_rules, form=_first_waiting,
-           help="Partners add to the items that ask them, before or during the meeting."),
-    Action("record", ItemDiscussed, MORNING_CHAIRS, "Record an item's discussion",
-           stages=BEFORE_CLOSE, ready=_any_waiting, rules=_record_rules, form=_first_waiting,
-           help="The chair records who attended, what each agency shared, the agreed next step and who takes it. "
+ACTIONS = process.ActionTable(
+    process.Action("add", AgendaAddition, MORNING_CONTRIBUTORS, "Add an item to the agenda",
+                   stages=frozenset({MorningStage.AGENDA}),
+                   ready=lambda s: None if len(s.agenda) < MAX_AGENDA else f"the agenda has {MAX_AGENDA} items already",
+                   rules=_add_rules,
+                   needs="is done before the meeting begins: add it to the next working day's discussion",
+                   help="A question for the meeting: who it is about, and which partners are asked what their agency knows."),
+    process.Action("share", AgencyInformation, MORNING_CONTRIBUTORS, "Add what your agency knows",
+                   stages=BEFORE_CLOSE, ready=_any_waiting, rules=_share_rules, form=_first_waiting,
+                   help="Partners add to the items that ask them, before or during the meeting."),
+    process.Action("record", ItemDiscussed, MORNING_CHAIRS, "Record an item's discussion",
+                   stages=BEFORE_CLOSE, ready=_any_waiting, rules=_record_rules, form=_first_waiting,
+                   help="The chair records who attended, what each agency shared, the agreed next step and who takes it. "
                 "A contact's item: the outcome goes to the contact."),
-    Action("close", MeetingClosure, MORNING_CHAIRS, "Close the meeting", stages=BEFORE_CLOSE,
-           help="Items not reached roll over to the next working day. The meeting's record is rendered."),
+    process.Action("close", MeetingClosure, MORNING_CHAIRS, "Close the meeting", stages=BEFORE_CLOSE,
+                   help="Items not reached roll over to the next working day. The meeting's record is rendered."),
     *SHARED,
 )
 
@@ -421,7 +411,7 @@ class MorningSchedule(ScheduleLauncher):
 
 
 # ---------------------------------------------------------------------- starting one, and the lists
-def _start_input(o: MorningOpening, actor: Actor, ctx: StartContext) -> MorningInput:
+def _start_input(o: MorningOpening, actor: Actor, ctx: process.StartContext) -> MorningInput:
     return MorningInput(date=o.date, opened_by=actor.username, timescales=ctx.timescales)
 
 
@@ -435,22 +425,22 @@ def _by_date(r: Any) -> str:
 
 
 
-PROCESS = Process(
+PROCESS = process.Process(
     MorningWorkflow, path="morning", subject_field="date",
     readers=MORNING_READERS,
-    start=Start(
+    start=process.Start(
         name="open", title="Open a morning discussion", model=MorningOpening, roles=MORNING_CHAIRS,
         subject_id=lambda o: o.date.isoformat(), workflow_input=_start_input, search_attributes=_start_attributes,
         help="The schedule opens each working day's discussion (and the next one's agenda) by itself: open one "
              "by hand only for a day it has not opened.",
     ),
     stuck=(
-        StuckList("morning_rolled_twice", "Morning discussion: items rolled over twice",
-                  flagged(MorningFlag.ROLLED_OVER_TWICE)),
+        process.StuckList("morning_rolled_twice", "Morning discussion: items rolled over twice",
+                          process.flagged(MorningFlag.ROLLED_OVER_TWICE)),
     ),
     views=(
-        ListView("morning", "Morning case discussion", MORNING_CONTRIBUTORS, order=_by_date,
-                 help="Today's discussion and the next working day's agenda: items where the threshold is not "
+        process.ListView("morning", "Morning case discussion", MORNING_CONTRIBUTORS, order=_by_date,
+                         help="Today's discussion and the next working day's agenda: items where the threshold is not "
                       "clear, for the SPA's police and health partners."),
     ),
     activities=(MorningActivities,),
