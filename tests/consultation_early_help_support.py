@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,9 +65,14 @@ async def start_direct(
 
 
 async def scheduled_activities(client: Client, workflow_id: str) -> list[str]:
-    """Names of every activity the workflow scheduled, read from its event history."""
+    """Names of every activity the workflow ran, ordinary and local, read from its event history
+    (a local activity's name is in its marker's data, which the SDK's core writes as plain JSON)."""
     names = []
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             names.append(event.activity_task_scheduled_event_attributes.activity_type.name)
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_local_activity":
+                names.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
     return names

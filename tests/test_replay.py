@@ -5,7 +5,9 @@ the contact ones from the first released ContactWorkflow (commit 0672569), the
 consultation and early help ones from the first versions of those workflows,
 local-audit/ from every workflow once the action trail became local activities, and
 one-shape/ from the one-shape version (and the missing episode, the morning discussion and
-its schedule's launcher, the audit and its round, from their first versions). A change
+its schedule's launcher, the audit and its round, from their first versions), and
+local-writes/ from every process once its short case-record writes became local activities
+(patch "case-record-writes-local"). A change
 to live workflow code that is not behind workflow.patched() fails here.
 """
 
@@ -51,6 +53,10 @@ def test_there_are_recorded_histories():
     assert set(IDS) >= {"one-shape/audit-replay-round-01", "one-shape/audit-round-replay-round"}  # issue 12
     assert "one-shape/frontdoor-stuck-snapshot-run-replay" in IDS  # issue 10: the hourly stuck snapshot
     assert "one-shape/frontdoor-report-snapshot-run-replay" in IDS  # issue 10: the daily key report figures
+    # issue 13: the case-record writes as local activities, in every process that makes them
+    assert set(IDS) >= {f"local-writes/{name}" for name in first | {
+        "early-help-replay-eh-up", "missing-replay-missing", "morning-replay-morning", "morning-replay-contact",
+        "audit-replay-round-01", "audit-round-replay-round"}}
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):

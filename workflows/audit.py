@@ -239,7 +239,7 @@ class AuditWorkflow(
         s.snapshot = await self.act(
             AuditActivities.snapshot_case, SnapshotRequest(audit_id=inp.audit_id, case_id=s.case_id, case_kind=s.case_kind)
         )
-        await self.act(AuditActivities.record_audit, self._record())
+        await self.write(AuditActivities.record_audit, self._record())
         await self.audit(
             None, "audit_started", case_id=s.case_id, case_kind=s.case_kind, round_id=s.round_id,
             tool_version=s.tool_version, auditor=s.auditor, re_auditor=s.re_auditor, moderator=s.moderator,
@@ -252,10 +252,10 @@ class AuditWorkflow(
             if stage == AuditStage.CLOSED:
                 break
             await wait_through(self._current_step(), partial(self._moved_from, stage))
-            await self.act(AuditActivities.record_audit, self._record())
+            await self.write(AuditActivities.record_audit, self._record())
         s.closed_at = workflow.now()
         self.sync()
-        await self.act(AuditActivities.record_audit, self._record())
+        await self.write(AuditActivities.record_audit, self._record())
         await self.audit(None, "closed", final_overall=s.final_overall.value if s.final_overall else None,
                          critical_weakness=s.critical_weakness)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -381,7 +381,7 @@ class AuditWorkflow(
         self.sync()
         await self.audit(r.actor, "meeting_recorded", r.learning_points, themes=r.themes,
                          held_at=(r.held_at or workflow.now()).isoformat(), with_worker=s.worker)
-        await self.act(AuditActivities.record_audit, self._record())
+        await self.write(AuditActivities.record_audit, self._record())
         return self.view()  # type: ignore[no-any-return]
 
     @human_action

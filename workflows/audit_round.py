@@ -87,7 +87,7 @@ class AuditRoundWorkflow(
                        team=a.candidate.team, auditor=a.auditor, re_auditor=a.re_auditor)
             for n, a in enumerate(plan.audits, 1)
         ]
-        await self.act(AuditActivities.record_round, self._record())
+        await self.write(AuditActivities.record_round, self._record())
         await self.audit(
             None, "round_started", req.title, started_by=inp.started_by, seed=s.seed, tool_version=s.tool_version,
             period=f"{req.period_from.isoformat()}..{req.period_to.isoformat()}", per_team=req.per_team,
@@ -113,7 +113,7 @@ class AuditRoundWorkflow(
         await asyncio.gather(*watching)
         s.closed_at = workflow.now()
         self._set_stage(AuditRoundStage.CLOSED)
-        await self.act(AuditActivities.record_round, self._record())
+        await self.write(AuditActivities.record_round, self._record())
         await self.audit(None, "closed", audits=len(s.audits), closed=s.audits_closed)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.view()  # type: ignore[no-any-return]

@@ -42,6 +42,9 @@ __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weig
            "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION", "SHARED", "start_once"]
 
 SYSTEM = "frontdoor"
+# Short writes to the case record became local activities after the one-shape release:
+# histories written before keep replaying with the ordinary activities they recorded.
+LOCAL_WRITES = "case-record-writes-local"
 
 # Errors that retrying cannot mend: the activity fails at once and the case shows as faulted.
 NON_RETRYABLE = [
@@ -231,8 +234,10 @@ class AuditedWorkflow(Generic[Input]):
                 return await workflow.execute_activity_method(
                     activity, args=list(args), start_to_close_timeout=timeout, retry_policy=retry
                 )
-            except ActivityError as err:
-                cause = err.cause
+            except (ActivityError, ApplicationError) as err:
+                # an ordinary activity's failure comes as ActivityError (its cause the error);
+                # a local activity's non-retryable one can come as the ApplicationError itself
+                cause = err.cause if isinstance(err, ActivityError) else err
                 message = str(cause.message if isinstance(cause, ApplicationError) else cause or err)
                 self.fault = Fault(activity=name, error=message[:300], since=workflow.now(), attempts=self.activity_attempts)
                 workflow.logger.warning("activity %s failed, waiting for a retry: %s", name, message)
@@ -241,6 +246,13 @@ class AuditedWorkflow(Generic[Input]):
                 await workflow.wait_condition(partial(self._retried_since, generation))
                 self.fault = None
                 self.sync()
+
+    async def write(self, activity: Callable[..., Any], *args: Any) -> Any:
+        """A short, idempotent write to the case record (its row, an agency's answer, a
+        document): a local activity, run in the worker's own workflow task, so the step that
+        makes it needs no second workflow task. Slow reads (the history check) and whatever
+        leaves the front door (the handoff, messages, MAP requests) stay ordinary activities."""
+        return await self.act(activity, *args, local=workflow.patched(LOCAL_WRITES))
 
     def _retried_since(self, generation: int) -> bool:
         return self._retry_generation != generation

@@ -122,8 +122,8 @@ class ConsultationWorkflow(
             due = await self.act(CaseActivities.working_day_due, c.called_at, inp.timescales.invited_referral)
             self.referral_deadline = Deadline.begin(self, INVITED_REFERRAL, due, started_at=c.called_at)
             s.referral_deadline = self.referral_deadline.record
-        await self.act(ConsultationActivities.record_consultation, self._row())
-        s.document_id = await self.act(
+        await self.write(ConsultationActivities.record_consultation, self._row())
+        s.document_id = await self.write(
             CaseActivities.render_document,
             DocumentRequest(
                 document_id=f"{workflow.info().workflow_id}/consultation-record",
@@ -164,7 +164,7 @@ class ConsultationWorkflow(
     async def _close(self, closure: ConsultationClosure) -> None:
         self.state.closure, self.state.closed_at = closure, workflow.now()
         self._set_stage(ConsultationStage.CLOSED)
-        await self.act(ConsultationActivities.record_consultation, self._row())
+        await self.write(ConsultationActivities.record_consultation, self._row())
         await self.audit(None, "closed", closure=closure.value)
 
     # ------------------------------------------------------------------ helpers

@@ -324,7 +324,7 @@ class ContactWorkflow(
     @workflow.run
     async def run(self, inp: ContactWorkflowInput) -> ContactState:
         self.sync()
-        await self.act(ContactActivities.record_contact, inp.contact)
+        await self.write(ContactActivities.record_contact, inp.contact)
         await self.audit(
             None, "contact_received",
             source=inp.contact.source, submitted_by=inp.submitted_by, police_delay_hours=self._police_delay_hours(),
@@ -406,7 +406,7 @@ class ContactWorkflow(
         self.state.closed_at = workflow.now()
         self.review_deadline.finish()
         self._set_stage(Stage.CLOSED)
-        await self.act(ContactActivities.update_case_record, self._case_update())
+        await self.write(ContactActivities.update_case_record, self._case_update())
         await self.audit(None, "closed", outcome=self.state.outcome.value if self.state.outcome else None)
 
     def _reviewed_or_closed(self) -> bool:
@@ -471,7 +471,7 @@ class ContactWorkflow(
         await self.audit(
             up.actor, "stepped_up_from_early_help", up.reason, early_help_case_id=up.early_help_case_id, level=int(up.level)
         )
-        await self.act(
+        await self.write(
             ContactActivities.update_case_record,
             CaseUpdate(contact_id=s.contact_id, stage=s.stage.value, level=int(up.level), route=Route.SPA.value),
         )
@@ -606,7 +606,7 @@ class ContactWorkflow(
             threshold_advice=t.threshold_advice.model_dump() if t.threshold_advice else None,
             history_considered=t.history_considered,
         )
-        await self.act(ContactActivities.update_case_record, self._case_update())
+        await self.write(ContactActivities.update_case_record, self._case_update())
         return self.view()  # type: ignore[no-any-return]
 
     @human_action
@@ -683,7 +683,7 @@ class ContactWorkflow(
         check = self._answered(r.agency)
         check.responded_at, check.response, check.known_to_agency = workflow.now(), r.information, r.known_to_agency
         self._set_stage(self._spa_stage())
-        await self.act(ContactActivities.record_agency_answer, self.subject_id, r.agency.value, r.information, None)
+        await self.write(ContactActivities.record_agency_answer, self.subject_id, r.agency.value, r.information, None)
         await self.audit(r.actor, "map_response", agency=r.agency.value, known_to_agency=r.known_to_agency)
         return self.view()  # type: ignore[no-any-return]
 
@@ -692,7 +692,7 @@ class ContactWorkflow(
         check = self._answered(p.agency)
         check.waived_reason, check.waived_by = p.reason, p.actor.username
         self._set_stage(self._spa_stage())
-        await self.act(ContactActivities.record_agency_answer, self.subject_id, p.agency.value, None, p.reason)
+        await self.write(ContactActivities.record_agency_answer, self.subject_id, p.agency.value, None, p.reason)
         await self.audit(p.actor, "map_proceed_without", p.reason, agency=p.agency.value)
         return self.view()  # type: ignore[no-any-return]
 
@@ -702,7 +702,7 @@ class ContactWorkflow(
         self._took(r.actor)
         self._set_stage(self._spa_stage())
         context = self._doc_context() | {"recommendation": r.model_dump(mode="json")}
-        self.state.recommendation_document_id = await self.act(
+        self.state.recommendation_document_id = await self.write(
             CaseActivities.render_document,
             DocumentRequest(
                 document_id=f"{workflow.info().workflow_id}/recommendation",
@@ -720,7 +720,7 @@ class ContactWorkflow(
             self.decision_deadline.finish()
         self._took(d.actor)
         on_time = self.state.decision_due_at is None or workflow.now() <= self.state.decision_due_at
-        await self.act(
+        await self.write(
             CaseActivities.render_document,
             DocumentRequest(
                 document_id=f"{workflow.info().workflow_id}/decision",

@@ -239,7 +239,7 @@ class EarlyHelpWorkflow(
         s = self.state
         self.sync()
         s.quadrants = await self.act(EarlyHelpActivities.early_help_quadrants)
-        await self.act(
+        await self.write(
             EarlyHelpActivities.record_early_help, self._record(), inp.request if inp.entry == EarlyHelpEntry.DIRECT else None
         )
         await self.audit(
@@ -291,7 +291,7 @@ class EarlyHelpWorkflow(
             await self._hand_off(d.outcome, d.quadrant, team, d.rationale)
         s.closed_at = workflow.now()
         self._set_stage(EarlyHelpStage.CLOSED)
-        await self.act(EarlyHelpActivities.record_early_help, self._record(), None)
+        await self.write(EarlyHelpActivities.record_early_help, self._record(), None)
         await self.audit(None, "closed", outcome=s.outcome.value if s.outcome else None, quadrant=s.quadrant)
 
     async def _hand_off(self, outcome: EarlyHelpOutcome, quadrant: str | None, team: str | None, summary: str) -> None:
@@ -455,7 +455,7 @@ class EarlyHelpWorkflow(
         s.recommendation = r
         self._took(r.actor)
         self._set_stage(self._expected_stage())
-        s.recommendation_document_id = await self.act(
+        s.recommendation_document_id = await self.write(
             CaseActivities.render_document,
             DocumentRequest(
                 document_id=f"{workflow.info().workflow_id}/recommendation",

@@ -166,7 +166,7 @@ class MissingWorkflow(
     async def run(self, inp: MissingInput) -> MissingState:
         s = self.state
         self.sync()
-        await self.act(MissingActivities.record_episode, self._row())
+        await self.write(MissingActivities.record_episode, self._row())
         await self.audit(
             None, "episode_received", s.circumstances or None, missing_from=s.missing_from.value, risk=s.risk.value,
             reported_missing_at=s.reported_missing_at.isoformat(), started_by=inp.started_by, held_by=s.holder,
@@ -206,7 +206,7 @@ class MissingWorkflow(
                 f"{s.repeat.episodes} episodes in {s.repeat.window_days} days: consider raising a contact",
                 episodes=s.repeat.episodes, earlier=", ".join(s.repeat.police_refs),
             )
-        await self.act(MissingActivities.record_episode, self._row())
+        await self.write(MissingActivities.record_episode, self._row())
 
     async def _await_interview(self) -> None:
         s = self.state
@@ -215,7 +215,7 @@ class MissingWorkflow(
                                                  started_at=s.returned_at)
         s.interview_deadline = self.interview_deadline.record
         self._set_stage(MissingStage.AWAITING_OFFER)
-        await self.act(MissingActivities.record_episode, self._row())
+        await self.write(MissingActivities.record_episode, self._row())
         await self.interview_deadline.wait(lambda: s.offer is not None or self._closing)
         if self._closing and s.offer is None:
             return
@@ -234,7 +234,7 @@ class MissingWorkflow(
         s.closure = (f"interview_{s.interview.outcome.value}" if s.interview is not None
                      else "closed_without_interview")
         self._set_stage(MissingStage.CLOSED)
-        await self.act(MissingActivities.record_episode, self._row())
+        await self.write(MissingActivities.record_episode, self._row())
         await self.audit(None, "closed", s.closure_reason, closure=s.closure, contact_id=s.contact_id)
 
     async def _raise_contact(self, actor: Actor, reason: str, factors: list[str]) -> None:
@@ -262,7 +262,7 @@ class MissingWorkflow(
         await start_once(contact_identity.ContactIdentity.run, inp, contact_identity.workflow_id(cid),
                          contact_identity.typed_start_attributes(contact))
         await self.audit(actor, "contact_raised", reason, contact_id=cid, factors=", ".join(contact.concerns.factors))
-        await self.act(MissingActivities.record_episode, self._row())
+        await self.write(MissingActivities.record_episode, self._row())
 
     def _contact_summary(self, reason: str) -> str:
         s = self.state
@@ -371,7 +371,7 @@ class MissingWorkflow(
                          returned_at=report.returned_at.isoformat() if report.returned_at else None)
         if "return" in changes:
             await self._audit_return_reported(entry.list_id)
-        await self.act(MissingActivities.record_episode, self._row())
+        await self.write(MissingActivities.record_episode, self._row())
 
     @human_action
     async def record_return(self, r: MissingReturn) -> MissingState:
@@ -391,7 +391,7 @@ class MissingWorkflow(
         self.sync()
         await self.audit(o.actor, "interview_offered", o.note, method=o.method.value, offered_at=s.offered_at.isoformat(),
                          interviewer=o.interviewer or o.actor.username, on_time=s.offered_on_time)
-        await self.act(MissingActivities.record_episode, self._row())
+        await self.write(MissingActivities.record_episode, self._row())
         return self.view()  # type: ignore[no-any-return]
 
     @human_action

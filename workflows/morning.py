@@ -198,9 +198,9 @@ class MorningWorkflow(
         self.close_deadline = Deadline.begin(self, DAY_END, day.ends_at)
         s.close_deadline = self.close_deadline.record
         self.sync()
-        await self.act(MorningActivities.record_meeting, self._meeting_row())
+        await self.write(MorningActivities.record_meeting, self._meeting_row())
         for entry in list(s.agenda):
-            await self.act(MorningActivities.record_item, self._item_row(entry))
+            await self.write(MorningActivities.record_item, self._item_row(entry))
         await self.audit(None, "discussion_opened", opened_by=inp.opened_by, meeting_at=day.meeting_at.isoformat(),
                          items=len(s.agenda), rolled_over=sum(1 for e in s.agenda if e.item.rolled_over))
         await self.close_deadline.wait(lambda: self._close_requested)
@@ -217,7 +217,7 @@ class MorningWorkflow(
         s = self.state
         await self._roll_over()
         s.closed_at = workflow.now()
-        s.document_id = await self.act(
+        s.document_id = await self.write(
             CaseActivities.render_document,
             DocumentRequest(
                 document_id=f"{workflow.info().workflow_id}/record", subject_id=self.subject_id,
@@ -227,7 +227,7 @@ class MorningWorkflow(
             ),
         )
         self._set_stage(MorningStage.CLOSED)
-        await self.act(MorningActivities.record_meeting, self._meeting_row())
+        await self.write(MorningActivities.record_meeting, self._meeting_row())
         await self.audit(None, "discussion_closed", s.closing_note, closed_by=s.closed_by or "the end of the day",
                          discussed=s.discussed, rolled_over=sum(1 for e in s.agenda if e.rolled_to),
                          rolled_to=s.rolled_to.isoformat() if s.rolled_to else None, document_id=s.document_id)
@@ -240,7 +240,7 @@ class MorningWorkflow(
             entry.rolled_to = day = await put_on_agenda(self, item, self.inp.timescales, "roll-over", after=s.date)
             s.rolled_to = day
             self.sync()
-            await self.act(MorningActivities.record_item, self._item_row(entry, item))
+            await self.write(MorningActivities.record_item, self._item_row(entry, item))
             await self.audit(None, "item_rolled_over", item=entry.number, item_id=item.item_id,
                              contact_id=item.contact_id, rolled_to=day.isoformat(), times=item.rolled_over)
             if item.contact_id:
@@ -311,7 +311,7 @@ class MorningWorkflow(
         self.sync()
         await self.audit(None, "item_put_on_agenda", item.question, item=entry.number, item_id=item.item_id,
                          contact_id=item.contact_id, raised_by=item.raised_by, rolled_over=item.rolled_over or None)
-        await self.act(MorningActivities.record_item, self._item_row(entry))
+        await self.write(MorningActivities.record_item, self._item_row(entry))
 
     @human_action
     async def add(self, a: AgendaAddition) -> MorningState:
@@ -326,7 +326,7 @@ class MorningWorkflow(
         self.sync()
         await self.audit(a.actor, "item_added", a.question, item=entry.number, contact_id=a.contact_id,
                          ask=[p.value for p in a.ask])
-        await self.act(MorningActivities.record_item, self._item_row(entry))
+        await self.write(MorningActivities.record_item, self._item_row(entry))
         return self.view()  # type: ignore[no-any-return]
 
     @human_action
@@ -357,7 +357,7 @@ class MorningWorkflow(
         await self.audit(r.actor, "item_discussed", r.note, item=r.item, item_id=entry.item.item_id,
                          contact_id=entry.item.contact_id, next_step=r.next_step.value, next_step_by=r.next_step_by,
                          attendees="; ".join(r.attendees))
-        await self.act(MorningActivities.record_item, self._item_row(entry))
+        await self.write(MorningActivities.record_item, self._item_row(entry))
         if entry.item.contact_id:
             entry.contact_told = await self._tell_contact(
                 entry, DiscussionNotice(item_id=entry.item.item_id, meeting=s.date, outcome=outcome,
