@@ -17,6 +17,7 @@ stack idle) it times count_workflows for each query, --repeat sequential calls i
 
     .venv/bin/python bench/visibility_counts.py                    # 10,000 workflows: ~2-4 min
     .venv/bin/python bench/visibility_counts.py --workflows 1000 --rounds 1
+    .venv/bin/python bench/visibility_counts.py --address 127.0.0.1:PORT --measure-only --rounds 4
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from workflows.process import OPEN
 COUNT_TARGET_MS = 50.0
 UNREVIEWED = SearchAttributeKey.for_bool("FdUnreviewed")  # the candidate Bool
 REVIEW = SearchAttributeKey.for_keyword("FdReview")  # the candidate Keyword (the 10th slot)
+CLOSED_FLAGGED = 100  # 1 in 100 closed workflows keeps 'unreviewed' (terminated before its review)
 CANDIDATES = {UNREVIEWED.name: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
               REVIEW.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
 
@@ -81,6 +83,7 @@ QUERIES: list[tuple[str, str]] = [
     ("kind + bool", f"FdKind = 'contact' AND {OPEN} AND FdUnreviewed = true"),
     ("flags, no status", "FdFlags = 'unreviewed'"),
     ("bool, no status", "FdUnreviewed = true"),
+    ("flags, not closed", "CloseTime IS NULL AND FdFlags = 'unreviewed'"),
     ("stage keyword", f"{OPEN} AND FdStage = 'awaiting_triage'"),
     ("small flag (5%)", f"{OPEN} AND FdFlags = 'decision_overdue'"),
     ("all open", OPEN),
@@ -101,8 +104,10 @@ class Idle:
         await workflow.wait_condition(lambda: False)
 
 
-def attributes(i: int) -> TypedSearchAttributes:
+def attributes(i: int, closed: bool = False) -> TypedSearchAttributes:
     stage, flags = MIX[i % len(MIX)]
+    if closed:  # a closed contact has no flags, unless it was terminated before its review (1 in CLOSED_FLAGGED)
+        stage, flags = "closed", (["unreviewed"] if i % CLOSED_FLAGGED == 0 else [])
     unreviewed = "unreviewed" in flags
     pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(sa.KIND, "contact"),
@@ -133,17 +138,20 @@ async def register_candidates(client: Client) -> None:
             await asyncio.sleep(0.5)
 
 
-async def start_all(client: Client, task_queue: str, n: int, concurrency: int) -> None:
-    progress = Progress("started", n)
+async def start_all(client: Client, task_queue: str, n: int, concurrency: int, closed: bool = False) -> None:
+    """Start n workflows; with `closed`, on a queue nobody polls, each terminated at once."""
+    progress = Progress("started and terminated" if closed else "started", n)
     sem = asyncio.Semaphore(concurrency)
     done = 0
-    prefix = f"vc-{int(time.time())}"
+    prefix = f"vc-{'closed-' if closed else ''}{int(time.time())}"
 
     async def one(i: int) -> None:
         nonlocal done
         async with sem:
-            await client.start_workflow(Idle.run, id=f"{prefix}-{i}", task_queue=task_queue,
-                                        search_attributes=attributes(i))
+            handle = await client.start_workflow(Idle.run, id=f"{prefix}-{i}", task_queue=task_queue,
+                                                 search_attributes=attributes(i, closed))
+            if closed:
+                await handle.terminate("bench: a closed workflow in visibility")
         done += 1
         progress.tick(done)
 
@@ -176,9 +184,9 @@ async def measure(client: Client, repeat: int) -> dict[str, tuple[int, float, fl
     return out
 
 
-def table(rounds: list[dict[str, tuple[int, float, float]]], n: int, repeat: int) -> list[str]:
+def table(rounds: list[dict[str, tuple[int, float, float]]], n: int, repeat: int, closed: int) -> list[str]:
     head = f"  {'query':<20}{'count':>7}" + "".join(f"{f'r{r + 1} p50':>10}{'p95 ms':>8}" for r in range(len(rounds)))
-    lines = [f"count_workflows at {n} open workflows, {repeat} sequential calls per query per round "
+    lines = [f"count_workflows at {n} open workflows and {closed} closed, {repeat} sequential calls per query per round "
              f"(target p95 < {COUNT_TARGET_MS:.0f} ms):", head]
     for name, _query in QUERIES:
         row = f"  {name:<20}{rounds[0][name][0]:>7}"
@@ -200,26 +208,36 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
     say(f"Temporal at {address}; task queue {task_queue}; work files in {stack.tmp}")
     client = await connect_when_ready(settings)
     await register_candidates(client)
-    if (before := (await client.count_workflows(OPEN)).count) != 0:
+    if (before := (await client.count_workflows(OPEN)).count) != 0 and not args.measure_only:
         say(f"  note: the server already has {before} open workflows; counts include them")
-    worker = Worker(client, task_queue=task_queue, workflows=[Idle], activities=[],
-                    workflow_runner=UnsandboxedWorkflowRunner(), max_cached_workflows=100,
-                    max_concurrent_workflow_tasks=50)
-    t0 = time.monotonic()
-    async with worker:
-        say(f"starting {args.workflows} idle workflows ({args.concurrency} starts in flight)")
-        await start_all(client, task_queue, args.workflows, args.concurrency)
-        await wait_first_tasks(args.workflows)
-    say(f"  {args.workflows} open in {time.monotonic() - t0:.0f}s; worker stopped, the stack is idle")
-    await asyncio.sleep(args.settle)
+    if args.measure_only:
+        say(f"  --measure-only: measuring the {before} open workflows already there")
+        args.workflows = before
+    else:
+        worker = Worker(client, task_queue=task_queue, workflows=[Idle], activities=[],
+                        workflow_runner=UnsandboxedWorkflowRunner(), max_cached_workflows=100,
+                        max_concurrent_workflow_tasks=50)
+        t0 = time.monotonic()
+        async with worker:
+            say(f"starting {args.workflows} idle workflows ({args.concurrency} starts in flight)")
+            await start_all(client, task_queue, args.workflows, args.concurrency)
+            await wait_first_tasks(args.workflows)
+        say(f"  {args.workflows} open in {time.monotonic() - t0:.0f}s; worker stopped, the stack is idle")
+        await asyncio.sleep(args.settle)
+    if args.closed:
+        say(f"starting and terminating {args.closed} closed workflows (1 in {CLOSED_FLAGGED} still flagged unreviewed)")
+        await start_all(client, f"{task_queue}-closed", args.closed, args.concurrency, closed=True)
+        await asyncio.sleep(args.settle)
+    closed_now = (await client.count_workflows(f"NOT ({OPEN})")).count
+    say(f"  {closed_now} closed workflows in visibility")
     rounds = []
     for r in range(args.rounds):
         say(f"round {r + 1}/{args.rounds}: {len(QUERIES)} queries x {args.repeat} calls "
             f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
         rounds.append(await measure(client, args.repeat))
-        say("\n".join(table(rounds[-1:], args.workflows, args.repeat)[1:len(QUERIES) + 2]))
+        say("\n".join(table(rounds[-1:], args.workflows, args.repeat, closed_now)[1:len(QUERIES) + 2]))
     say("\n".join(["", "== visibility counts: the unreviewed list's query and its candidates ==",
-                   *machine(), *table(rounds, args.workflows, args.repeat)]))
+                   *machine(), *table(rounds, args.workflows, args.repeat, closed_now)]))
     return 0
 
 
@@ -234,15 +252,25 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--workflows", type=at_least_one, default=10000, help="open workflows (default 10000)")
     p.add_argument("--repeat", type=at_least_one, default=30, help="calls of each query per round (default 30)")
     p.add_argument("--rounds", type=at_least_one, default=2, help="rounds of all the queries (default 2)")
+    p.add_argument("--closed", type=int, default=0,
+                   help="also start this many workflows and terminate them (closed rows in visibility, as "
+                   "within a namespace's retention; 1 in 100 still flagged unreviewed); default 0")
     p.add_argument("--concurrency", type=at_least_one, default=100, help="starts in flight at once (default 100)")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to wait before measuring (default 3)")
     p.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL", "OFF"],
                    help="the dev server's SQLite synchronous pragma (default FULL, as `frontdoor run`)")
     p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
+    p.add_argument("--measure-only", action="store_true",
+                   help="with --address: start nothing, time the queries over the workflows already there "
+                   "(e.g. a server restarted on a database kept with --keep)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, the server's database)")
     args = p.parse_args(argv)
+    if not 0 <= args.closed <= 100_000:
+        p.error("--closed is 0 to 100000")
     if args.workflows > 100_000 or args.repeat > 1000 or args.rounds > 10 or args.concurrency > 500:
         p.error("at most 100000 workflows, 1000 calls per query, 10 rounds, 500 starts in flight")
+    if args.measure_only and not args.address:
+        p.error("--measure-only needs --address (a server that already has the workflows)")
     if not 0 <= args.settle <= 600:
         p.error("--settle is 0 to 600 seconds")
     return args
