@@ -14,7 +14,8 @@ notification in the outbox), the round trip of each action under load, contacts 
 second, and the server's and worker's CPU and memory. Then the bare twin (bench/bare.py:
 the same activities and updates, nothing else) makes the same day on the same server.
 
-    .venv/bin/python bench/peak_day.py                               # 100 contacts at 0.5/s: ~8 min with the bare day
+    .venv/bin/python bench/peak_day.py --contacts 120                # a quick day: ~10 min with the bare day
+    .venv/bin/python bench/peak_day.py --rate 1                      # 2,000 contacts at 1/s: ~35 min, and the bare day
     .venv/bin/python bench/peak_day.py --contacts 10000 --rate 8     # the full run (a quiet, bigger machine)
     DB=$(FRONTDOOR_TEST_PG_DB=fd_deploy ./scripts/ensure_postgres.sh)
     .venv/bin/python bench/peak_day.py --workers 2 --web 2 --database-url "$DB" --no-bare   # more than one of each
@@ -506,7 +507,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "managers in the outbox. Only deadlines a scripted person deliberately lets pass are measured; that person "
         "acts once the flag is listed (or --late-cap days after due: counted as missed).",
     )
-    p.add_argument("--contacts", type=int, default=100, help="contacts in the day (default 100; 10000 for the full run)")
+    p.add_argument("--contacts", type=int, default=2000,
+                   help="contacts in the day (default 2000: at the default rate more than an hour, and as long again "
+                   "for the bare twin's day; 10000 for the full run)")
     p.add_argument("--rate", type=float, default=0.5, help="contacts arriving per second (default 0.5)")
     p.add_argument("--day-seconds", type=float, default=60.0, help="seconds that stand for 24 hours (default 60)")
     p.add_argument("--poll", type=float, default=0.2, help="seconds between reads of the watched lists (default 0.2)")
