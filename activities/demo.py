@@ -272,17 +272,21 @@ class NotEmpty(Exception):
     """The case record holds data: the demo fills only an empty one."""
 
 
+def _demo_id(column: Any) -> Any:
+    """The demo's own ids: DEMO-..., and EH-DEMO-... (an early help case and a contact stepped up from it)."""
+    return or_(col(column).startswith(DEMO), col(column).startswith("EH-" + DEMO))
+
+
 def holdings(s: Session) -> tuple[int, int]:
     """(cases that are not the demo's, the demo's own cases) in the case record."""
-    demo_subject = or_(col(ActionRecord.subject_id).startswith(DEMO), col(ActionRecord.subject_id).startswith("EH-" + DEMO))
     counts = [
-        s.execute(select(func.count()).select_from(ContactRecord).where(~col(ContactRecord.id).startswith(DEMO))).scalar_one(),
-        s.execute(select(func.count(func.distinct(col(ActionRecord.subject_id)))).where(~demo_subject)).scalar_one(),
+        s.execute(select(func.count()).select_from(ContactRecord).where(~_demo_id(ContactRecord.id))).scalar_one(),
+        s.execute(select(func.count(func.distinct(col(ActionRecord.subject_id)))).where(~_demo_id(ActionRecord.subject_id))).scalar_one(),
         s.execute(select(func.count()).select_from(MissingEpisodeRow)
                   .where(~col(MissingEpisodeRow.id).startswith(DEMO))).scalar_one(),
         s.execute(select(func.count()).select_from(AuditGradeRow).where(~col(AuditGradeRow.audit_id).startswith(DEMO))).scalar_one(),
     ]
-    demo = s.execute(select(func.count()).select_from(ContactRecord).where(col(ContactRecord.id).startswith(DEMO))).scalar_one()
+    demo = s.execute(select(func.count()).select_from(ContactRecord).where(_demo_id(ContactRecord.id))).scalar_one()
     return int(sum(counts)), int(demo)
 
 
