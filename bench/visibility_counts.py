@@ -40,15 +40,11 @@ from harness import (
     say,
 )
 from temporalio import workflow
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from frontdoor.temporal import ensure_search_attributes
 from workflows import search_attributes as sa
 from workflows.process import OPEN
 
@@ -56,8 +52,6 @@ COUNT_TARGET_MS = 50.0
 UNREVIEWED = SearchAttributeKey.for_bool("FdUnreviewed")  # the candidate Bool
 REVIEW = SearchAttributeKey.for_keyword("FdReview")  # the candidate Keyword (the 10th slot)
 CLOSED_FLAGGED = 100  # 1 in 100 closed workflows keeps 'unreviewed' (terminated before its review)
-CANDIDATES = {UNREVIEWED.name: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-              REVIEW.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
 
 # bench/stuck.py's mix, by number modulo 20: (FdStage, FdFlags) once its contacts have settled.
 MIX: list[tuple[str, list[str]]] = [
@@ -121,12 +115,7 @@ def attributes(i: int, closed: bool = False) -> TypedSearchAttributes:
 
 
 async def register_candidates(client: Client) -> None:
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace))
-    missing = {k: v for k, v in CANDIDATES.items() if k not in existing.custom_attributes}
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing))
+    await ensure_search_attributes(client, [UNREVIEWED, REVIEW])
     deadline = time.monotonic() + 30
     while True:  # the dev server makes a new attribute queryable a moment after adding it
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -10,6 +12,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client, TLSConfig
+from temporalio.common import SearchAttributeKey
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
@@ -65,13 +68,14 @@ async def connect(settings: Settings, *, codec: EncryptionCodec | None = None) -
         ) from exc
 
 
-async def ensure_search_attributes(client: Client) -> list[str]:
-    """Register missing custom search attributes. Returns the names added.
+async def ensure_search_attributes(client: Client, keys: Sequence[SearchAttributeKey[Any]] = sa.ALL) -> list[str]:
+    """Register missing custom search attributes (by default every one frontdoor uses).
+    Returns the names added.
 
     On a cluster that does not allow this (Temporal Cloud, a locked-down namespace),
     raises PermissionError saying which attributes to register and how.
     """
-    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL}
+    wanted = {key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in keys}
     existing = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=client.namespace)
     )
