@@ -42,9 +42,18 @@ __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weig
            "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION", "SHARED", "start_once"]
 
 SYSTEM = "frontdoor"
-# Short writes to the case record became local activities after the one-shape release:
-# histories written before keep replaying with the ordinary activities they recorded.
-LOCAL_WRITES = "case-record-writes-local"
+# The one patch a run takes lazily no more: a run that begins on this code records it first,
+# in its first workflow task, and makes every earlier change (`AuditedWorkflow.patched`) and
+# the short case-record writes as local activities from the start. Runs begun before it keep
+# the lazy patches and the ordinary writes their histories recorded. Why: a query answered
+# while a local activity completes ends that workflow task on the activity's marker, and the
+# run goes on in the next task; replayed, the code meets a patch taken just after the activity
+# one task early, before the server's marker for it, and the run fails its replay for good
+# ("[TMPRL1100] ... Non-deprecated patch marker encountered"). docs/architecture.md, "Changing
+# a running workflow".
+FROM_THE_START = "changes-taken-at-start"
+# The changes that runs begun before it took lazily, each where its code first met it.
+EARLIER_CHANGES = frozenset({"audit-as-local-activity", "link-consultation", "start-early-help"})
 
 # Errors that retrying cannot mend: the activity fails at once and the case shows as faulted.
 NON_RETRYABLE = [
@@ -198,6 +207,7 @@ class AuditedWorkflow(Generic[Input]):
         self._seq = 0
         self._retry_generation = 0
         self._sa_cache: dict[str, Any] = {}
+        self._from_the_start: bool | None = None
 
     # -- the action table is the validator ----------------------------------------
     def validate(self, name: str, payload: Any) -> None:
@@ -211,12 +221,31 @@ class AuditedWorkflow(Generic[Input]):
         if name == "lift_restriction" and self.restriction is None:
             raise wrong_stage(f"{self.noun} {self.subject_id} is not restricted")
 
+    # -- versions: which changes this run makes ----------------------------------------
+    @property
+    def current(self) -> bool:
+        """Whether this run began on code that takes its changes at the start (FROM_THE_START).
+        Asked first by `sync()` and `act()`, so in the first workflow task, before any local
+        activity: a run's patch decisions never follow a local activity's result."""
+        if self._from_the_start is None:
+            self._from_the_start = workflow.patched(FROM_THE_START)
+        return self._from_the_start
+
+    def patched(self, change: str) -> bool:
+        """Whether this run makes `change`, one of the EARLIER_CHANGES to running workflows: a
+        run begun on FROM_THE_START's code does from its start; an older one as its history
+        recorded. (A change made after FROM_THE_START is not one of these: docs/architecture.md.)"""
+        if change not in EARLIER_CHANGES:
+            raise ValueError(f"{change!r} is not a change made before {FROM_THE_START!r}")
+        return self.current or workflow.patched(change)
+
     # -- activities with bounded retries; a failure parks the case as faulted ------
     async def act(
         self, activity: Callable[..., Any], *args: Any, timeout: timedelta = timedelta(seconds=30), local: bool = False
     ) -> Any:
         """Run an activity; `local` runs it in the worker's own workflow task (short, idempotent
         writes such as the action trail), saving a server round trip."""
+        self.current  # noqa: B018 (decided before this run's first activity, local or not)
         name = getattr(activity, "__name__", str(activity))
         retry = RetryPolicy(
             initial_interval=timedelta(seconds=1),
@@ -251,8 +280,9 @@ class AuditedWorkflow(Generic[Input]):
         """A short, idempotent write to the case record (its row, an agency's answer, a
         document): a local activity, run in the worker's own workflow task, so the step that
         makes it needs no second workflow task. Slow reads (the history check) and whatever
-        leaves the front door (the handoff, messages, MAP requests) stay ordinary activities."""
-        return await self.act(activity, *args, local=workflow.patched(LOCAL_WRITES))
+        leaves the front door (the handoff, messages, MAP requests) stay ordinary activities.
+        A run begun before FROM_THE_START keeps the ordinary activity its history recorded."""
+        return await self.act(activity, *args, local=self.current)
 
     def _retried_since(self, generation: int) -> bool:
         return self._retry_generation != generation
@@ -347,7 +377,7 @@ class AuditedWorkflow(Generic[Input]):
         info = workflow.info()
         # Audit writes became local activities after the first release: histories written
         # before keep replaying with the ordinary activity they recorded.
-        local = workflow.patched("audit-as-local-activity")
+        local = self.patched("audit-as-local-activity")
         await self.act(
             CaseActivities.record_action,
             ActionEntry(
@@ -403,7 +433,9 @@ class AuditedWorkflow(Generic[Input]):
         return {flag for d in self.deadlines for flag in d.flags}
 
     def sync(self) -> None:
-        """Upsert the search attributes whose values changed since the last call."""
+        """Upsert the search attributes whose values changed since the last call (every
+        process's `run` calls it first: the run's version is decided there, `current`)."""
+        self.current  # noqa: B018
         wanted = self.search_attributes()
         wanted[sa.KIND] = self.kind
         flags = set(wanted.get(sa.FLAGS) or []) | self._deadline_flags()

@@ -329,7 +329,7 @@ class ContactWorkflow(
             None, "contact_received",
             source=inp.contact.source, submitted_by=inp.submitted_by, police_delay_hours=self._police_delay_hours(),
         )
-        if inp.contact.consultation_ref and workflow.patched("link-consultation"):
+        if inp.contact.consultation_ref and self.patched("link-consultation"):
             await self._link_consultation(inp.contact.consultation_ref)
         self._tasks.append(asyncio.create_task(self.review_deadline.wait(self._reviewed_or_closed)))
 
@@ -352,11 +352,11 @@ class ContactWorkflow(
             await self._urgent()
         elif route == Route.SPA:
             await self._single_point_of_access()
-            if self.state.outcome == Outcome.TARGETED_EARLY_HELP and workflow.patched("start-early-help"):
+            if self.state.outcome == Outcome.TARGETED_EARLY_HELP and self.patched("start-early-help"):
                 await self._start_early_help(EarlyHelpEntry.STEP_DOWN)
         elif route == Route.EARLY_HELP:
             await self._hand_off(Outcome.EARLY_HELP_HUB, "Routed to the early help hub at triage")
-            if workflow.patched("start-early-help"):
+            if self.patched("start-early-help"):
                 await self._start_early_help(EarlyHelpEntry.TRIAGE)
         else:
             await self._hand_off(Outcome.ADVICE_SIGNPOSTING, "Advice or signposting given at triage")
