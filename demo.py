@@ -40,6 +40,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -315,12 +316,14 @@ class Front:
     async def _spa(self, cid: str, themes: list[str]) -> None:
         rng = self.rng
         arrived = self.sim.now
-        due = arrived + timedelta(hours=24)
-        hours = min(60.0, max(1.5, rng.gauss(17, 9)))  # about one in five late
-        decide_at = arrived + timedelta(hours=hours)
+        s = await self.state("contact", cid)
+        due = s.decision_due_at or arrived + timedelta(hours=24)  # the workflow's own deadline
+        if rng.random() < 0.2:  # about one in five decided late (some of them extended first)
+            decide_at = due + self._hours(1, 12)
+        else:
+            decide_at = arrived + (due - arrived) * rng.uniform(0.3, 0.9)
         extend = decide_at > due and rng.random() < 0.45 or rng.random() < 0.05
         new_due = due + timedelta(hours=rng.choice([4, 8, 12, 24])) if extend else due
-        s = await self.state("contact", cid)
         themes = themes or s.recurring_themes  # a step-up contact's history check found them
         await self.sim.at(arrived + self._hours(0.3, 2))
         consent = s.consent.status.value
@@ -465,6 +468,16 @@ class Front:
             "outcome": rng.choice(["referral_made", "no_longer_needed", "escalated"])})
 
 
+def week_start(now: datetime, timezone: str) -> datetime:
+    """The first Monday's midnight (in `timezone`) from `now`: a simulated month begins there,
+    so a seed gives the same front door whatever day and hour the demo runs."""
+    local = now.astimezone(ZoneInfo(timezone))
+    monday = (local + timedelta(days=(7 - local.weekday()) % 7)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if monday < local:
+        monday += timedelta(days=7)
+    return monday.astimezone(UTC)
+
+
 async def drive(settings: Settings, months: int, per_week: int, seed: int, say: Callable[[str], None]) -> dict[str, Any]:
     """Start the embedded time-skipping server and a worker, run the scripted front door for
     `months` months of simulated time, and return what it did (the record is still dated ahead)."""
@@ -479,7 +492,7 @@ async def drive(settings: Settings, months: int, per_week: int, seed: int, say: 
             namespace=env.client.namespace,
             search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in sa.ALL}))
         sim = Sim(env)
-        start = await env.get_current_time()
+        start = week_start(await env.get_current_time(), settings.timezone)  # the clock moves there first
         sim.now = start
         end = start + timedelta(days=round(months * 30.44))
         rng = random.Random(seed)
@@ -489,11 +502,10 @@ async def drive(settings: Settings, months: int, per_week: int, seed: int, say: 
         numbers = iter(range(10**6))
 
         def arrival() -> datetime:  # weekdays, office hours mostly
-            while True:
-                t = start + timedelta(seconds=rng.randrange(int((end - start).total_seconds())))
-                local = t.astimezone()
-                if local.weekday() < 5 and 8 <= local.hour < 19 or rng.random() < 0.08:
-                    return t
+            while True:  # (counted from the start, a Monday's midnight: the same draws on any day it runs)
+                offset = timedelta(seconds=rng.randrange(int((end - start).total_seconds())))
+                if offset.days % 7 < 5 and 8 <= offset.seconds // 3600 < 19 or rng.random() < 0.08:
+                    return start + offset
 
         for _ in range(contacts):
             front.contact(arrival(), next(numbers))

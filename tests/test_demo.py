@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from demo import week_start
 from frontdoor import reports
 from frontdoor.reports import annex_a
 from frontdoor.reports.base import Window
@@ -119,3 +120,15 @@ def test_a_month_of_demo_is_made_by_the_workflows_and_fills_the_reports(tmp_path
     again = demo(tmp_path, "--months", "1")
     assert again.returncode == 1 and "already holds the demo" in again.stderr
     assert counts(url) == (contacts, entries)
+
+
+def test_a_simulated_month_begins_on_a_monday_midnight_whatever_the_day_it_runs() -> None:
+    """The demo's draws are counted from there, so a seed gives the same front door on any
+    day (a month begun at the wall clock's time drew a different month each hour, and once
+    no late decision: a CI failure)."""
+    london = "Europe/London"
+    assert week_start(datetime(2026, 11, 28, 8, 46, tzinfo=UTC), london) == datetime(2026, 11, 30, tzinfo=UTC)
+    assert week_start(datetime(2026, 11, 30, 0, 0, tzinfo=UTC), london) == datetime(2026, 11, 30, tzinfo=UTC)
+    assert week_start(datetime(2026, 11, 30, 0, 1, tzinfo=UTC), london) == datetime(2026, 12, 7, tzinfo=UTC)
+    # summer time: a Monday's midnight in London is 23:00 UTC on the Sunday
+    assert week_start(datetime(2026, 7, 1, 12, 0, tzinfo=UTC), london) == datetime(2026, 7, 5, 23, 0, tzinfo=UTC)
