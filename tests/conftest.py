@@ -13,7 +13,6 @@ import string
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -177,14 +176,12 @@ STARTED: list[str] = []  # workflow ids started by tests (helpers.submit adds to
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, settings: Settings, task_queue: str, outbox: Outbox | None = None,
-    executor: ThreadPoolExecutor | None = None, **overrides: Any
+    client: Client, settings: Settings, task_queue: str, outbox: Outbox | None = None, **overrides: Any
 ) -> AsyncIterator[Worker]:
-    """A worker on the test's own task queue (`executor`: the threads its activities run on).
-    On exit, workflows the test started and left running are terminated, so no orphaned
-    activity blocks the time-skipping clock and no leftover shows up in another test's stuck lists."""
-    worker = build_worker(client, replace(settings, **overrides) if overrides else settings, task_queue=task_queue,
-                          outbox=outbox, executor=executor)
+    """A worker on the test's own task queue. On exit, workflows the test started and left
+    running are terminated, so no orphaned activity blocks the time-skipping clock and no
+    leftover shows up in another test's stuck lists."""
+    worker = build_worker(client, replace(settings, **overrides) if overrides else settings, task_queue=task_queue, outbox=outbox)
     first = len(STARTED)
     async with worker:
         try:

@@ -112,7 +112,6 @@ async def test_a_history_recorded_now_replays(dev_env, settings, task_queue):
         assert result.replay_failure is None
 
 
-
 # ---------------------------------------------------------------- workflow tasks split by a query
 # A worker that answers a query while a local activity's result waits for the workflow code
 # completes the workflow task with the activity's marker and asks for a new task: the code goes

@@ -50,7 +50,7 @@ SYSTEM = "frontdoor"
 # run goes on in the next task; replayed, the code meets a patch taken just after the activity
 # one task early, before the server's marker for it, and the run fails its replay for good
 # ("[TMPRL1100] ... Non-deprecated patch marker encountered"). docs/architecture.md, "Changing
-# a running workflow".
+# a live workflow".
 FROM_THE_START = "changes-taken-at-start"
 # The changes that runs begun before it took lazily, each where its code first met it.
 EARLIER_CHANGES = frozenset({"audit-as-local-activity", "link-consultation", "start-early-help"})
