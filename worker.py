@@ -27,7 +27,7 @@ from frontdoor.config import Settings, load_settings
 from frontdoor.report_figures import figures_for
 from frontdoor.schedules import WORKFLOWS as SCHEDULED
 from frontdoor.schedules import ensure_schedules
-from frontdoor.temporal import connect, ensure_search_attributes
+from frontdoor.temporal import connect, ensure_search_attributes, workflow_runner
 from models.database import init_db
 from workflows.registry import PROCESSES
 
@@ -77,6 +77,7 @@ def build_worker(
         client,
         task_queue=task_queue or settings.temporal.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(client.data_converter),
         activities=activities(settings, outbox),
         activity_executor=executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
         max_concurrent_activities=32,

@@ -104,11 +104,16 @@ class BareWorkflow:
 
 
 def build_bare_worker(client, task_queue: str) -> Worker:  # type: ignore[no-untyped-def]
-    """Configured like worker.build_worker: 32 activity threads."""
+    """Configured like worker.build_worker: 32 activity threads, the same workflow runner."""
+    from frontdoor.temporal import (
+        workflow_runner,  # not at the top: the sandbox imports this module afresh
+    )
+
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[BareWorkflow],
+        workflow_runner=workflow_runner(client.data_converter),
         activities=[noop],
         activity_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="activity"),
         max_concurrent_activities=32,
