@@ -18,7 +18,7 @@ import base64
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
@@ -121,11 +121,22 @@ class RefusedPlaintextConverter(EncodingPayloadConverter):
 
 
 class FrontdoorPayloadConverter(PydanticPayloadConverter):
-    """The pydantic payload converter, plus the refusal of plaintext stand-ins."""
+    """The pydantic payload converter, plus the refusal of plaintext stand-ins.
+
+    The SDK makes one of these for every workflow run and for every workflow activation the
+    worker handles. Each would build its own JSON converter (a pydantic serializer) and its own
+    cache of type adapters, so every new run would build its models' adapters again: about 4%
+    of a loaded worker's time (bench/README.md). They share one set, built by the first; the
+    converters hold no state but that cache (bounded at 1,024 types, thread-safe)."""
+
+    _shared: ClassVar[tuple[EncodingPayloadConverter, ...]] = ()
 
     def __init__(self) -> None:
-        super().__init__()
-        self._set_converters(*self.converters.values(), RefusedPlaintextConverter())
+        cls = type(self)
+        if not cls._shared:
+            super().__init__()
+            cls._shared = (*self.converters.values(), RefusedPlaintextConverter())
+        self._set_converters(*cls._shared)
 
 
 def parse_old_keys(text: str | None) -> dict[str, bytes]:

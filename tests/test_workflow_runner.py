@@ -1,9 +1,11 @@
-"""The worker's workflow runner (frontdoor/temporal.py): the SDK's sandbox without the
-per-payload context trips, and only where contexts change nothing."""
+"""What a payload costs the worker: the workflow runner (frontdoor/temporal.py), the SDK's
+sandbox without the per-payload context trips, only where contexts change nothing; and the
+payload converter (frontdoor/codec.py), one set of converters for every run."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Self
 
 from temporalio.api.common.v1 import Payload
@@ -11,12 +13,14 @@ from temporalio.converter import PayloadCodec, SerializationContext, WithSeriali
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from frontdoor.codec import REFUSED, FrontdoorPayloadConverter
 from frontdoor.temporal import (
     ContextFreeSandboxRunner,
     data_converter,
     takes_no_context,
     workflow_runner,
 )
+from models.contact import Child
 from tests.conftest import codec_for_tests, new_id
 from tests.sandbox_probe_workflow import SandboxProbe, echo
 
@@ -61,3 +65,18 @@ async def test_the_runner_still_refuses_what_the_sandbox_refuses(dev_env, task_q
         result = await client.execute_workflow(SandboxProbe.run, "a child at risk", id=new_id("probe"),
                                                task_queue=task_queue)
     assert result == ["refused: RestrictedWorkflowAccessError", "echo: a child at risk"]
+
+
+def test_every_payload_converter_shares_one_json_converter_and_its_type_adapters() -> None:
+    """The SDK makes a converter for every run and every activation: the second finds the
+    adapter the first built, and still refuses a plaintext stand-in."""
+    first, second = FrontdoorPayloadConverter(), FrontdoorPayloadConverter()
+    assert first is not second and list(first.converters.values()) == list(second.converters.values())
+    json_converter = second.converters[b"json/plain"]
+    child = Child(first_name="Ava", last_name="Example", date_of_birth=date(2015, 4, 1))
+    payload = first.to_payloads([child])[0]
+    assert first.from_payloads([payload], [Child]) == [child]  # builds Child's adapter, or finds it
+    hits = json_converter._type_adapter.cache_info().hits  # type: ignore[attr-defined]
+    assert second.from_payloads([payload], [Child]) == [child]
+    assert json_converter._type_adapter.cache_info().hits > hits  # type: ignore[attr-defined]
+    assert REFUSED.encode() in second.converters
