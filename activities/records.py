@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
+from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -16,11 +19,16 @@ from models.tables import ActionRecord, ContactRecord, TrailHead
 
 def append_action(s: Session, entry: ActionEntry) -> bool:
     """Add one line to the trail, chained to the case's last line; a retried activity with
-    the same key adds nothing."""
-    if s.exec(select(ActionRecord.id).where(ActionRecord.idempotency_key == entry.idempotency_key)).first():
+    the same key adds nothing.
+
+    Written with SQLAlchemy Core statements on the session's connection, not ORM objects:
+    every workflow step writes a line, and the ORM's unit of work cost more than the SQL
+    (bench/trail.py, bench/README.md)."""
+    conn = s.connection()
+    if conn.execute(_KEY_TAKEN, {"key": entry.idempotency_key}).first():
         return False
     try:
-        s.add(chained(s, entry))  # takes the case's chain head (the write lock) first
+        conn.execute(_INSERT_LINE, chained(conn, entry))  # takes the case's chain head (the write lock) first
         project(s, entry)  # the report facts, in the same transaction (activities/facts.py)
         s.commit()
     except IntegrityError:
@@ -29,29 +37,33 @@ def append_action(s: Session, entry: ActionEntry) -> bool:
     return True
 
 
-def chained(s: Session, entry: ActionEntry) -> ActionRecord:
+def chained(conn: Connection, entry: ActionEntry) -> dict[str, Any]:
     """The trail row for `entry`, linked to the case's chain head, which it moves on.
 
     The head row is locked first (a write on SQLite takes the database's write lock; FOR
     UPDATE on PostgreSQL), so two appends to one case at the same moment queue up."""
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    s.execute(
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
         insert(TrailHead).values(subject_id=entry.subject_id, seq=0, hash=chain.GENESIS)
         .on_conflict_do_nothing(index_elements=["subject_id"])
     )
-    head = s.exec(
-        select(TrailHead).where(TrailHead.subject_id == entry.subject_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).one()
+    seq, prev_hash = conn.execute(_LOCK_HEAD, {"subject": entry.subject_id}).one()
     at = entry.at.replace(tzinfo=UTC) if entry.at.tzinfo is None else entry.at.astimezone(UTC)
-    fields = entry.model_dump(mode="json") | {"at": at, "seq": head.seq + 1}
-    digest = chain.link(head.hash, chain.content(**{k: fields[k] for k in _CHAINED}))
-    record = ActionRecord(**fields, prev_hash=head.hash, hash=digest)
-    head.seq, head.hash = record.seq or 0, digest
-    s.add(head)
-    return record
+    fields = entry.model_dump(mode="json") | {"at": at, "seq": seq + 1}
+    digest = chain.link(prev_hash, chain.content(**{k: fields[k] for k in _CHAINED}))
+    conn.execute(_MOVE_HEAD, {"subject": entry.subject_id, "seq": seq + 1, "hash": digest})
+    return fields | {"prev_hash": prev_hash, "hash": digest}
 
 
+_KEY_TAKEN = select(ActionRecord.id).where(ActionRecord.idempotency_key == bindparam("key"))  # type: ignore[arg-type]
+_INSERT_LINE = sa_insert(ActionRecord)
+_LOCK_HEAD = (
+    select(TrailHead.seq, TrailHead.hash).where(TrailHead.subject_id == bindparam("subject")).with_for_update()  # type: ignore[arg-type]
+)
+_MOVE_HEAD = (
+    update(TrailHead).where(TrailHead.subject_id == bindparam("subject"))  # type: ignore[arg-type]
+    .values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
 _CHAINED = ("subject_id", "workflow_id", "kind", "actor", "role", "at", "action", "reasons", "details", "idempotency_key", "seq")
 
 
