@@ -68,6 +68,8 @@ def window_for(
     frm = start if isinstance(start, date) else parse_day(start, "from")
     if to is None:
         to = today
+    if to < date(2000, 1, 1):  # before the default from is counted back from it (year 1 has no year before)
+        raise ReportInputError("to", f"{to.isoformat()} is before 2000: the case record starts later")
     if frm is None:
         frm = months_after(to, -default_months) + timedelta(days=1)
     if frm < date(2000, 1, 1):
