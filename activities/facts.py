@@ -63,9 +63,8 @@ def project(s: Session, entry: ActionEntry) -> None:
     handler = _HANDLERS.get(kind_of(entry), {}).get(entry.action)
     if handler is None:
         return
-    # Write the trail entry first: on SQLite that takes the database's write lock, so the
-    # facts below are read and written under it (on PostgreSQL their rows are locked instead).
-    s.flush()
+    # append_action has written the trail entry first: on SQLite that took the database's write
+    # lock, so the facts below are read and written under it (on PostgreSQL their rows are locked).
     s.info[_OPEN] = {}
     try:
         handler(s, entry)

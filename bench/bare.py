@@ -105,9 +105,8 @@ class BareWorkflow:
 
 def build_bare_worker(client, task_queue: str) -> Worker:  # type: ignore[no-untyped-def]
     """Configured like worker.build_worker: 32 activity threads, the same workflow runner."""
-    from frontdoor.temporal import (
-        workflow_runner,  # not at the top: the sandbox imports this module afresh
-    )
+    # Imported here, not at the top: the sandbox imports this module afresh for every run.
+    from frontdoor.temporal import workflow_runner
 
     return Worker(
         client,

@@ -9,7 +9,12 @@ from datetime import date
 from typing import Self
 
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
+from temporalio.converter import (
+    DataConverter,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+)
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -48,8 +53,6 @@ def test_the_front_doors_converter_takes_no_context() -> None:
 
 
 def test_a_codec_that_takes_a_context_keeps_the_sdks_own_sandbox() -> None:
-    from temporalio.converter import DataConverter
-
     converter = DataConverter(payload_codec=ContextCodec())
     assert not takes_no_context(converter)
     assert type(workflow_runner(converter)) is SandboxedWorkflowRunner
