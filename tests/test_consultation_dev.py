@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
 
+from activities.outbox import OutboundMessage, StoredOutbox
 from frontdoor import stuck
 from frontdoor.errors import Refused
 from models.consultation import ConsultationClosure, ConsultationStage
@@ -105,6 +108,41 @@ async def test_referral_never_comes_raises_follow_up_and_records_outcome(dev_env
         with pytest.raises(Exception):  # noqa: B017 (closed: no update accepted)
             await consultations.act(client, c.id, "record_follow_up", {"actor": TOM, "outcome": "referral_made", "note": "again"})
     assert state.closure == ConsultationClosure.ESCALATED
+
+
+class SlowManagersMailbox(StoredOutbox):
+    """The managers' mailbox, slow to take a message (the one true external edge)."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(database_url)
+        self.told: list[str] = []
+
+    def send(self, message: OutboundMessage) -> bool:
+        if message.channel == "role:team_manager":
+            time.sleep(3.0)
+            self.told.append(message.subject)
+        return super().send(message)
+
+
+async def test_an_escalating_follow_up_answers_before_the_managers_mailbox_has_it(dev_env, settings, task_queue):
+    """The worker's follow-up is recorded and answered at once; the managers are told after it,
+    before the consultation closes (ANSWER_BEFORE_SENDING). Before, the answer waited for the mailbox."""
+    client = dev_env.client
+    s = with_timescales(settings, invited_referral_due=timedelta(seconds=1))
+    mailbox = SlowManagersMailbox(s.database_url)
+    c = make_consultation()
+    async with consultation_early_help_worker(client, s, task_queue, outbox=mailbox) as started:
+        await record(client, s, task_queue, started, c)
+        await _stage(client, c.id, ConsultationStage.FOLLOW_UP)
+        mailbox.told.clear()  # the follow-up's own reminder went to social workers, not managers
+        began = asyncio.get_running_loop().time()
+        state = await consultations.act(
+            client, c.id, "record_follow_up", {"actor": CARA, "outcome": "escalated", "note": "Caller will not refer"}
+        )
+        assert asyncio.get_running_loop().time() - began < 2.5 and state.follow_up is not None
+        state = await _stage(client, c.id, ConsultationStage.CLOSED)
+    assert state.closure == ConsultationClosure.ESCALATED
+    assert mailbox.told == [f"Consultation {c.id} escalated: invited referral not made"]
 
 
 async def test_follow_up_refused_before_it_is_due(dev_env, settings, task_queue):

@@ -7,7 +7,8 @@ local-audit/ from every workflow once the action trail became local activities, 
 one-shape/ from the one-shape version (and the missing episode, the morning discussion and
 its schedule's launcher, the audit and its round, from their first versions), and
 from-the-start/ from every process once a run takes its one patch (FROM_THE_START) in its
-first workflow task and makes its short case-record writes as local activities. A change
+first workflow task and makes its short case-record writes as local activities, and
+answer-before-sending/ once a person's action answers before what it sends leaves. A change
 to live workflow code that is not behind a patch fails here; so does a history whose
 workflow tasks a query split (below) where a patch came just after a local activity.
 """
@@ -62,7 +63,10 @@ def test_there_are_recorded_histories():
     # every process that makes them
     assert set(IDS) >= {f"from-the-start/{name}" for name in first | {
         "early-help-replay-eh-up", "missing-replay-missing", "morning-replay-morning", "morning-replay-contact",
-        "audit-replay-round-01", "audit-round-replay-round"}}
+        "audit-replay-round-01", "audit-round-replay-round", "consultation-replay-cons-esc"}}
+    # a person's action answers before what it sends leaves (ANSWER_BEFORE_SENDING): the MAP
+    # request and the consultation's escalation, recorded on the new code
+    assert set(IDS) >= {"answer-before-sending/replay-spa", "answer-before-sending/consultation-replay-cons-esc"}
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):

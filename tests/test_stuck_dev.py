@@ -7,6 +7,7 @@ of) each list rather than on totals.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -112,7 +113,10 @@ async def test_an_activity_that_keeps_failing_marks_the_contact_faulted_until_re
     c = make_contact()
     async with running_worker(client, settings, task_queue, outbox=mailbox):
         await to_spa(client, settings, task_queue, c, level=3)
-        update = __import__("asyncio").create_task(act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police"]}))
+        # the social worker's request is answered at once: the mailbox being down is the
+        # contact's fault to mend, not the person's wait (ANSWER_BEFORE_SENDING)
+        state = await asyncio.wait_for(act(client, c.id, "request_map_checks", {"actor": SAM, "agencies": ["police"]}), 10)
+        assert [m.agency.value for m in state.map_checks] == ["police"] and state.map_checks[0].document_id is None
         rows = await eventually_listed(client, "faulted", {c.id})
         assert "send_map_request" in rows[c.id].fault and "unreachable" in rows[c.id].fault
         state = await get_state(client, c.id)
@@ -122,9 +126,14 @@ async def test_an_activity_that_keeps_failing_marks_the_contact_faulted_until_re
             await act(client, c.id, "retry_fault", {"actor": SAM})
         mailbox.down = False
         await act(client, c.id, "retry_fault", {"actor": MAYA, "note": "mailbox back up"})
-        state = await update  # the social worker's request completes once the fault is mended
-        assert state.map_checks[0].document_id is not None and state.fault is None
+        state = await wait_for(lambda: _sent(client, c.id), 15, 0.1, what="the request to go once the fault is mended")
+        assert state.fault is None and mailbox.calls == settings.timescales.activity_attempts + 1
         await wait_for(lambda: _absent(client, "faulted", c.id), 15, 0.1, what="fault to clear")
+
+
+async def _sent(client, contact_id: str):
+    state = await get_state(client, contact_id)
+    return state if state.map_checks and state.map_checks[0].document_id is not None else None
 
 
 async def test_workflow_code_that_keeps_failing_is_found_through_reported_problems(dev_env, task_queue):

@@ -65,7 +65,13 @@ async def test_every_spa_action_from_intake_to_handoff(web: WebEnv, people) -> N
     assert state["stage"] == "map_checks"
     state = await web.act(people[SW], cid, "request_map_checks", {"agencies": ["police", "school"], "questions": "Known?"})
     assert [m["agency"] for m in state["map_checks"]] == ["police", "school"]
-    assert all(m["document_id"] for m in state["map_checks"])
+
+    async def sent() -> dict[str, Any] | None:  # the requests leave after the answer (ANSWER_BEFORE_SENDING)
+        now = await web.state(people[SW], cid)
+        return now if all(m["document_id"] for m in now["map_checks"]) else None
+
+    state = await wait_for(sent, what="both MAP requests to be sent")
+    assert state["fault"] is None
     state = await web.act(people[SW], cid, "record_map_response", {"agency": "police", "information": "One call-out in 2025"})
     state = await web.act(people[SW], cid, "proceed_without_agency", {"agency": "school", "reason": "School closed for half term"})
     assert state["stage"] == "awaiting_recommendation"

@@ -65,6 +65,7 @@ class WebEnv:
     task_queue: str
     started: list[str] = field(default_factory=list)
     keep_running: bool = False  # leave its workflows for the next worker on the same queue
+    app: Any = None  # the app itself, for a second client (a browser with its own cookies)
 
     def keep(self) -> None:
         self.started.clear()
@@ -145,7 +146,7 @@ async def web_env(client: Client, settings: Settings, task_queue: str, **worker_
     app = create_app(settings, client=client)
     async with running_worker(client, settings, task_queue, **worker_overrides):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://frontdoor.test") as http:
-            env = WebEnv(http, settings, client, task_queue)
+            env = WebEnv(http, settings, client, task_queue, app=app)
             try:
                 yield env
             finally:

@@ -54,6 +54,11 @@ SYSTEM = "frontdoor"
 FROM_THE_START = "changes-taken-at-start"
 # The changes that runs begun before it took lazily, each where its code first met it.
 EARLIER_CHANGES = frozenset({"audit-as-local-activity", "link-consultation", "start-early-help"})
+# Changes made after it: every run, new or open, takes each one's own marker where its code
+# first meets it, first thing in an Update handler or right after a durable wait (never just
+# after a local activity).
+ANSWER_BEFORE_SENDING = "answer-before-sending"  # a person's action answers before what it sends leaves
+LATER_CHANGES = frozenset({ANSWER_BEFORE_SENDING})
 
 # Errors that retrying cannot mend: the activity fails at once and the case shows as faulted.
 NON_RETRYABLE = [
@@ -232,11 +237,13 @@ class AuditedWorkflow(Generic[Input]):
         return self._from_the_start
 
     def patched(self, change: str) -> bool:
-        """Whether this run makes `change`, one of the EARLIER_CHANGES to running workflows: a
-        run begun on FROM_THE_START's code does from its start; an older one as its history
-        recorded. (A change made after FROM_THE_START is not one of these: docs/architecture.md.)"""
+        """Whether this run makes `change`. One of the EARLIER_CHANGES: a run begun on
+        FROM_THE_START's code does from its start, an older one as its history recorded. One
+        of the LATER_CHANGES: as its own marker says (docs/architecture.md)."""
+        if change in LATER_CHANGES:
+            return workflow.patched(change)
         if change not in EARLIER_CHANGES:
-            raise ValueError(f"{change!r} is not a change made before {FROM_THE_START!r}")
+            raise ValueError(f"{change!r} is not a change named in EARLIER_CHANGES or LATER_CHANGES")
         return self.current or workflow.patched(change)
 
     # -- activities with bounded retries; a failure parks the case as faulted ------

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.messages import DocumentRequest
     from models.roles import CONSULTATION_READERS, SOCIAL_WORK, Actor
-    from workflows.base import SHARED, AuditedWorkflow, human_action
+    from workflows.base import ANSWER_BEFORE_SENDING, SHARED, AuditedWorkflow, human_action
     from workflows.deadline import ONE_MS, Deadline, DeadlineRule
 
 KIND = "consultation"
@@ -95,6 +95,7 @@ class ConsultationWorkflow(
         c = inp.consultation
         self._begin(inp, c.id)
         self._arrival: ReferralArrived | None = None
+        self._escalation: FollowUpCall | None = None  # told to the managers by the run, after the answer
         self.referral_deadline: Deadline | None = None
         self.state = ConsultationState(
             consultation_id=c.id,
@@ -144,6 +145,8 @@ class ConsultationWorkflow(
         self._set_stage(ConsultationStage.AWAITING_REFERRAL)
         await self.referral_deadline.wait(lambda: self._arrival is not None or s.follow_up is not None)
         self.referral_deadline.finish()
+        if self._escalation is not None:  # never on a run begun before ANSWER_BEFORE_SENDING
+            await self._escalate(self._escalation)
         if self._arrival is not None:
             await self._link(self._arrival)
         else:
@@ -202,16 +205,23 @@ class ConsultationWorkflow(
 
     @human_action
     async def record_follow_up(self, f: FollowUpCall) -> ConsultationState:
+        after_reply = self.patched(ANSWER_BEFORE_SENDING)
         self.state.follow_up, self.state.follow_up_at = f, workflow.now()
         self.state.holder = f.actor.username
         if f.outcome == FollowUpOutcome.ESCALATED:
-            await self.notify(
-                f"{workflow.info().workflow_id}/escalated", ["team_manager"],
-                f"Consultation {self.subject_id} escalated: invited referral not made",
-                f"{f.actor.username} rang the caller back ({self.state.caller.agency}) and escalates: {f.note}",
-            )
+            if after_reply:  # the managers are told by the run: the worker's answer does not wait for the mailbox
+                self._escalation = f
+            else:  # a run that recorded its follow-up before this change told them first
+                await self._escalate(f)
         await self.audit(f.actor, "follow_up_call", f.note, outcome=f.outcome.value, contact_id=f.contact_id)
         return self.view()  # type: ignore[no-any-return]
+
+    async def _escalate(self, f: FollowUpCall) -> None:
+        await self.notify(
+            f"{workflow.info().workflow_id}/escalated", ["team_manager"],
+            f"Consultation {self.subject_id} escalated: invited referral not made",
+            f"{f.actor.username} rang the caller back ({self.state.caller.agency}) and escalates: {f.note}",
+        )
 
 
 # ---------------------------------------------------------------------- starting one, and the lists

@@ -81,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
         StepUpEntry,
     )
     from workflows.base import (
+        ANSWER_BEFORE_SENDING,
         SHARED,
         AuditedWorkflow,
         human_action,
@@ -299,6 +300,7 @@ class ContactWorkflow(
         contact = inp.contact
         self._begin(inp, contact.id)
         self._tasks: list[asyncio.Task[None]] = []
+        self._sending: list[asyncio.Task[None]] = []  # MAP requests still on their way out
         police_delay = None
         if contact.police_attendance_at is not None:
             police_delay = contact.received_at - contact.police_attendance_at
@@ -360,6 +362,7 @@ class ContactWorkflow(
                 await self._start_early_help(EarlyHelpEntry.TRIAGE)
         else:
             await self._hand_off(Outcome.ADVICE_SIGNPOSTING, "Advice or signposting given at triage")
+        await asyncio.gather(*self._sending)  # none left to send on a run begun before ANSWER_BEFORE_SENDING
         await self._close()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
@@ -650,6 +653,7 @@ class ContactWorkflow(
 
     @human_action
     async def request_map_checks(self, m: MapRequest) -> ContactState:
+        after_reply = self.patched(ANSWER_BEFORE_SENDING)
         now = workflow.now()
         due = now + self.inp.timescales.map_response_due
         new: list[tuple[MapCheck, Deadline]] = []
@@ -659,17 +663,26 @@ class ContactWorkflow(
         self.state.map_checks.extend(check for check, _ in new)
         self._took(m.actor)
         self._set_stage(self._spa_stage())
+        if after_reply:
+            # The worker has their answer once the request is on the trail; the requests go
+            # to the agencies' mailboxes after it (a mailbox that is down faults the contact,
+            # not the person's request), and the contact does not close before they have gone.
+            self._sending.append(asyncio.create_task(self._send_map_requests(new, m.questions)))
+        else:  # a run that recorded its request before this change sent first, then answered
+            await self._send_map_requests(new, m.questions)
+        await self.audit(m.actor, "map_requested", m.questions, agencies=[a.value for a in m.agencies])
+        return self.view()  # type: ignore[no-any-return]
+
+    async def _send_map_requests(self, new: list[tuple[MapCheck, Deadline]], questions: str | None) -> None:
         dispatches = []
         for check, _ in new:
             d = self._dispatch(check)
-            d.questions = m.questions
+            d.questions = questions
             dispatches.append(self.act(ContactActivities.send_map_request, d))
         doc_ids = await asyncio.gather(*dispatches)
         for (check, chase), doc_id in zip(new, doc_ids, strict=True):
             check.document_id = doc_id
             self._tasks.append(asyncio.create_task(chase.wait(partial(_settled, check))))
-        await self.audit(m.actor, "map_requested", m.questions, agencies=[a.value for a in m.agencies])
-        return self.view()  # type: ignore[no-any-return]
 
     def _answered(self, agency: Agency) -> MapCheck:
         check = next(c for c in self.state.map_checks if c.agency == agency)
