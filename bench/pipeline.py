@@ -184,8 +184,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "and stops them by pid at the end (also on Ctrl-C).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Figures: contacts/s = contacts driven from submission to closure per second of wall time; "
-        "ratio = ContactWorkflow / BareWorkflow (target >= 0.7); round trip = one Update sent by "
-        "frontdoor.processes.act until the new state is returned (target p95 < 150 ms on an idle stack).",
+        f"ratio = ContactWorkflow / BareWorkflow (target >= {RATIO_TARGET}); round trip = one Update sent by "
+        f"frontdoor.processes.act until the new state is returned (target p95 < {P95_TARGET_MS:.0f} ms on an idle stack). "
+        "Run from the repository root with PYTHONPATH=. (it drives contacts with the tests' clients).",
     )
     p.add_argument("--contacts", type=at_least_one, default=200, help="contacts (and bare runs) per measured run (default 200)")
     p.add_argument("--concurrency", type=at_least_one, default=20, help="contacts in flight at once (default 20)")
