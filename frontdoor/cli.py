@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from frontdoor import fields, json_file, timefmt
 from frontdoor.config import ConfigError, Settings, load_settings, parse_duration
-from frontdoor.errors import FrontdoorError, StillWorking
+from frontdoor.errors import FrontdoorError, StillWorking, days_errors
 from models import codes
 from models.bounds import duration_errors
 from workflows.process import Action, Process
@@ -352,7 +352,7 @@ async def _stuck(args: argparse.Namespace) -> int:
         from models.database import init_db
 
         days = stuck_trend.DEFAULT_DAYS if args.days is None else args.days
-        if wrong := stuck_trend.days_errors(days, "--days"):
+        if wrong := days_errors(days, stuck_trend.MAX_DAYS, "--days"):
             raise FrontdoorError("--days: " + wrong[0]["message"])
         init_db(settings.database_url)
         found = stuck_trend.trend(settings.database_url, days, settings.timezone)

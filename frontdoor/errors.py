@@ -43,6 +43,11 @@ def number_errors(field: str, value: int, unit: str, low: int, high: int) -> lis
     return []
 
 
+def days_errors(days: int, most: int, field: str = "days") -> list[dict[str, str]]:
+    """The error of a number of days back (today included) that is not from 1 to `most`, or none."""
+    return number_errors(field, days, "days", 1, most)
+
+
 class StillWorking(FrontdoorError):
     """The action was taken and is still being carried out (202): see the case for its end."""
 

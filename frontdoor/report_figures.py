@@ -27,7 +27,7 @@ from temporalio.client import Client
 
 from frontdoor import reports, schedules
 from frontdoor.config import Settings
-from frontdoor.errors import InvalidInput, number_errors
+from frontdoor.errors import InvalidInput, days_errors
 from frontdoor.reports.base import Window
 from models.database import session
 from models.report_snapshot import Figure, KeyFigures, ReportSnapshotRequest, ReportSnapshotRow
@@ -38,10 +38,6 @@ DEFAULT_DAYS = 28
 MAX_DAYS = 400
 EMPTY = ("No key figures recorded yet: the daily report-snapshot schedule keeps every report's key figures "
          "(a worker creates it when it starts; `frontdoor schedules` shows its runs).")
-
-
-def days_errors(days: int, field_name: str = "days") -> list[dict[str, str]]:
-    return number_errors(field_name, days, "days", 1, MAX_DAYS)
 
 
 def _number(value: Any) -> float | None:
@@ -129,7 +125,7 @@ def history(database_url: str, days: int = DEFAULT_DAYS, timezone: str = "Europe
             now: datetime | None = None) -> History:
     """The key figures of every snapshot taken in the last `days` (1..400) local days, today
     included, by report in the reports' order and by figure in its table's order."""
-    if problems := days_errors(days):
+    if problems := days_errors(days, MAX_DAYS):
         raise InvalidInput.of(problems)
     today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
     start = today - timedelta(days=days - 1)

@@ -69,16 +69,26 @@ def dev_server_command(db_file: Path, host: str = "127.0.0.1", port: int = 7233,
     ]
 
 
-def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+def _answers(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None) -> bool:
+    """Whether something answers on host:port within `timeout` seconds; False as soon as
+    `proc` has exited (its `returncode` then says so), or when the time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"a process exited early (code {proc.returncode}); see its log under var/")
+            return False
         try:
             with socket.create_connection((host, port), timeout=0.5):
-                return
+                return True
         except OSError:
             time.sleep(0.2)
+    return False
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    if _answers(host, port, timeout, proc):
+        return
+    if proc is not None and proc.returncode is not None:
+        raise SystemExit(f"a process exited early (code {proc.returncode}); see its log under var/")
     raise SystemExit(f"nothing answered on {host}:{port} after {timeout:.0f}s; see the logs under var/")
 
 
@@ -323,13 +333,8 @@ Press Ctrl-C to stop everything."""
 
 
 def _wait(host: str, port: int, timeout: float, child: Child, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.proc is not None and child.proc.poll() is not None:
-            raise StackError(f"{what} exited at start (code {child.proc.returncode}): see {child.log}")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
+    if _answers(host, port, timeout, child.proc):
+        return
+    if child.proc is not None and child.proc.returncode is not None:
+        raise StackError(f"{what} exited at start (code {child.proc.returncode}): see {child.log}")
     raise StackError(f"{what} did not answer on {host}:{port} within {timeout:.0f}s: see {child.log}")

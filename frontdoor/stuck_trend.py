@@ -17,7 +17,7 @@ from sqlmodel import col
 from temporalio.client import Client
 
 from frontdoor import schedules, stuck
-from frontdoor.errors import InvalidInput, number_errors
+from frontdoor.errors import InvalidInput, days_errors
 from models.database import session
 from models.stuck_trend import StuckSnapshotRequest, StuckSnapshotRow
 from workflows.stuck_snapshot import SCHEDULE_NAME
@@ -26,10 +26,6 @@ DEFAULT_DAYS = 14
 MAX_DAYS = 90
 EMPTY = ("No stuck counts recorded yet: the hourly stuck-snapshot schedule records every list's count at the top "
          "of each hour (a worker creates it when it starts; `frontdoor schedules` shows its runs).")
-
-
-def days_errors(days: int, field: str = "days") -> list[dict[str, str]]:
-    return number_errors(field, days, "days", 1, MAX_DAYS)
 
 
 @dataclass
@@ -99,7 +95,7 @@ def trend(database_url: str, days: int = DEFAULT_DAYS, timezone: str = "Europe/L
     """Each stuck list over the last `days` (1..90) local days, today included: its daily
     maximum and its count at the latest snapshot. Every list of today's catalogue is shown
     (an unrecorded day is None); a list no longer in the catalogue is shown under its name."""
-    if problems := days_errors(days):
+    if problems := days_errors(days, MAX_DAYS):
         raise InvalidInput.of(problems)
     today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
     span = [today - timedelta(days=days - 1 - i) for i in range(days)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from frontdoor import report_figures, reports
 from frontdoor.config import Settings, load_settings
+from frontdoor.errors import days_errors
 from frontdoor.reports import annex_a, export
 from frontdoor.reports.base import ReportInputError, Window
 from models import annex_a as spec
@@ -112,7 +113,7 @@ def _write(out: str | None, body: str | bytes) -> None:
 
 def cmd_figures_history(args: argparse.Namespace, settings: Settings) -> int:
     days = report_figures.DEFAULT_DAYS if args.days is None else args.days
-    if wrong := report_figures.days_errors(days, "--days"):
+    if wrong := days_errors(days, report_figures.MAX_DAYS, "--days"):
         raise ReportInputError("--days", wrong[0]["message"])
     if args.format not in ("table", "json"):
         raise ReportInputError("--format", f"{HISTORY} is given as table or json")
