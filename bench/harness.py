@@ -256,6 +256,13 @@ def main(parse: Callable[[list[str]], argparse.Namespace], bench: Callable[..., 
     sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
 
 
+def server_options(p: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that starts its own dev server or uses one already running."""
+    p.add_argument("--synchronous", default="FULL", choices=SYNCHRONOUS_MODES,
+                   help="the dev server's SQLite synchronous pragma (default FULL, as `frontdoor run`)")
+    p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
+
+
 def at_least_one(text: str) -> int:
     """An argparse type: a whole number of 1 or more (runs, contacts in flight, rounds)."""
     value = int(text)

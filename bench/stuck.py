@@ -43,6 +43,7 @@ from harness import (
     pct,
     proc_status,
     say,
+    server_options,
     triage_payload,
     wait_for_poller,
 )
@@ -315,9 +316,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--window", type=int, default=400,
                    help="at most this many contacts in intake at once (default 400; the worker caches 1000)")
     p.add_argument("--concurrency", type=int, default=50, help="starts and actions in flight at once (default 50)")
-    p.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL", "OFF"],
-                   help="the dev server's SQLite synchronous pragma (default FULL, as `frontdoor run`)")
-    p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
+    server_options(p)
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = p.parse_args(argv)
     if args.contacts < 1 or args.repeat < 1 or args.window < 4 or args.concurrency < 1 or args.page_size < 1:

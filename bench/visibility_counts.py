@@ -38,6 +38,7 @@ from harness import (
     ms,
     pct,
     say,
+    server_options,
 )
 from temporalio import workflow
 from temporalio.client import Client
@@ -246,9 +247,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    "within a namespace's retention; 1 in 100 still flagged unreviewed); default 0")
     p.add_argument("--concurrency", type=at_least_one, default=100, help="starts in flight at once (default 100)")
     p.add_argument("--settle", type=float, default=3.0, help="seconds to wait before measuring (default 3)")
-    p.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL", "OFF"],
-                   help="the dev server's SQLite synchronous pragma (default FULL, as `frontdoor run`)")
-    p.add_argument("--address", help="use this Temporal server (host:port) instead of starting a dev server")
+    server_options(p)
     p.add_argument("--measure-only", action="store_true",
                    help="with --address: start nothing, time the queries over the workflows already there "
                    "(e.g. a server restarted on a database kept with --keep)")
