@@ -12,13 +12,15 @@ from activities.deps import Deps
 from activities.documents import store_document
 from activities.history import history_check
 from activities.outbox import OutboundMessage
-from activities.records import update_case
+from activities.records import append_action, update_case
 from models.case_record import save_contact
 from models.codes import AGENCY_NAMES, OUTCOME_NAMES
 from models.contact import Contact
 from models.database import session
 from models.messages import (
+    AgencyAnswer,
     CaseUpdate,
+    ContactStep,
     DocumentRequest,
     HandoffRequest,
     HandoffResult,
@@ -114,6 +116,25 @@ class ContactActivities:
 
     @activity.defn
     def record_agency_answer(self, contact_id: str, agency: str, response: str | None, waived_reason: str | None) -> None:
+        self._answer(AgencyAnswer(contact_id=contact_id, agency=agency, response=response, waived_reason=waived_reason))
+
+    @activity.defn
+    def record_step(self, step: ContactStep) -> str | None:
+        """A person's action: its write, then its trail line (each idempotent, so a retry after
+        either is safe). Returns the document's id when the action makes one."""
+        document_id = None
+        if step.case is not None:
+            self.update_case_record(step.case)
+        if step.answer is not None:
+            self._answer(step.answer)
+        if step.document is not None:
+            document_id = store_document(self.deps, step.document)
+        with session(self.database_url) as s:
+            append_action(s, step.entry)
+        return document_id
+
+    def _answer(self, answer: AgencyAnswer) -> None:
+        contact_id, agency, response, waived_reason = answer.contact_id, answer.agency, answer.response, answer.waived_reason
         with session(self.database_url) as s:
             row = s.exec(
                 select(AgencyRequestRecord).where(

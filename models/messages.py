@@ -45,6 +45,26 @@ class DocumentRequest(BaseModel):
     context: dict[str, Any] = Field(default_factory=dict)
 
 
+class AgencyAnswer(BaseModel):
+    """An agency's answer to a MAP request, or the reason to go on without it."""
+
+    contact_id: str
+    agency: str
+    response: str | None = None
+    waived_reason: str | None = None
+
+
+class ContactStep(BaseModel):
+    """A person's action on a contact as one local activity: its write to the case record (the
+    summary row, an agency's answer or a document: what the action changes) and then its trail
+    line, so the action takes one activation of the workflow, not one a write."""
+
+    entry: ActionEntry
+    case: CaseUpdate | None = None
+    answer: AgencyAnswer | None = None
+    document: DocumentRequest | None = None
+
+
 class MapDispatch(BaseModel):
     contact_id: str
     workflow_id: str

@@ -279,8 +279,8 @@ async def test_a_step_no_retry_can_mend_parks_the_case_at_once_with_its_reason(
         assert r.status_code in (202, 409), r.text
         state = await wait_for(lambda: _faulted(web, people[SW], cid), timeout=8, what="the fault")
         assert asyncio.get_running_loop().time() - started < 8  # five attempts would take 15 s and more
-        assert state["fault"]["activity"] == "render_document" and "recommendation.html" in state["fault"]["error"]
-        # the document is written by a local activity: once the template is back, a manager's retry runs it again
+        assert state["fault"]["activity"] == "record_step" and "recommendation.html" in state["fault"]["error"]
+        # the document and its trail line are one local activity (record_step): once the template is back, a manager's retry runs it again
         shutil.copy(Path(__file__).resolve().parent.parent / "templates" / "contact" / "recommendation.html",
                     templates / "contact" / "recommendation.html")
         state = await web.act(people[TM], cid, "retry_fault", {"note": "template restored"})

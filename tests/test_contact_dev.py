@@ -215,3 +215,40 @@ async def test_personal_data_is_not_readable_in_temporal_history(dev_env, settin
     assert name.encode() not in blob
     assert b"9434765919" not in blob
     assert b"binary/encrypted" in blob
+
+
+async def test_each_action_writes_its_record_and_trail_line_in_one_local_activity(dev_env, settings, task_queue):
+    """ONE_WRITE_PER_ACTION: an action that changes the case record (triage, an agency's answer,
+    the recommendation, the decision) takes one local activity for its write and its trail line,
+    not one each; the record, the documents and the trail all have them."""
+    from temporalio.api.enums.v1 import EventType
+
+    client = dev_env.client
+    c = make_contact(consent={"status": "given"})
+    async with running_worker(client, settings, task_queue):
+        await to_spa(client, settings, task_queue, c, level=3)
+        state = await to_decision(client, c.id)
+        await act(client, c.id, "decide", decision())
+        await wait_stage(client, c.id, Stage.CLOSED)
+        history = await client.get_workflow_handle(workflow_id(c.id)).fetch_history()
+    markers: dict[str, int] = {}
+    name = None
+    for e in history.events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            name = e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            markers[name] = 0
+        elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and name is not None:
+            markers[name] += 1
+        elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            name = None
+    # one local activity each, and the patch's own marker on the first update of the run
+    assert {k: markers[k] for k in ("record_map_response", "recommend", "decide")} == {
+        "record_map_response": 1, "recommend": 1, "decide": 1}
+    assert markers["triage"] == 2  # the patch's marker and the step
+    assert state.recommendation_document_id == f"{workflow_id(c.id)}/recommendation"
+    with session(settings.database_url) as s:
+        docs = {d.kind for d in s.exec(select(DocumentRecord).where(DocumentRecord.subject_id == c.id))}
+        trail = [a.action for a in action_trail(s, c.id)]
+    assert {"recommendation", "decision_record"} <= docs
+    assert [a for a in trail if a in ("triage", "map_response", "recommendation", "management_decision")] == [
+        "triage", "map_response", "recommendation", "management_decision"]

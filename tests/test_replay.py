@@ -8,7 +8,9 @@ one-shape/ from the one-shape version (and the missing episode, the morning disc
 its schedule's launcher, the audit and its round, from their first versions), and
 from-the-start/ from every process once a run takes its one patch (FROM_THE_START) in its
 first workflow task and makes its short case-record writes as local activities, and
-answer-before-sending/ once a person's action answers before what it sends leaves. A change
+answer-before-sending/ once a person's action answers before what it sends leaves, and
+one-write-per-action/ once a contact's action writes its record and trail line in one
+local activity. A change
 to live workflow code that is not behind a patch fails here; so does a history whose
 workflow tasks a query split (below) where a patch came just after a local activity.
 """
@@ -67,6 +69,8 @@ def test_there_are_recorded_histories():
     # a person's action answers before what it sends leaves (ANSWER_BEFORE_SENDING): the MAP
     # request and the consultation's escalation, recorded on the new code
     assert set(IDS) >= {"answer-before-sending/replay-spa", "answer-before-sending/consultation-replay-cons-esc"}
+    # an action's case-record write and trail line as one local activity (ONE_WRITE_PER_ACTION)
+    assert "one-write-per-action/replay-spa" in IDS
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):

@@ -58,7 +58,8 @@ EARLIER_CHANGES = frozenset({"audit-as-local-activity", "link-consultation", "st
 # first meets it, first thing in an Update handler or right after a durable wait (never just
 # after a local activity).
 ANSWER_BEFORE_SENDING = "answer-before-sending"  # a person's action answers before what it sends leaves
-LATER_CHANGES = frozenset({ANSWER_BEFORE_SENDING})
+ONE_WRITE_PER_ACTION = "one-write-per-action"  # an action's case-record write and trail line: one local activity
+LATER_CHANGES = frozenset({ANSWER_BEFORE_SENDING, ONE_WRITE_PER_ACTION})
 
 # Errors that retrying cannot mend: the activity fails at once and the case shows as faulted.
 NON_RETRYABLE = [
@@ -379,28 +380,28 @@ class AuditedWorkflow(Generic[Input]):
         """A process's own bookkeeping when its work is allocated (e.g. who audits next)."""
 
     # -- the trail and messages ---------------------------------------------------
-    async def audit(self, actor: Actor | None, action: str, reasons: str | None = None, **details: Any) -> None:
+    def entry(self, actor: Actor | None, action: str, reasons: str | None = None, **details: Any) -> ActionEntry:
+        """The case's next trail line (keyed by workflow, run and the line's number here)."""
         self._seq += 1
         info = workflow.info()
+        return ActionEntry(
+            idempotency_key=f"{info.workflow_id}/{info.run_id}/{self._seq}",
+            subject_id=self.subject_id,
+            workflow_id=info.workflow_id,
+            kind=self.kind,
+            actor=actor.username if actor else SYSTEM,
+            role=actor.role.value if actor else "system",
+            at=workflow.now(),
+            action=action,
+            reasons=reasons,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+
+    async def audit(self, actor: Actor | None, action: str, reasons: str | None = None, **details: Any) -> None:
+        line = self.entry(actor, action, reasons, **details)
         # Audit writes became local activities after the first release: histories written
         # before keep replaying with the ordinary activity they recorded.
-        local = self.patched("audit-as-local-activity")
-        await self.act(
-            CaseActivities.record_action,
-            ActionEntry(
-                idempotency_key=f"{info.workflow_id}/{info.run_id}/{self._seq}",
-                subject_id=self.subject_id,
-                workflow_id=info.workflow_id,
-                kind=self.kind,
-                actor=actor.username if actor else SYSTEM,
-                role=actor.role.value if actor else "system",
-                at=workflow.now(),
-                action=action,
-                reasons=reasons,
-                details={k: v for k, v in details.items() if v is not None},
-            ),
-            local=local,
-        )
+        await self.act(CaseActivities.record_action, line, local=self.patched("audit-as-local-activity"))
 
     async def notify(self, key: str, roles: list[str], subject: str, body: str) -> None:
         await self.act(

@@ -56,7 +56,14 @@ with workflow.unsafe.imports_passed_through():
     from models.deadline import DeadlineRecord
     from models.discussion import AgendaItem, DiscussionNotice, DiscussionRecord, ThresholdUnclear
     from models.early_help import EarlyHelpEntry, EarlyHelpInput, Origin
-    from models.messages import CaseUpdate, DocumentRequest, HandoffRequest, MapDispatch
+    from models.messages import (
+        AgencyAnswer,
+        CaseUpdate,
+        ContactStep,
+        DocumentRequest,
+        HandoffRequest,
+        MapDispatch,
+    )
     from models.roles import (
         ADVISERS,
         CONSENT_TAKERS,
@@ -82,6 +89,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.base import (
         ANSWER_BEFORE_SENDING,
+        ONE_WRITE_PER_ACTION,
         SHARED,
         AuditedWorkflow,
         human_action,
@@ -597,11 +605,12 @@ class ContactWorkflow(
     # action table (ACTIONS) is the validator.
     @human_action
     async def triage(self, t: Triage) -> ContactState:
+        one = self.patched(ONE_WRITE_PER_ACTION)
         self.state.triage, self.state.triaged_at = t, workflow.now()
         if t.history_considered:
             self.state.history_considered_by.append(t.actor.username)
         self._took(t.actor)
-        await self.audit(
+        line = self.entry(
             t.actor, "triage", t.rationale,
             level=int(t.level), route=t.route.value,
             suggested_level=int(self.state.suggested_level) if self.state.suggested_level else None,
@@ -609,7 +618,11 @@ class ContactWorkflow(
             threshold_advice=t.threshold_advice.model_dump() if t.threshold_advice else None,
             history_considered=t.history_considered,
         )
-        await self.write(ContactActivities.update_case_record, self._case_update())
+        if one:
+            await self._step(ContactStep(entry=line, case=self._case_update()))
+        else:  # a run that recorded its triage before ONE_WRITE_PER_ACTION: the line, then the record
+            await self.act(CaseActivities.record_action, line, local=self.patched("audit-as-local-activity"))
+            await self.write(ContactActivities.update_case_record, self._case_update())
         return self.view()  # type: ignore[no-any-return]
 
     @human_action
@@ -684,6 +697,30 @@ class ContactWorkflow(
             check.document_id = doc_id
             self._tasks.append(asyncio.create_task(chase.wait(partial(_settled, check))))
 
+    async def _step(self, step: ContactStep) -> str | None:
+        """An action's write and trail line as one local activity (ONE_WRITE_PER_ACTION)."""
+        return await self.act(ContactActivities.record_step, step, local=True)  # type: ignore[no-any-return]
+
+    async def _write_then_audit(
+        self, one: bool, write: AgencyAnswer | DocumentRequest, actor: Actor, action: str, reasons: str | None,
+        **details: Any,
+    ) -> str | None:
+        """The case record's write (an agency's answer, or a document: its id is returned), then
+        the trail line: one local activity, or, on a run that took the action before
+        ONE_WRITE_PER_ACTION, the two its history recorded."""
+        if one:
+            answer, document = (write, None) if isinstance(write, AgencyAnswer) else (None, write)
+            return await self._step(ContactStep(entry=self.entry(actor, action, reasons, **details),
+                                                answer=answer, document=document))
+        if isinstance(write, AgencyAnswer):
+            await self.write(ContactActivities.record_agency_answer, write.contact_id, write.agency, write.response,
+                             write.waived_reason)
+            found = None
+        else:
+            found = await self.write(CaseActivities.render_document, write)
+        await self.audit(actor, action, reasons, **details)
+        return found
+
     def _answered(self, agency: Agency) -> MapCheck:
         check = next(c for c in self.state.map_checks if c.agency == agency)
         for d in self.deadlines:
@@ -693,56 +730,57 @@ class ContactWorkflow(
 
     @human_action
     async def record_map_response(self, r: MapResponse) -> ContactState:
+        one = self.patched(ONE_WRITE_PER_ACTION)
         check = self._answered(r.agency)
         check.responded_at, check.response, check.known_to_agency = workflow.now(), r.information, r.known_to_agency
         self._set_stage(self._spa_stage())
-        await self.write(ContactActivities.record_agency_answer, self.subject_id, r.agency.value, r.information, None)
-        await self.audit(r.actor, "map_response", agency=r.agency.value, known_to_agency=r.known_to_agency)
+        answer = AgencyAnswer(contact_id=self.subject_id, agency=r.agency.value, response=r.information)
+        await self._write_then_audit(one, answer, r.actor, "map_response", None,
+                                     agency=r.agency.value, known_to_agency=r.known_to_agency)
         return self.view()  # type: ignore[no-any-return]
 
     @human_action
     async def proceed_without_agency(self, p: ProceedWithoutAgency) -> ContactState:
+        one = self.patched(ONE_WRITE_PER_ACTION)
         check = self._answered(p.agency)
         check.waived_reason, check.waived_by = p.reason, p.actor.username
         self._set_stage(self._spa_stage())
-        await self.write(ContactActivities.record_agency_answer, self.subject_id, p.agency.value, None, p.reason)
-        await self.audit(p.actor, "map_proceed_without", p.reason, agency=p.agency.value)
+        answer = AgencyAnswer(contact_id=self.subject_id, agency=p.agency.value, waived_reason=p.reason)
+        await self._write_then_audit(one, answer, p.actor, "map_proceed_without", p.reason, agency=p.agency.value)
         return self.view()  # type: ignore[no-any-return]
 
     @human_action
     async def recommend(self, r: Recommendation) -> ContactState:
+        one = self.patched(ONE_WRITE_PER_ACTION)
         self.state.recommendation = r
         self._took(r.actor)
         self._set_stage(self._spa_stage())
         context = self._doc_context() | {"recommendation": r.model_dump(mode="json")}
-        self.state.recommendation_document_id = await self.write(
-            CaseActivities.render_document,
-            DocumentRequest(
-                document_id=f"{workflow.info().workflow_id}/recommendation",
-                subject_id=self.subject_id, kind="recommendation", title="Social worker's recommendation",
-                context=context,
-            ),
+        document = DocumentRequest(
+            document_id=f"{workflow.info().workflow_id}/recommendation",
+            subject_id=self.subject_id, kind="recommendation", title="Social worker's recommendation",
+            context=context,
         )
-        await self.audit(r.actor, "recommendation", r.summary, recommended_outcome=r.recommended_outcome.value)
+        self.state.recommendation_document_id = await self._write_then_audit(
+            one, document, r.actor, "recommendation", r.summary, recommended_outcome=r.recommended_outcome.value,
+        )
         return self.view()  # type: ignore[no-any-return]
 
     @human_action
     async def decide(self, d: ManagementDecision) -> ContactState:
+        one = self.patched(ONE_WRITE_PER_ACTION)
         self.state.decision, self.state.decided_at = d, workflow.now()
         if self.decision_deadline is not None:
             self.decision_deadline.finish()
         self._took(d.actor)
         on_time = self.state.decision_due_at is None or workflow.now() <= self.state.decision_due_at
-        await self.write(
-            CaseActivities.render_document,
-            DocumentRequest(
-                document_id=f"{workflow.info().workflow_id}/decision",
-                subject_id=self.subject_id, kind="decision_record", title="Management decision",
-                context=self._doc_context() | {"decision": d.model_dump(mode="json"), "on_time": on_time},
-            ),
+        document = DocumentRequest(
+            document_id=f"{workflow.info().workflow_id}/decision",
+            subject_id=self.subject_id, kind="decision_record", title="Management decision",
+            context=self._doc_context() | {"decision": d.model_dump(mode="json"), "on_time": on_time},
         )
-        await self.audit(
-            d.actor, "management_decision", d.rationale, outcome=d.outcome.value,
+        await self._write_then_audit(
+            one, document, d.actor, "management_decision", d.rationale, outcome=d.outcome.value,
             quadrant=d.quadrant.value if d.quadrant else None, on_time=on_time,
             recurring_pattern_considered=d.recurring_pattern_considered,
         )
