@@ -71,36 +71,21 @@ async def _routed(client, settings, tq, route: str, level: int) -> str:
     return c.id
 
 
-async def _consultation(client, settings, tq) -> str:
-    """An invited referral that never comes: the follow-up is raised and its outcome recorded."""
+async def _consultation(client, settings, tq, subject: str = "REPLAY-CONS", outcome: str = "referral_made",
+                        note: str = "Rang back; referral sent today") -> str:
+    """An invited referral that never comes: the follow-up is raised and its outcome recorded
+    (`escalated`: the managers are told)."""
     from tests.clients import consultations
     from tests.consultation_early_help_support import CARA, make_consultation
 
-    c = make_consultation(id="REPLAY-CONS")
+    c = make_consultation(id=subject)
     await consultations.start(client, settings, c, CARA, task_queue=tq)
     for _ in range(100):
         state = await consultations.get_state(client, c.id)
         if "follow_up_due" in state.flags:
             break
         await asyncio.sleep(0.1)
-    await consultations.act(client, c.id, "record_follow_up", {"actor": CARA, "outcome": "referral_made", "note": "Rang back; referral sent today"})
-    await client.get_workflow_handle(consultations.workflow_id(c.id)).result()
-    return consultations.workflow_id(c.id)
-
-
-async def _consultation_escalated(client, settings, tq) -> str:
-    """An invited referral that never comes and a follow-up that escalates to the managers."""
-    from tests.clients import consultations
-    from tests.consultation_early_help_support import CARA, make_consultation
-
-    c = make_consultation(id="REPLAY-CONS-ESC")
-    await consultations.start(client, settings, c, CARA, task_queue=tq)
-    for _ in range(100):
-        state = await consultations.get_state(client, c.id)
-        if "follow_up_due" in state.flags:
-            break
-        await asyncio.sleep(0.1)
-    await consultations.act(client, c.id, "record_follow_up", {"actor": CARA, "outcome": "escalated", "note": "Caller will not refer"})
+    await consultations.act(client, c.id, "record_follow_up", {"actor": CARA, "outcome": outcome, "note": note})
     await client.get_workflow_handle(consultations.workflow_id(c.id)).result()
     return consultations.workflow_id(c.id)
 
@@ -322,7 +307,8 @@ async def main(out: Path, only: set[str] | None = None) -> None:
             "early_help_route": lambda: _routed(client, settings, "record", "early_help", 2),
             "advice_nfa": lambda: _routed(client, settings, "record", "advice_nfa", 2),
             "consultation": lambda: _consultation(client, settings, "record"),
-            "consultation_escalated": lambda: _consultation_escalated(client, settings, "record"),
+            "consultation_escalated": lambda: _consultation(client, settings, "record", "REPLAY-CONS-ESC", "escalated",
+                                                            "Caller will not refer"),
             "early_help_case": lambda: _early_help(client, settings, "record"),
             "early_help_step_up": lambda: _step_up(client, settings, "record"),
             "missing": lambda: _missing(client, settings, "record"),
