@@ -35,10 +35,13 @@ class BarePlan:
     intake_local: int = 0
     per_update_local: list[int] = field(default_factory=list)
     tail_local: int = 0
+    # ordinary activities an update starts but does not wait for (its answer comes first:
+    # the contact's MAP requests since ANSWER_BEFORE_SENDING); the run waits for them at its end
+    per_update_after: list[int] = field(default_factory=list)
 
     @property
     def activities(self) -> int:
-        return self.intake + sum(self.per_update) + self.tail
+        return self.intake + sum(self.per_update) + sum(self.per_update_after) + self.tail
 
     @property
     def local_activities(self) -> int:
@@ -47,11 +50,16 @@ class BarePlan:
     def update_local(self, n: int) -> int:
         return self.per_update_local[n] if n < len(self.per_update_local) else 0
 
+    def update_after(self, n: int) -> int:
+        return self.per_update_after[n] if n < len(self.per_update_after) else 0
+
     def __str__(self) -> str:
         text = f"{self.intake} at intake, {self.per_update} in the {len(self.per_update)} updates, {self.tail} after"
         if self.local_activities:
             text += (f"; local: {self.intake_local} at intake, {self.per_update_local} in the updates,"
                      f" {self.tail_local} after")
+        if any(self.per_update_after):
+            text += f"; after the updates' answers: {self.per_update_after}"
         return text
 
 
@@ -67,6 +75,7 @@ class BareWorkflow:
         self.plan = plan
         self.ready = False
         self.done = 0
+        self.sending: list[asyncio.Task[None]] = []
 
     async def _activities(self, n: int, step: str, local: int = 0) -> None:
         for i in range(n):
@@ -83,6 +92,7 @@ class BareWorkflow:
         await self._activities(plan.intake, "intake", plan.intake_local)
         self.ready = True
         await workflow.wait_condition(lambda: self.done == len(plan.per_update))
+        await asyncio.gather(*self.sending)
         await self._activities(plan.tail, "tail", plan.tail_local)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.done
@@ -93,6 +103,8 @@ class BareWorkflow:
 
     @workflow.update
     async def step(self, n: int) -> int:
+        if self.plan.update_after(n):
+            self.sending.append(asyncio.create_task(self._activities(self.plan.update_after(n), f"update-{n}-after")))
         await self._activities(self.plan.per_update[n], f"update-{n}", self.plan.update_local(n))
         self.done += 1
         return self.done

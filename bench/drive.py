@@ -134,6 +134,7 @@ def plan_from_history(history: WorkflowHistory) -> BarePlan:
     """Count a finished contact's activities at intake, inside each update and after the last."""
     plan = BarePlan(intake=0, per_update=[], tail=0)
     in_update = False
+    open_in_update: set[int] = set()  # ordinary activities the current update started, not yet done
     for event in history.events:
         kind = event.event_type
         local = (
@@ -143,15 +144,23 @@ def plan_from_history(history: WorkflowHistory) -> BarePlan:
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             plan.per_update.append(0)
             plan.per_update_local.append(0)
+            plan.per_update_after.append(0)
             in_update = True
+            open_in_update = set()
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             in_update = False
+            # started in the update but still running when it answered: sent after the answer
+            plan.per_update[-1] -= len(open_in_update)
+            plan.per_update_after[-1] += len(open_in_update)
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            open_in_update.discard(event.activity_task_completed_event_attributes.scheduled_event_id)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED or local:
             if in_update:
                 if local:
                     plan.per_update_local[-1] += 1
                 else:
                     plan.per_update[-1] += 1
+                    open_in_update.add(event.event_id)
             elif not plan.per_update:
                 if local:
                     plan.intake_local += 1
