@@ -398,7 +398,10 @@ class AuditedWorkflow(Generic[Input]):
         )
 
     async def audit(self, actor: Actor | None, action: str, reasons: str | None = None, **details: Any) -> None:
-        line = self.entry(actor, action, reasons, **details)
+        await self.record_line(self.entry(actor, action, reasons, **details))
+
+    async def record_line(self, line: ActionEntry) -> None:
+        """Write a trail line made by `entry`."""
         # Audit writes became local activities after the first release: histories written
         # before keep replaying with the ordinary activity they recorded.
         await self.act(CaseActivities.record_action, line, local=self.patched("audit-as-local-activity"))

@@ -621,7 +621,7 @@ class ContactWorkflow(
         if one:
             await self._step(ContactStep(entry=line, case=self._case_update()))
         else:  # a run that recorded its triage before ONE_WRITE_PER_ACTION: the line, then the record
-            await self.act(CaseActivities.record_action, line, local=self.patched("audit-as-local-activity"))
+            await self.record_line(line)
             await self.write(ContactActivities.update_case_record, self._case_update())
         return self.view()  # type: ignore[no-any-return]
 
