@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.deps import Deps
-from activities.documents import store_document
+from activities.documents import add_document, store_document
 from activities.history import history_check
 from activities.outbox import OutboundMessage
-from activities.records import append_action, update_case
+from activities.records import add_action, update_case
 from models.case_record import save_contact
 from models.codes import AGENCY_NAMES, OUTCOME_NAMES
 from models.contact import Contact
@@ -50,6 +50,7 @@ class ContactActivities:
     def update_case_record(self, update: CaseUpdate) -> None:
         with session(self.database_url) as s:
             update_case(s, update)
+            s.commit()
 
     # -- history and threshold ---------------------------------------------------
     @activity.defn
@@ -116,39 +117,27 @@ class ContactActivities:
 
     @activity.defn
     def record_agency_answer(self, contact_id: str, agency: str, response: str | None, waived_reason: str | None) -> None:
-        self._answer(AgencyAnswer(contact_id=contact_id, agency=agency, response=response, waived_reason=waived_reason))
+        with session(self.database_url) as s:
+            _answer(s, AgencyAnswer(contact_id=contact_id, agency=agency, response=response, waived_reason=waived_reason))
+            s.commit()
 
     @activity.defn
     def record_step(self, step: ContactStep) -> str | None:
-        """A person's action: its write, then its trail line (each idempotent, so a retry after
-        either is safe). Returns the document's id when the action makes one."""
+        """A person's action: its write and its trail line in one transaction, so the record
+        and the trail never disagree and the action costs one commit. A retry (after a commit
+        that failed) writes the same again: each part is idempotent. Returns the document's id
+        when the action makes one."""
         document_id = None
-        if step.case is not None:
-            self.update_case_record(step.case)
-        if step.answer is not None:
-            self._answer(step.answer)
-        if step.document is not None:
-            document_id = store_document(self.deps, step.document)
         with session(self.database_url) as s:
-            append_action(s, step.entry)
-        return document_id
-
-    def _answer(self, answer: AgencyAnswer) -> None:
-        contact_id, agency, response, waived_reason = answer.contact_id, answer.agency, answer.response, answer.waived_reason
-        with session(self.database_url) as s:
-            row = s.exec(
-                select(AgencyRequestRecord).where(
-                    AgencyRequestRecord.contact_id == contact_id, AgencyRequestRecord.agency == agency
-                )
-            ).first()
-            if row is None:
-                return
-            if response is not None:
-                row.response, row.responded_at = response, row.responded_at or datetime.now(UTC)
-            if waived_reason is not None:
-                row.waived_reason = waived_reason
-            s.add(row)
+            if step.case is not None:
+                update_case(s, step.case)
+            if step.answer is not None:
+                _answer(s, step.answer)
+            if step.document is not None:
+                document_id = add_document(s, self.deps, step.document)
+            add_action(s, step.entry)
             s.commit()
+        return document_id
 
     # -- notifications and handoff ------------------------------------------------------
     @activity.defn
@@ -213,3 +202,19 @@ class ContactActivities:
             )
         )
         return HandoffResult(handoff_id=handoff_id, already_done=already, feedback_document_id=feedback_id)
+
+
+def _answer(s: Session, answer: AgencyAnswer) -> None:
+    """An agency's answer (or the reason for going on without it) on its request's row."""
+    row = s.exec(
+        select(AgencyRequestRecord).where(
+            AgencyRequestRecord.contact_id == answer.contact_id, AgencyRequestRecord.agency == answer.agency
+        )
+    ).first()
+    if row is None:
+        return
+    if answer.response is not None:
+        row.response, row.responded_at = answer.response, row.responded_at or datetime.now(UTC)
+    if answer.waived_reason is not None:
+        row.waived_reason = answer.waived_reason
+    s.add(row)

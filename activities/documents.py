@@ -21,6 +21,7 @@ from jinja2 import (
     select_autoescape,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from activities.deps import Deps
 from models import codes
@@ -75,22 +76,29 @@ def render(deps: Deps, template: str, **context: Any) -> str:
 def store_document(deps: Deps, request: DocumentRequest) -> str:
     """Render and keep a document once (its id is the workflow id and step)."""
     with session(deps.database_url) as s:
-        if s.get(DocumentRecord, request.document_id) is not None:
-            return request.document_id
-        record = s.get(ContactRecord, request.subject_id)
-        context = dict(request.context)
-        if record is not None:
-            context.setdefault("contact", record.payload)
-        template = template_for(str(deps.templates_dir), request.kind)
-        content = render(deps, template, **context)
-        s.add(
-            DocumentRecord(
-                id=request.document_id, subject_id=request.subject_id, kind=request.kind, process=template.split("/")[0],
-                title=request.title, content=content, created_at=datetime.now(UTC),
-            )
-        )
+        add_document(s, deps, request)
         try:
             s.commit()
         except IntegrityError:
             s.rollback()
+    return request.document_id
+
+
+def add_document(s: Session, deps: Deps, request: DocumentRequest) -> str:
+    """The document rendered and added in the session's transaction, unless it is there
+    already (the caller commits)."""
+    if s.get(DocumentRecord, request.document_id) is not None:
+        return request.document_id
+    record = s.get(ContactRecord, request.subject_id)
+    context = dict(request.context)
+    if record is not None:
+        context.setdefault("contact", record.payload)
+    template = template_for(str(deps.templates_dir), request.kind)
+    content = render(deps, template, **context)
+    s.add(
+        DocumentRecord(
+            id=request.document_id, subject_id=request.subject_id, kind=request.kind, process=template.split("/")[0],
+            title=request.title, content=content, created_at=datetime.now(UTC),
+        )
+    )
     return request.document_id

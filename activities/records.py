@@ -18,8 +18,21 @@ from models.tables import ActionRecord, ContactRecord, TrailHead
 
 
 def append_action(s: Session, entry: ActionEntry) -> bool:
-    """Add one line to the trail, chained to the case's last line; a retried activity with
-    the same key adds nothing.
+    """Add one line to the trail and commit (`add_action`); a retried activity with the same
+    key adds nothing."""
+    try:
+        added = add_action(s, entry)
+        s.commit()
+    except IntegrityError:
+        s.rollback()
+        return False
+    return added
+
+
+def add_action(s: Session, entry: ActionEntry) -> bool:
+    """One line added to the trail in the session's transaction, chained to the case's last
+    line, with its report facts; False if a line with its key is there already. The caller
+    commits, so a person's action can write its record and its line in one transaction.
 
     Written with SQLAlchemy Core statements on the session's connection, not ORM objects:
     every workflow step writes a line, and the ORM's unit of work cost more than the SQL
@@ -27,13 +40,8 @@ def append_action(s: Session, entry: ActionEntry) -> bool:
     conn = s.connection()
     if conn.execute(_KEY_TAKEN, {"key": entry.idempotency_key}).first():
         return False
-    try:
-        conn.execute(_INSERT_LINE, chained(conn, entry))  # takes the case's chain head (the write lock) first
-        project(s, entry)  # the report facts, in the same transaction (activities/facts.py)
-        s.commit()
-    except IntegrityError:
-        s.rollback()
-        return False
+    conn.execute(_INSERT_LINE, chained(conn, entry))  # takes the case's chain head (the write lock) first
+    project(s, entry)  # the report facts, in the same transaction (activities/facts.py)
     return True
 
 
@@ -68,10 +76,10 @@ _CHAINED = ("subject_id", "workflow_id", "kind", "actor", "role", "at", "action"
 
 
 def update_case(s: Session, update: CaseUpdate) -> None:
+    """The contact's summary columns changed in the session's transaction (the caller commits)."""
     record = s.get(ContactRecord, update.contact_id)
     if record is None:
         raise LookupError(f"contact {update.contact_id} is not in the case record")
     for name, value in update.model_dump(exclude={"contact_id"}, exclude_none=True).items():
         setattr(record, name, value)
     s.add(record)
-    s.commit()

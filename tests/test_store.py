@@ -10,10 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from jinja2 import TemplateNotFound
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
+from activities.contact import ContactActivities
 from activities.deps import Deps
 from activities.history import history_check
 from activities.outbox import OutboundMessage, StoredOutbox
@@ -22,8 +24,8 @@ from models.bounds import MAX_CHILDREN, MAX_HISTORY_MATCHES
 from models.case_record import name_key, save_contact
 from models.codes import LevelOfNeed
 from models.database import get_engine, init_db, session
-from models.messages import ActionEntry
-from models.tables import ActionRecord, ContactRecord, OutboxMessage
+from models.messages import ActionEntry, CaseUpdate, ContactStep, DocumentRequest
+from models.tables import ActionRecord, ContactRecord, DocumentRecord, OutboxMessage
 from models.thresholds import ThresholdRules
 from tests.conftest import letters, make_contact
 from tests.helpers import action_trail
@@ -368,6 +370,38 @@ def test_the_action_trail_is_append_only(store_url):
     with session(store_url) as s:
         rows = s.exec(select(ActionRecord).where(ActionRecord.subject_id == subject)).all()
         assert [r.reasons for r in rows] == ["looked"]
+
+
+def test_a_persons_action_writes_its_record_document_and_line_together_or_not_at_all(store_url):
+    """record_step is one transaction: a step whose document cannot be rendered leaves the
+    case record as it was (no half-taken action), and the retry writes each part once."""
+    c = make_contact()
+    with session(store_url) as s:
+        save_contact(s, c)
+    deps = Deps(store_url, Path("templates"), Path("config/threshold_rules.json"), StoredOutbox(store_url))
+    activities = ContactActivities(deps)
+    step = ContactStep(
+        entry=_entry(c.id, f"{c.id}/triage"),
+        case=CaseUpdate(contact_id=c.id, stage="awaiting_recommendation", level=3, route="spa"),
+        document=DocumentRequest(document_id=f"{c.id}/note", subject_id=c.id, kind="no_such_document", title="A note"),
+    )
+    with pytest.raises(TemplateNotFound):
+        activities.record_step(step)
+    with session(store_url) as s:
+        record = s.get(ContactRecord, c.id)
+        assert record is not None and record.route is None and record.level is None
+        assert action_trail(s, c.id) == []
+    dispatch = {"agency": "police", "contact_id": c.id, "workflow_id": f"contact-{c.id}", "chase": False, "questions": None,
+                "due_at": datetime.now(UTC).isoformat(), "requested_at": datetime.now(UTC).isoformat()}
+    mended = step.model_copy(update={"document": step.document.model_copy(
+        update={"kind": "map_request", "context": {"dispatch": dispatch, "agency_name": "Police"}})})
+    for _ in range(2):  # a retry after a lost answer writes nothing twice
+        assert activities.record_step(mended) == f"{c.id}/note"
+    with session(store_url) as s:
+        record = s.get(ContactRecord, c.id)
+        assert record is not None and (record.route, record.level) == ("spa", 3)
+        assert len(action_trail(s, c.id)) == 1
+        assert len(s.exec(select(DocumentRecord).where(DocumentRecord.subject_id == c.id)).all()) == 1
 
 
 def test_the_stored_outbox_delivers_each_key_once(store_url):
