@@ -19,7 +19,9 @@ stack idle) it times count_workflows for each query, --repeat sequential calls i
     .venv/bin/python bench/visibility_counts.py --workflows 1000 --rounds 1
     .venv/bin/python bench/visibility_counts.py --address 127.0.0.1:PORT --measure-only --rounds 4
 
-It also times a capped count ("1,000+"): one listing page of cap + 1 rows (CAPPED).
+It also times a capped count ("1,000+"): one listing page of cap + 1 rows (CAPPED), and the
+supervisor's counts: every stuck list of every process (frontdoor/stuck.py's KINDS, over these
+workflows' attributes) asked one after another and with 2, 4 or 8 in flight (`stuck.counts`; LISTS).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from frontdoor import stuck
 from frontdoor.temporal import ensure_search_attributes
 from workflows import search_attributes as sa
 from workflows.process import OPEN
@@ -181,6 +184,7 @@ async def measure(client: Client, repeat: int) -> dict[str, tuple[int, float, fl
     out: dict[str, tuple[int, float, float]] = {}
     calls: list[tuple[str, Callable[[], Awaitable[int]]]] = [(name, partial(_count, client, query)) for name, query in QUERIES]
     calls += [(name, partial(capped_count, client, query, cap)) for name, query, cap in CAPPED]
+    calls += [(name, partial(every_list, client, at_once)) for name, at_once in LISTS]
     for name, call in calls:
         await call()  # one warm-up call, not timed
         times = []
@@ -197,11 +201,20 @@ async def _count(client: Client, query: str) -> int:
     return (await client.count_workflows(query)).count
 
 
+# The supervisor's counts, every stuck list's: (name, how many in flight at once)
+LISTS = [("lists in turn", 1), ("lists 2 at once", 2), ("lists 4 at once", 4), ("lists 8 at once", 8)]
+
+
+async def every_list(client: Client, at_once: int) -> int:
+    """Every stuck list's count, `at_once` in flight; returns how many lists were counted."""
+    return len(await stuck.counts(client, stuck.KINDS, at_once=at_once))
+
+
 def table(rounds: list[dict[str, tuple[int, float, float]]], n: int, repeat: int, closed: int) -> list[str]:
     head = f"  {'query':<20}{'count':>7}" + "".join(f"{f'r{r + 1} p50':>10}{'p95 ms':>8}" for r in range(len(rounds)))
     lines = [f"count_workflows at {n} open workflows and {closed} closed, {repeat} sequential calls per query per round "
              f"(target p95 < {COUNT_TARGET_MS:.0f} ms):", head]
-    for name in [n for n, _ in QUERIES] + [n for n, _, _ in CAPPED]:
+    for name in [n for n, _ in QUERIES] + [n for n, _, _ in CAPPED] + [n for n, _ in LISTS]:
         row = f"  {name:<20}{rounds[0][name][0]:>7}"
         for figures in rounds:
             _, p50, p95 = figures[name]
@@ -210,6 +223,8 @@ def table(rounds: list[dict[str, tuple[int, float, float]]], n: int, repeat: int
     lines.append("  queries:")
     lines += [f"    {name:<20}{query}" for name, query in QUERIES]
     lines += [f"    {name:<20}{query}: one listing page of {cap + 1} at most" for name, query, cap in CAPPED]
+    lines += [f"    {name:<20}every stuck list's count ({len(stuck.KINDS)}), {at_once} in flight at most"
+              for name, at_once in LISTS]
     return lines
 
 
@@ -249,7 +264,7 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         say(f"round {r + 1}/{args.rounds}: {len(QUERIES)} queries x {args.repeat} calls "
             f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
         rounds.append(await measure(client, args.repeat))
-        say("\n".join(table(rounds[-1:], args.workflows, args.repeat, closed_now)[1:len(QUERIES) + len(CAPPED) + 2]))
+        say("\n".join(table(rounds[-1:], args.workflows, args.repeat, closed_now)[1:len(QUERIES) + len(CAPPED) + len(LISTS) + 2]))
     say("\n".join(["", "== visibility counts: the unreviewed list's query and its candidates ==",
                    *machine(), *table(rounds, args.workflows, args.repeat, closed_now)]))
     return 0

@@ -366,12 +366,10 @@ async def _stuck(args: argparse.Namespace) -> int:
     if problems := duration_errors("--due-within", within):
         raise FrontdoorError(problems[0].message)
     if not chosen:
-        out: dict[str, int | str] = {}
-        for name in stuck.KINDS:
-            try:
-                out[name] = await stuck.count(client, name, within)
-            except Exception as exc:  # noqa: BLE001 (a server without the attribute: say so, show the rest)
-                out[name] = f"n/a ({str(exc)[:60]})"
+        counted = await stuck.counts(client, stuck.KINDS, within, settings.stuck_queries_at_once)
+        # a server without an attribute: say so, show the rest
+        out: dict[str, int | str] = {name: f"n/a ({str(value)[:60]})" if isinstance(value, Exception) else value
+                                     for name, value in counted.items()}
         if args.json:
             print(json.dumps(out, indent=2))
         else:

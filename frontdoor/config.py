@@ -128,6 +128,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"FRONTDOOR_{name}={raw!r} is not a whole number, e.g. {default}") from None
 
 
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    value = _int(name, default)
+    if not low <= value <= high:
+        raise ConfigError(f"FRONTDOOR_{name}={value} is out of range: give a whole number from {low} to {high}")
+    return value
+
+
 def _bool(name: str, default: bool = False) -> bool:
     raw = _env(name)
     if raw is None:
@@ -191,6 +198,9 @@ class Settings:
     web_port: int = 8000
     seed_demo_users: bool = False
     worker_cache: int = 200
+    # the supervisor's lists asked at once: 1 on the dev server's SQLite visibility (in turn is
+    # steadier there: bench/README.md); more on a cluster whose visibility store answers in parallel
+    stuck_queries_at_once: int = 1
     action_timeout: timedelta = timedelta(seconds=10)  # an action not done by then answers "still being carried out"
     max_body_bytes: int = 1_048_576  # a request body larger than this is refused (413)
     missing_lead: str | None = None  # FRONTDOOR_MISSING_LEAD: the designated worker who holds missing episodes
@@ -297,6 +307,7 @@ def load_settings() -> Settings:
         web_port=web_port,
         seed_demo_users=_bool("SEED_DEMO_USERS"),
         worker_cache=_int("WORKER_CACHE", 200),
+        stuck_queries_at_once=_bounded_int("STUCK_QUERIES_AT_ONCE", 1, 1, 32),
         action_timeout=_duration("ACTION_TIMEOUT", "10s"),
         max_body_bytes=_int("MAX_BODY_BYTES", 1_048_576),
         missing_lead=(_env("MISSING_LEAD") or "").strip() or None,

@@ -8,14 +8,15 @@ workflow; the two technical ones (activities failing, workflow code failing) are
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowExecution
 
@@ -27,6 +28,7 @@ from workflows.process import ListView, Process, StuckList
 from workflows.registry import BY_KIND
 
 MAX_PAGE = 500
+T = TypeVar("T")
 # the catalogue lives beside the workflows, so the hourly stuck snapshot asks the same queries
 KINDS: dict[str, StuckList] = stuck_lists.KINDS
 TECHNICAL = stuck_lists.TECHNICAL
@@ -152,6 +154,34 @@ def decode_token(text: str | None, key: bytes) -> bytes | None:
 
 async def count(client: Client, name: str, within: timedelta = timedelta(hours=4)) -> int:
     return (await client.count_workflows(query_for(name, within))).count
+
+
+# How many of one page's visibility queries are in flight at once unless told
+# (settings.stuck_queries_at_once): the supervisor's page asks every list (about twenty).
+AT_ONCE = 1
+
+
+async def each_list(names: Iterable[str], ask: Callable[[str], Awaitable[T]],
+                    at_once: int | None = None) -> dict[str, T | Exception]:
+    """`ask(name)` for every list, at most `at_once` (AT_ONCE) in flight, in the names' order; a
+    list whose query fails gives its exception, so the others still show."""
+    gate = asyncio.Semaphore(at_once or AT_ONCE)
+
+    async def one(name: str) -> T | Exception:
+        async with gate:
+            try:
+                return await ask(name)
+            except Exception as exc:  # noqa: BLE001 (a cluster without an attribute: say so, show the rest)
+                return exc
+
+    names = list(names)
+    return dict(zip(names, await asyncio.gather(*(one(n) for n in names)), strict=True))
+
+
+async def counts(client: Client, names: Iterable[str], within: timedelta = timedelta(hours=4),
+                 at_once: int | None = None) -> dict[str, int | Exception]:
+    """Every named list's count (`each_list`)."""
+    return await each_list(names, lambda name: count(client, name, within), at_once)
 
 
 async def page_of(client: Client, query: str, *, page_size: int = 50,

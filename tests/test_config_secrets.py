@@ -77,3 +77,13 @@ def test_bad_secret_settings_say_what_to_do(env: pytest.MonkeyPatch, tmp_path: P
     env.setenv("FRONTDOOR_SESSION_IDLE", "20m")
     s = load_settings()
     assert s.secure_cookies is True and s.session_idle.total_seconds() == 1200
+
+
+def test_the_supervisors_lists_in_flight_at_once_is_bounded(env: pytest.MonkeyPatch) -> None:
+    assert load_settings().stuck_queries_at_once == 1  # in turn on the dev server's SQLite visibility
+    env.setenv("FRONTDOOR_STUCK_QUERIES_AT_ONCE", "8")
+    assert load_settings().stuck_queries_at_once == 8
+    for wrong, says in (("0", "from 1 to 32"), ("1000", "from 1 to 32"), ("many", "not a whole number")):
+        env.setenv("FRONTDOOR_STUCK_QUERIES_AT_ONCE", wrong)
+        with pytest.raises(ConfigError, match=says):
+            load_settings()

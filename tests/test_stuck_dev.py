@@ -156,3 +156,30 @@ async def test_workflow_code_that_keeps_failing_is_found_through_reported_proble
 async def _present(client, subject: str):
     rows = await listed(client, "workflow_task_failing")
     return rows if subject in rows else None
+
+
+async def test_the_supervisors_lists_are_asked_at_most_so_many_at_once_and_a_failing_list_leaves_the_rest(dev_env):
+    """The supervisor's page, the API and the CLI ask every list through stuck.each_list: at most
+    `at_once` in flight (settings.stuck_queries_at_once; in turn by default), in the lists'
+    order, and a list whose query fails does not hide the others."""
+    in_flight = peak = 0
+
+    async def ask(name: str) -> int:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        if name == "broken":
+            raise RuntimeError("FdNoSuch is not a search attribute")
+        return len(name)
+
+    names = [f"list{i}" for i in range(20)] + ["broken"]
+    for at_once in (None, 4):
+        peak = 0
+        got = await stuck.each_list(names, ask, at_once)
+        assert list(got) == names and got["list3"] == 5
+        assert peak == (at_once or stuck.AT_ONCE)
+        assert isinstance(got["broken"], RuntimeError)
+    counted = await stuck.counts(dev_env.client, stuck.KINDS, at_once=4)
+    assert list(counted) == list(stuck.KINDS) and all(isinstance(n, int) and n >= 0 for n in counted.values())

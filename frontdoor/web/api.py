@@ -228,7 +228,11 @@ async def stuck_lists(
         raise InvalidInput.of([e.as_dict() for e in problems])
     client = client_of(request)
     if kind is None:
-        return {"within": within, "counts": {name: await stuck.count(client, name, window) for name in stuck.KINDS}}
+        counted = await stuck.counts(client, stuck.KINDS, window, request.app.state.settings.stuck_queries_at_once)
+        for result in counted.values():
+            if isinstance(result, Exception):
+                raise result
+        return {"within": within, "counts": counted}
     total = await stuck.count(client, kind, window)
     rows, token = await stuck.page(client, kind, window, page_size=limit,
                                    next_page_token=stuck.decode_token(page_token, page_key(request)))

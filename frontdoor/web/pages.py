@@ -158,18 +158,19 @@ def _within(text: str | None) -> tuple[str, Any]:
     return ((text or "4h"), window) if not duration_errors("within", window) else ("4h", parse_duration("4h"))
 
 
-async def stuck_panels(client: Client, within: Any, limit: int = 25) -> list[dict[str, Any]]:
-    """Every stuck list of every process, so lists added later appear here too."""
+async def stuck_panels(client: Client, within: Any, at_once: int, limit: int = 25) -> list[dict[str, Any]]:
+    """Every stuck list of every process, so lists added later appear here too (`at_once`:
+    settings.stuck_queries_at_once)."""
+    async def panel(name: str) -> tuple[int, list[stuck.Row]]:
+        total = await stuck.count(client, name, within)
+        rows, _ = await stuck.page(client, name, within, page_size=limit)
+        return total, sorted(rows, key=lambda r: r.since or datetime.max.replace(tzinfo=UTC))
+
     panels = []
-    for name, kind in stuck.KINDS.items():
-        try:
-            total = await stuck.count(client, name, within)
-            rows, _ = await stuck.page(client, name, within, page_size=limit)
-            error = None
-        except Exception as exc:  # noqa: BLE001 (a cluster without the attribute: say so, show the rest)
-            total, rows, error = 0, [], str(exc)[:200]
-        rows.sort(key=lambda r: r.since or datetime.max.replace(tzinfo=UTC))
-        panels.append({"name": name, "title": kind.title, "count": total, "rows": rows, "error": error})
+    for name, result in (await stuck.each_list(stuck.KINDS, panel, at_once)).items():
+        # a cluster without the attribute: say so, show the rest
+        total, rows, error = (0, [], str(result)[:200]) if isinstance(result, Exception) else (*result, None)
+        panels.append({"name": name, "title": stuck.KINDS[name].title, "count": total, "rows": rows, "error": error})
     return panels
 
 
@@ -184,7 +185,7 @@ async def supervisor(request: Request, within: str | None = None, actor: Actor =
     """The dashboard; /supervisor/panels is its refreshing part alone."""
     check(actor, "stuck")
     label, window = _within(within)
-    panels = await stuck_panels(_client(request), window)
+    panels = await stuck_panels(_client(request), window, request.app.state.settings.stuck_queries_at_once)
     whole = not request.url.path.endswith("/panels")
     teams = trend = trend_chart = None
     if whole:  # each stuck list over the last 14 days, from the hourly snapshots
