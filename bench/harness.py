@@ -256,6 +256,18 @@ def main(parse: Callable[[list[str]], argparse.Namespace], bench: Callable[..., 
     sys.exit(run_main(partial(bench, args=arguments), keep=arguments.keep))
 
 
+def server_parser(prog: str, doc: str | None, epilog: str, *, worker: bool = True,
+                  formatter_class: type[argparse.HelpFormatter] = argparse.HelpFormatter) -> argparse.ArgumentParser:
+    """The parser of a benchmark that starts its own dev server (and worker) unless --address names one:
+    the description is the script's first paragraph and what the script starts and stops."""
+    started, them = ("dev server and worker", "them") if worker else ("dev server", "it")
+    return argparse.ArgumentParser(
+        prog=prog, formatter_class=formatter_class, epilog=epilog,
+        description=(doc or "").split("\n\n")[0] + f" Starts its own Temporal {started} unless --address is given, "
+        f"and stops {them} by pid at the end (also on Ctrl-C).",
+    )
+
+
 def server_options(p: argparse.ArgumentParser) -> None:
     """The options of a benchmark that starts its own dev server or uses one already running."""
     p.add_argument("--synchronous", default="FULL", choices=SYNCHRONOUS_MODES,

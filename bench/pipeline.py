@@ -40,6 +40,7 @@ from harness import (
     pct,
     proc_status,
     say,
+    server_parser,
     wait_for_poller,
 )
 from temporalio.client import Client
@@ -178,11 +179,8 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="bench/pipeline.py",
-        description=__doc__.split("\n\n")[0] + " Starts its own Temporal dev server and worker unless --address is given, "
-        "and stops them by pid at the end (also on Ctrl-C).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = server_parser(
+        "bench/pipeline.py", __doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Figures: contacts/s = contacts driven from submission to closure per second of wall time; "
         f"ratio = ContactWorkflow / BareWorkflow (target >= {RATIO_TARGET}); round trip = one Update sent by "
         f"frontdoor.processes.act until the new state is returned (target p95 < {P95_TARGET_MS:.0f} ms on an idle stack).",

@@ -44,6 +44,7 @@ from harness import (
     proc_status,
     say,
     server_options,
+    server_parser,
     triage_payload,
     wait_for_poller,
 )
@@ -300,10 +301,8 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="bench/stuck.py",
-        description=(__doc__ or "").split("\n\n")[0] + " Starts its own Temporal dev server and worker unless "
-        "--address is given, and stops them by pid at the end (also on Ctrl-C).",
+    p = server_parser(
+        "bench/stuck.py", __doc__,
         epilog="Figures: count = frontdoor.stuck.count (one count_workflows); page = frontdoor.stuck.page "
         "(one list_workflows page); p50/p95 in ms over --repeat sequential calls on an idle stack; "
         "targets: count p95 < 50 ms, first page p95 < 100 ms, flat from 1,000 to 10,000; worker RSS < 300 MB.",

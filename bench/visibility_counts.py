@@ -45,6 +45,7 @@ from harness import (
     pct,
     say,
     server_options,
+    server_parser,
 )
 from temporalio import workflow
 from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
@@ -271,10 +272,8 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="bench/visibility_counts.py",
-        description=(__doc__ or "").split("\n\n")[0] + " Starts its own Temporal dev server unless --address "
-        "is given, and stops it by pid at the end (also on Ctrl-C).",
+    p = server_parser(
+        "bench/visibility_counts.py", __doc__, worker=False,
         epilog="Figures: one count_workflows per call, p50/p95 in ms over --repeat sequential calls on an idle "
         "stack, per round; target p95 < 50 ms (issue 13).",
     )

@@ -40,7 +40,7 @@ from models.bounds import (
     receipt_errors,
 )
 from models.codes import CIN_FACTORS
-from models.contact import ID_SCHEMA, Child, check_id, too_many_children
+from models.contact import ID_SCHEMA, Child, check_factors, check_id, too_many_children
 from models.deadline import DeadlineRecord
 from models.roles import Actor
 from models.signing import PersonAction
@@ -135,10 +135,7 @@ class Consultation(BaseModel):
     @field_validator("factors")
     @classmethod
     def _factors(cls, value: list[str]) -> list[str]:
-        unknown = [f for f in value if f not in CIN_FACTORS]
-        if unknown:
-            raise ValueError(f"unknown CIN factor code(s) {', '.join(unknown)}; see models/codes.py CIN_FACTORS")
-        return value
+        return check_factors(value)
 
     @model_validator(mode="after")
     def _anonymous(self) -> Consultation:

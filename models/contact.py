@@ -65,6 +65,14 @@ def check_id(value: str | None, example: str = "C-2026-000123") -> str | None:
     return value
 
 
+def check_factors(value: list[str], hint: str = "see models/codes.py CIN_FACTORS") -> list[str]:
+    """CIN factor codes from outside, each one known (`hint` tells the sender where to find them)."""
+    unknown = [f for f in value if f not in CIN_FACTORS]
+    if unknown:
+        raise ValueError(f"unknown CIN factor code(s) {', '.join(unknown)}; {hint}")
+    return value
+
+
 def too_many_children(n: int) -> str:
     return f"at most {MAX_CHILDREN} children may be named ({n} given): send a larger group as more than one contact"
 
@@ -165,10 +173,7 @@ class Concerns(BaseModel):
     @field_validator("factors")
     @classmethod
     def _factors(cls, value: list[str]) -> list[str]:
-        unknown = [f for f in value if f not in CIN_FACTORS]
-        if unknown:
-            raise ValueError(f"unknown CIN factor code(s) {', '.join(unknown)}; see models/codes.py CIN_FACTORS")
-        return value
+        return check_factors(value)
 
 
 class ConsentStatement(BaseModel):

@@ -49,7 +49,7 @@ from models.bounds import (
     receipt_errors,
 )
 from models.codes import CIN_FACTORS
-from models.contact import Child
+from models.contact import Child, check_factors
 from models.deadline import DeadlineRecord
 from models.signing import PersonAction
 from models.state import Fault, HistoryResult
@@ -119,10 +119,9 @@ def check_police_ref(value: str) -> str:
     return value
 
 
-def check_factors(value: list[str]) -> list[str]:
-    unknown = [f for f in value if f not in CIN_FACTORS]
-    if unknown:
-        raise ValueError(f"unknown CIN factor code(s) {', '.join(unknown)}; e.g. 10A going missing, 11A CSE, 24A CCE")
+def check_concerns(value: list[str]) -> list[str]:
+    """A return interview's concerns: known CIN factor codes, each given once."""
+    check_factors(value, "e.g. 10A going missing, 11A CSE, 24A CCE")
     if len(set(value)) != len(value):
         raise ValueError("a factor code is given twice")
     return value
@@ -258,7 +257,7 @@ class ReturnInterview(PersonAction):
     @field_validator("concerns")
     @classmethod
     def _factors(cls, value: list[str]) -> list[str]:
-        return check_factors(value)
+        return check_concerns(value)
 
 
 class RaiseContact(PersonAction):
