@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.deps import Deps
-from activities.documents import add_document, store_document
+from activities.documents import write_document
 from activities.history import history_check
 from activities.outbox import OutboundMessage
 from activities.records import add_action, update_case
 from models.case_record import save_contact
 from models.codes import AGENCY_NAMES, OUTCOME_NAMES
 from models.contact import Contact
-from models.database import session
+from models.database import insert_once, session
 from models.messages import (
     AgencyAnswer,
     CaseUpdate,
@@ -27,7 +27,7 @@ from models.messages import (
     MapDispatch,
 )
 from models.state import HistoryResult
-from models.tables import AgencyRequestRecord, ContactRecord, DocumentRecord, HandoffRecord
+from models.tables import AgencyRequestRecord, ContactRecord, HandoffRecord
 from models.thresholds import ThresholdRules
 
 
@@ -71,37 +71,23 @@ class ContactActivities:
         step = "chase" if dispatch.chase else "request"
         doc_id = f"{dispatch.workflow_id}/map-{step}/{dispatch.agency.value}"
         agency_name = AGENCY_NAMES[dispatch.agency]
-        store_document(self.deps, 
-            DocumentRequest(
-                document_id=doc_id,
-                subject_id=dispatch.contact_id,
-                kind="map_request",
+        with session(self.database_url) as s:
+            body = write_document(s, self.deps, DocumentRequest(
+                document_id=doc_id, subject_id=dispatch.contact_id, kind="map_request",
                 title=f"MAP {'chase' if dispatch.chase else 'request'}: {agency_name}",
                 context={"dispatch": dispatch.model_dump(mode="json"), "agency_name": agency_name},
-            )
-        )
-        with session(self.database_url) as s:
-            doc = s.get(DocumentRecord, doc_id)
-            body = doc.content if doc else ""
-            row = s.exec(
-                select(AgencyRequestRecord).where(
-                    AgencyRequestRecord.contact_id == dispatch.contact_id,
-                    AgencyRequestRecord.agency == dispatch.agency.value,
+            ))
+            added = insert_once(s, AgencyRequestRecord(
+                contact_id=dispatch.contact_id, agency=dispatch.agency.value, requested_at=dispatch.requested_at,
+                due_at=dispatch.due_at, document_id=doc_id,
+            ))
+            if dispatch.chase and not added:
+                s.connection().execute(
+                    update(AgencyRequestRecord).where(
+                        col(AgencyRequestRecord.contact_id) == dispatch.contact_id,
+                        col(AgencyRequestRecord.agency) == dispatch.agency.value,
+                    ).values(chased_at=datetime.now(UTC))
                 )
-            ).first()
-            if row is None:
-                s.add(
-                    AgencyRequestRecord(
-                        contact_id=dispatch.contact_id,
-                        agency=dispatch.agency.value,
-                        requested_at=dispatch.requested_at,
-                        due_at=dispatch.due_at,
-                        document_id=doc_id,
-                    )
-                )
-            elif dispatch.chase:
-                row.chased_at = datetime.now(UTC)
-                s.add(row)
             s.commit()
         self.outbox.send(
             OutboundMessage(
@@ -134,7 +120,8 @@ class ContactActivities:
             if step.answer is not None:
                 _answer(s, step.answer)
             if step.document is not None:
-                document_id = add_document(s, self.deps, step.document)
+                write_document(s, self.deps, step.document)
+                document_id = step.document.document_id
             add_action(s, step.entry)
             s.commit()
         return document_id
@@ -149,23 +136,23 @@ class ContactActivities:
         completes what is missing and repeats nothing.
         """
         handoff_id = f"{request.workflow_id}/handoff"
-        already = False
-        with session(self.database_url) as s:
-            if s.get(HandoffRecord, handoff_id) is not None:
-                already = True
-            else:
-                s.add(
-                    HandoffRecord(
-                        id=handoff_id, contact_id=request.contact_id, team=request.team,
-                        outcome=request.outcome.value, at=request.at,
-                    )
-                )
-                try:
-                    s.commit()
-                except IntegrityError:
-                    s.rollback()
-                    already = True
         outcome_name = OUTCOME_NAMES[request.outcome]
+        feedback_id = f"{handoff_id}/referrer-feedback"
+        with session(self.database_url) as s:
+            already = not insert_once(s, HandoffRecord(
+                id=handoff_id, contact_id=request.contact_id, team=request.team, outcome=request.outcome.value,
+                at=request.at,
+            ))
+            feedback = write_document(s, self.deps, DocumentRequest(
+                document_id=feedback_id, subject_id=request.contact_id, kind="referrer_feedback",
+                title="Feedback to the referrer",
+                context={"outcome": request.outcome.value, "outcome_name": outcome_name, "team": request.team},
+            ))
+            payload = s.connection().execute(
+                select(col(ContactRecord.payload)).where(col(ContactRecord.id) == request.contact_id)
+            ).scalar()
+            s.commit()
+        referrer = (payload or {}).get("referrer") or {}
         if request.team:
             self.outbox.send(
                 OutboundMessage(
@@ -177,27 +164,13 @@ class ContactActivities:
                     subject_id=request.contact_id,
                 )
             )
-        feedback_id = f"{handoff_id}/referrer-feedback"
-        store_document(self.deps, 
-            DocumentRequest(
-                document_id=feedback_id,
-                subject_id=request.contact_id,
-                kind="referrer_feedback",
-                title="Feedback to the referrer",
-                context={"outcome": request.outcome.value, "outcome_name": outcome_name, "team": request.team},
-            )
-        )
-        with session(self.database_url) as s:
-            record = s.get(ContactRecord, request.contact_id)
-            doc = s.get(DocumentRecord, feedback_id)
-            referrer = (record.payload.get("referrer") or {}) if record else {}
         self.outbox.send(
             OutboundMessage(
                 idempotency_key=f"{handoff_id}/referrer",
                 channel="referrer",
                 recipient=referrer.get("email") or referrer.get("name") or "referrer",
                 subject=f"Your referral {request.contact_id}: {outcome_name}",
-                body=doc.content if doc else outcome_name,
+                body=feedback or outcome_name,
                 subject_id=request.contact_id,
             )
         )

@@ -11,10 +11,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
-from models.database import session
+from models.database import insert_once, session
 from models.tables import OutboxMessage
 
 
@@ -38,17 +36,9 @@ class StoredOutbox:
         self.database_url = database_url
 
     def send(self, message: OutboundMessage) -> bool:
+        """Keep the message once under its key; False when one with its key was kept already."""
         with session(self.database_url) as s:
-            existing = s.exec(
-                select(OutboxMessage).where(OutboxMessage.idempotency_key == message.idempotency_key)
-            ).first()
-            if existing:
-                return False
             now = datetime.now(UTC)
-            s.add(OutboxMessage(**message.model_dump(), created_at=now, delivered_at=now))
-            try:
-                s.commit()
-            except IntegrityError:  # a concurrent retry won the race
-                s.rollback()
-                return False
-            return True
+            added = insert_once(s, OutboxMessage(**message.model_dump(), created_at=now, delivered_at=now))
+            s.commit()
+            return added

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, update
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from activities.facts import project
 from models import chain
@@ -75,11 +75,12 @@ _MOVE_HEAD = (
 _CHAINED = ("subject_id", "workflow_id", "kind", "actor", "role", "at", "action", "reasons", "details", "idempotency_key", "seq")
 
 
-def update_case(s: Session, update: CaseUpdate) -> None:
-    """The contact's summary columns changed in the session's transaction (the caller commits)."""
-    record = s.get(ContactRecord, update.contact_id)
-    if record is None:
-        raise LookupError(f"contact {update.contact_id} is not in the case record")
-    for name, value in update.model_dump(exclude={"contact_id"}, exclude_none=True).items():
-        setattr(record, name, value)
-    s.add(record)
+def update_case(s: Session, case: CaseUpdate) -> None:
+    """The contact's summary columns changed in the session's transaction (the caller commits):
+    one UPDATE through SQLAlchemy Core (the ORM would load the whole record, its payload too)."""
+    changed = case.model_dump(exclude={"contact_id"}, exclude_none=True)
+    result = s.connection().execute(
+        update(ContactRecord).where(col(ContactRecord.id) == case.contact_id).values(**changed)
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"contact {case.contact_id} is not in the case record")

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, insert, inspect, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine
@@ -204,3 +205,18 @@ def _seal_unchained_trail(conn: Connection, postgres: bool) -> None:
 def session(url: str) -> Iterator[Session]:
     with Session(get_engine(url), expire_on_commit=False) as s:
         yield s
+
+
+def insert_once(s: Session, row: SQLModel) -> bool:
+    """`row` added in the session's transaction unless a row with one of its keys (primary or
+    unique) is there already: one INSERT ... ON CONFLICT DO NOTHING through SQLAlchemy Core,
+    without the ORM's unit of work (the hot writes of a contact: bench/README.md). True when
+    it was added. An autoincrement key left None is the database's to give."""
+    conn = s.connection()
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    table = row.__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in table.columns
+              if not (c.primary_key and getattr(row, c.name) is None)}
+    # RETURNING tells whether it was added (a rowcount is -1 on PostgreSQL when a key is returned)
+    statement = dialect_insert(table).values(values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return conn.execute(statement).first() is not None
