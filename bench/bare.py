@@ -20,7 +20,34 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio import activity, workflow
+from temporalio.common import SearchAttributeKey
 from temporalio.worker import Worker
+
+# What the twin upserts when it copies the contact's upserts too (--twin-commands): a stage, the
+# time since and a flag, as a contact's stage change does (the attributes the dev server has).
+_STAGE = SearchAttributeKey.for_keyword("FdStage")
+_SINCE = SearchAttributeKey.for_datetime("FdSince")
+_FLAGS = SearchAttributeKey.for_keyword_list("FdFlags")
+
+
+@dataclass
+class TwinCommands:
+    """The commands of a contact that are not activities: its search-attribute upserts (at
+    intake, in each update, after the last), the timers it starts, and the size of an
+    update's answer (the contact answers with its whole state). All zero: the bare twin."""
+
+    intake_upserts: int = 0
+    per_update_upserts: list[int] = field(default_factory=list)
+    tail_upserts: int = 0
+    timers: int = 0
+    answer_bytes: int = 0
+
+    def update_upserts(self, n: int) -> int:
+        return self.per_update_upserts[n] if n < len(self.per_update_upserts) else 0
+
+    def __str__(self) -> str:
+        return (f"upserts {self.intake_upserts} at intake, {self.per_update_upserts} in the updates, "
+                f"{self.tail_upserts} after; {self.timers} timers; answers of {self.answer_bytes} bytes")
 
 
 @dataclass
@@ -38,6 +65,7 @@ class BarePlan:
     # ordinary activities an update starts but does not wait for (its answer comes first:
     # the contact's MAP requests since ANSWER_BEFORE_SENDING); the run waits for them at its end
     per_update_after: list[int] = field(default_factory=list)
+    commands: TwinCommands | None = None  # the contact's other commands too (--twin-commands)
 
     @property
     def activities(self) -> int:
@@ -76,6 +104,8 @@ class BareWorkflow:
         self.ready = False
         self.done = 0
         self.sending: list[asyncio.Task[None]] = []
+        self.commands = plan.commands or TwinCommands()
+        self.timers: list[asyncio.Task[None]] = []
 
     async def _activities(self, n: int, step: str, local: int = 0) -> None:
         for i in range(n):
@@ -87,13 +117,24 @@ class BareWorkflow:
                 noop, f"{step}/local-{i}", start_to_close_timeout=timedelta(seconds=30)
             )
 
+    def _upserts(self, n: int, step: str) -> None:
+        for i in range(n):
+            workflow.upsert_search_attributes([
+                _STAGE.value_set(f"{step}-{i}"), _SINCE.value_set(workflow.now()), _FLAGS.value_set([f"{step}-{i}"]),
+            ])
+
     @workflow.run
     async def run(self, plan: BarePlan) -> int:
+        self.timers = [asyncio.create_task(workflow.sleep(timedelta(days=1))) for _ in range(self.commands.timers)]
         await self._activities(plan.intake, "intake", plan.intake_local)
+        self._upserts(self.commands.intake_upserts, "intake")
         self.ready = True
         await workflow.wait_condition(lambda: self.done == len(plan.per_update))
         await asyncio.gather(*self.sending)
         await self._activities(plan.tail, "tail", plan.tail_local)
+        self._upserts(self.commands.tail_upserts, "tail")
+        for timer in self.timers:  # a contact's deadlines end before it closes: their timers are cancelled
+            timer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.done
 
@@ -102,12 +143,13 @@ class BareWorkflow:
         return self.ready
 
     @workflow.update
-    async def step(self, n: int) -> int:
+    async def step(self, n: int) -> str:
         if self.plan.update_after(n):
             self.sending.append(asyncio.create_task(self._activities(self.plan.update_after(n), f"update-{n}-after")))
+        self._upserts(self.commands.update_upserts(n), f"update-{n}")
         await self._activities(self.plan.per_update[n], f"update-{n}", self.plan.update_local(n))
         self.done += 1
-        return self.done
+        return str(self.done).ljust(self.commands.answer_bytes, ".")  # an answer the size of the contact's
 
     @step.validator
     def _validate_step(self, n: int) -> None:

@@ -14,9 +14,10 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
-from bare import BarePlan, BareWorkflow
+from bare import BarePlan, BareWorkflow, TwinCommands
 from harness import RITA, SAM, TOM, Progress, new_contact, say, triage_payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
@@ -29,13 +30,15 @@ from workflows.contact import ContactWorkflow
 
 ACTIONS = ["triage", "review", "request_map_checks", "record_map_response", "recommend", "decide"]
 # The contact's shape in Temporal terms, as plan_from_history derives it from a real run:
-# record_contact + audit + check_history + audit; triage: audit + case record; review: audit;
-# MAP request: send + audit; answer: record + audit; recommendation: document + audit;
-# decision: document + audit; then handoff + audit + case record + audit.
-# the shape since the action trail is written by local activities (one in each update)
+# A contact's shape on 28/11/2026, as plan_from_history reads it from a finished SPA contact: at
+# intake one ordinary activity (the history check) and three local ones (case-record writes and
+# trail lines); in each update one local activity (the action's write and its line:
+# ONE_WRITE_PER_ACTION); the MAP request's mailbox activity after its answer
+# (ANSWER_BEFORE_SENDING); at the end the handoff and three local ones. pipeline.py prints a note
+# when a contact's history no longer matches it; peak_day.py and sqlite_pragmas.py use it as it is.
 DEFAULT_PLAN = BarePlan(
-    intake=2, per_update=[1, 0, 1, 1, 1, 1], tail=2,
-    intake_local=2, per_update_local=[1, 1, 1, 1, 1, 1], tail_local=2,
+    intake=1, per_update=[0, 0, 0, 0, 0, 0], tail=1,
+    intake_local=3, per_update_local=[1, 1, 1, 1, 1, 1], tail_local=3, per_update_after=[0, 0, 1, 0, 0, 0],
 )
 POLL = 0.05  # the actors look again after this long (seconds) while a contact is in intake
 CONTACT_TIMEOUT = 180.0
@@ -173,9 +176,38 @@ def plan_from_history(history: WorkflowHistory) -> BarePlan:
     return plan
 
 
+def commands_from_history(history: WorkflowHistory) -> TwinCommands:
+    """Count a finished contact's other commands: its upserts at intake, in each update and
+    after the last, the timers it started, and its updates' answers' mean size."""
+    found = TwinCommands()
+    in_update, updates, answers = False, 0, []
+    for event in history.events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            in_update, updates = True, updates + 1
+            found.per_update_upserts.append(0)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            in_update = False
+            outcome = event.workflow_execution_update_completed_event_attributes.outcome
+            answers += [len(p.data) for p in outcome.success.payloads]
+        elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
+            found.timers += 1
+        elif kind == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            if in_update:
+                found.per_update_upserts[-1] += 1
+            elif not updates:
+                found.intake_upserts += 1
+            else:
+                found.tail_upserts += 1
+    found.answer_bytes = sum(answers) // len(answers) if answers else 0
+    return found
+
+
 async def derive_plan(client: Client, contact_wid: str) -> BarePlan:
+    """The bare twin's plan from a finished contact; its other commands in `plan.commands`, for
+    the twin that copies them too (the bare twin runs with `commands=None`)."""
     history = await client.get_workflow_handle(contact_wid).fetch_history()
     plan = plan_from_history(history)
     if plan != DEFAULT_PLAN:
         say(f"  note: the contact's shape changed from {DEFAULT_PLAN} to {plan}; the bare twin follows it")
-    return plan
+    return replace(plan, commands=commands_from_history(history))

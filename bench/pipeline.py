@@ -18,6 +18,11 @@ The bare twin copies the shape of this checkout's contact (read from a real cont
 history). With --baseline whose contact has another shape (a change that moved activities
 around), a second bare twin copies the baseline's shape, so both ratios are shown: to the
 twin of today's shape, and to the twin of the shape before the change.
+
+--twin-commands also runs the twin with the contact's other commands copied from its history
+(its search-attribute upserts, its timers, answers the size of the contact's state): what the
+contact pays Temporal for, without our code. The target's ratio stays the one to the bare twin;
+this one says how much of the gap is Temporal's work for those commands and how much our own.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import uuid
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -117,6 +123,8 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
     base_plan: BarePlan | None = None
     loaded_base: Latencies = {}
     idle_base: Latencies = {}
+    commands_rates: list[float] = []
+    idle_tc: Latencies = {}
     for r in range(args.rounds):
         say(f"round {r + 1}/{args.rounds}")
         rate, loaded_c, idle_c, derived, rss = await contact_round(stack, client, address, args, first=plan is None)
@@ -124,20 +132,25 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         assert plan is not None
         contact_rates.append(rate)
         say(f"  ContactWorkflow: {rate:.1f} contacts/s")
-        rate, loaded_b, idle_b = await bare_round(stack, client, address, args, plan)
+        rate, loaded_b, idle_b = await bare_round(stack, client, address, args, replace(plan, commands=None))
         bare_rates.append(rate)
         say(f"  BareWorkflow:    {rate:.1f} contacts/s")
+        if args.twin_commands:
+            rate, _, idle_tc = await bare_round(stack, client, address, args, plan)
+            commands_rates.append(rate)
+            say(f"  BareWorkflow with the contact's other commands: {rate:.1f} contacts/s")
         if args.baseline:
             rate, loaded_base, idle_base, derived, _ = await contact_round(
                 stack, client, address, args, base_plan is None, args.baseline)
             base_plan = base_plan or derived
             base_rates.append(rate)
             say(f"  ContactWorkflow from {args.baseline}: {rate:.1f} contacts/s")
-            if base_plan is not None and base_plan != plan:
-                rate, _, _ = await bare_round(stack, client, address, args, base_plan)
+            if base_plan is not None and replace(base_plan, commands=None) != replace(plan, commands=None):
+                rate, _, _ = await bare_round(stack, client, address, args, replace(base_plan, commands=None))
                 bare_base_rates.append(rate)
                 say(f"  BareWorkflow of the baseline's shape: {rate:.1f} contacts/s")
 
+    assert plan is not None  # derived in the first round
     c, b = statistics.median(contact_rates), statistics.median(bare_rates)
     ratio = c / b
     every_idle = [v for values in idle_c.values() for v in values]
@@ -147,7 +160,7 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         f"== pipeline: {args.contacts} contacts, {args.concurrency} at a time, {args.rounds} round(s) "
         "(median shown; each round's figure in brackets) ==",
         *machine(),
-        f"  shape of a contact: {plan} = {plan.activities if plan else '?'} activities",
+        f"  shape of a contact: {replace(plan, commands=None)} = {plan.activities} activities",
         f"  ContactWorkflow  {c:7.1f} contacts/s  {[round(x, 1) for x in contact_rates]}",
         f"  BareWorkflow     {b:7.1f} contacts/s  {[round(x, 1) for x in bare_rates]}",
         f"  ratio            {ratio:7.2f}  (target >= {RATIO_TARGET}: {'met' if ratio >= RATIO_TARGET else 'MISSED'})",
@@ -159,6 +172,14 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
         *latency_table("  BareWorkflow round trip under load (last round):", loaded_b),
         *latency_table("  BareWorkflow round trip on an idle stack:", idle_b),
     ]
+    if commands_rates:
+        tc = statistics.median(commands_rates)
+        out += [
+            f"  its other commands: {plan.commands}",
+            f"  BareWorkflow with them {tc:7.1f} runs/s  {[round(x, 1) for x in commands_rates]}; "
+            f"ContactWorkflow / it {c / tc:.2f}; it / BareWorkflow {tc / b:.2f}",
+            *latency_table("  BareWorkflow with the contact's other commands, round trip on an idle stack:", idle_tc),
+        ]
     if base_rates:
         base = statistics.median(base_rates)
         out += [
@@ -194,6 +215,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--baseline", type=Path, metavar="DIR",
                    help="also run the contacts with the worker from this checkout (e.g. `git archive` of the commit "
                    "before a change) in each round, on the same server: before and after in the same run")
+    p.add_argument("--twin-commands", action="store_true",
+                   help="also run the twin with the contact's upserts, timers and answer size (see above)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = p.parse_args(argv)
     if args.baseline and not (args.baseline / "workflows" / "contact.py").is_file():
