@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from temporalio import activity
 
@@ -40,7 +39,7 @@ from models.audit import (
     draw_sample,
 )
 from models.case_record import put_row
-from models.database import session
+from models.database import conflict_insert, session
 from models.early_help import EarlyHelpRow
 from models.roles import PRACTITIONERS, Role
 from models.tables import ActionRecord, ContactRecord, DocumentRecord, TrailHead, User
@@ -261,8 +260,7 @@ def _insert_new(s: Session, table: Any, rows: list[dict[str, Any]], keys: list[s
     """Insert rows that are not there yet (a retried activity adds nothing)."""
     if not rows:
         return
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    s.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))
+    s.execute(conflict_insert(s.get_bind().dialect.name)(table).values(rows).on_conflict_do_nothing(index_elements=keys))
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -29,6 +29,7 @@ from sqlmodel import Session, SQLModel
 
 from models.calendar import DEFAULT_TZ
 from models.consultation import ConsultationRow
+from models.database import CONFLICT_INSERTS
 from models.facts import (
     ADVICE_ROUTE,
     EARLY_HELP_STEPS,
@@ -171,14 +172,8 @@ def _statement(kind: str, table: Table, dialect: str, columns: tuple[str, ...] =
         stmt = select(table).where(where).with_for_update()
     elif kind == "update":
         stmt = update(table).where(where).values({c: bindparam(c) for c in columns})
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    elif dialect in CONFLICT_INSERTS:
+        stmt = CONFLICT_INSERTS[dialect](table).on_conflict_do_nothing().returning(*table.primary_key.columns)
     else:
         stmt = insert(table)
     _statements[key] = stmt

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from activities.facts import project
 from models import chain
+from models.database import conflict_insert
 from models.messages import ActionEntry, CaseUpdate
 from models.tables import ActionRecord, ContactRecord, TrailHead
 
@@ -50,9 +50,8 @@ def chained(conn: Connection, entry: ActionEntry) -> dict[str, Any]:
 
     The head row is locked first (a write on SQLite takes the database's write lock; FOR
     UPDATE on PostgreSQL), so two appends to one case at the same moment queue up."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        insert(TrailHead).values(subject_id=entry.subject_id, seq=0, hash=chain.GENESIS)
+        conflict_insert(conn.dialect.name)(TrailHead).values(subject_id=entry.subject_id, seq=0, hash=chain.GENESIS)
         .on_conflict_do_nothing(index_elements=["subject_id"])
     )
     seq, prev_hash = conn.execute(_LOCK_HEAD, {"subject": entry.subject_id}).one()

@@ -24,13 +24,13 @@ import asyncio
 import cProfile
 import os
 import pstats
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness import pct  # noqa: E402
 from temporalio.worker import WorkflowRunner  # noqa: E402
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions  # noqa: E402
 from temporalio.workflow import _Definition  # noqa: E402
@@ -59,11 +59,11 @@ async def bench(args: argparse.Namespace) -> int:
     for process in PROCESSES:
         defn = _Definition.must_from_class(process.workflow)
         times = timed(runner, defn, args.instances)
-        row = f"  {defn.name:<28}{statistics.median(times):>8.1f}{sorted(times)[int(0.95 * (len(times) - 1))]:>8.1f}"
+        row = f"  {defn.name:<28}{pct(times, 50):>8.1f}{pct(times, 95):>8.1f}"
         if args.passthrough:
             module = process.workflow.__module__
             through = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(module))
-            row += f"{statistics.median(timed(through, defn, args.instances)):>20.1f}"
+            row += f"{pct(timed(through, defn, args.instances), 50):>20.1f}"
         print(row, flush=True)
     if args.profile:
         contact = next(p for p in PROCESSES if p.kind == "contact")

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, insert, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -207,16 +208,24 @@ def session(url: str) -> Iterator[Session]:
         yield s
 
 
+# The INSERT that knows ON CONFLICT, by dialect: the case record runs on SQLite and PostgreSQL.
+CONFLICT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def conflict_insert(dialect: str) -> Any:
+    """PostgreSQL's INSERT for "postgresql", SQLite's for anything else (the only two we run on)."""
+    return CONFLICT_INSERTS["postgresql" if dialect == "postgresql" else "sqlite"]
+
+
 def insert_once(s: Session, row: SQLModel) -> bool:
     """`row` added in the session's transaction unless a row with one of its keys (primary or
     unique) is there already: one INSERT ... ON CONFLICT DO NOTHING through SQLAlchemy Core,
     without the ORM's unit of work (the hot writes of a contact: bench/README.md). True when
     it was added. An autoincrement key left None is the database's to give."""
     conn = s.connection()
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     table = row.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns
               if not (c.primary_key and getattr(row, c.name) is None)}
     # RETURNING tells whether it was added (a rowcount is -1 on PostgreSQL when a key is returned)
-    statement = dialect_insert(table).values(values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    statement = conflict_insert(conn.dialect.name)(table).values(values).on_conflict_do_nothing().returning(*table.primary_key.columns)
     return conn.execute(statement).first() is not None
