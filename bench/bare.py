@@ -16,7 +16,7 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -44,6 +44,17 @@ class TwinCommands:
 
     def update_upserts(self, n: int) -> int:
         return self.per_update_upserts[n] if n < len(self.per_update_upserts) else 0
+
+    PARTS = ("upserts", "timers", "answers")
+
+    def only(self, part: str) -> TwinCommands:
+        """These commands with every part but `part` (one of PARTS) left out."""
+        keep = {
+            "upserts": {"intake_upserts", "per_update_upserts", "tail_upserts"},
+            "timers": {"timers"},
+            "answers": {"answer_bytes"},
+        }[part]
+        return TwinCommands(**{f.name: getattr(self, f.name) for f in fields(self) if f.name in keep})
 
     def __str__(self) -> str:
         return (f"upserts {self.intake_upserts} at intake, {self.per_update_upserts} in the updates, "

@@ -23,6 +23,8 @@ twin of today's shape, and to the twin of the shape before the change.
 (its search-attribute upserts, its timers, answers the size of the contact's state): what the
 contact pays Temporal for, without our code. The target's ratio stays the one to the bare twin;
 this one says how much of the gap is Temporal's work for those commands and how much our own.
+--twin-each goes one step further: a twin for each kind of those commands alone (only the
+upserts, only the timers, only the answers' size), to say which of them costs what.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from bare import BarePlan
+from bare import BarePlan, TwinCommands
 from drive import ACTIONS, Latencies, derive_plan, drive_bare, drive_contact, run_phase
 from harness import (
     Stack,
@@ -125,6 +127,8 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
     idle_base: Latencies = {}
     commands_rates: list[float] = []
     idle_tc: Latencies = {}
+    each_rates: dict[str, list[float]] = {part: [] for part in TwinCommands.PARTS}
+    idle_each: dict[str, Latencies] = {}
     for r in range(args.rounds):
         say(f"round {r + 1}/{args.rounds}")
         rate, loaded_c, idle_c, derived, rss = await contact_round(stack, client, address, args, first=plan is None)
@@ -139,6 +143,13 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
             rate, _, idle_tc = await bare_round(stack, client, address, args, plan)
             commands_rates.append(rate)
             say(f"  BareWorkflow with the contact's other commands: {rate:.1f} contacts/s")
+        if args.twin_each:
+            assert plan.commands is not None
+            for part in TwinCommands.PARTS:
+                rate, _, idle_each[part] = await bare_round(
+                    stack, client, address, args, replace(plan, commands=plan.commands.only(part)))
+                each_rates[part].append(rate)
+                say(f"  BareWorkflow with only the contact's {part}: {rate:.1f} contacts/s")
         if args.baseline:
             rate, loaded_base, idle_base, derived, _ = await contact_round(
                 stack, client, address, args, base_plan is None, args.baseline)
@@ -180,6 +191,14 @@ async def bench(stack: Stack, args: argparse.Namespace) -> int:
             f"ContactWorkflow / it {c / tc:.2f}; it / BareWorkflow {tc / b:.2f}",
             *latency_table("  BareWorkflow with the contact's other commands, round trip on an idle stack:", idle_tc),
         ]
+    for part, rates in each_rates.items():
+        if rates:
+            one = statistics.median(rates)
+            out += [
+                f"  BareWorkflow with only the contact's {part} {one:7.1f} runs/s  {[round(x, 1) for x in rates]}; "
+                f"it / BareWorkflow {one / b:.2f}",
+                *latency_table(f"  BareWorkflow with only the contact's {part}, round trip on an idle stack:", idle_each[part]),
+            ]
     if base_rates:
         base = statistics.median(base_rates)
         out += [
@@ -217,8 +236,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
                    "before a change) in each round, on the same server: before and after in the same run")
     p.add_argument("--twin-commands", action="store_true",
                    help="also run the twin with the contact's upserts, timers and answer size (see above)")
+    p.add_argument("--twin-each", action="store_true",
+                   help="with --twin-commands, also a twin for each kind of those commands alone (see above)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = p.parse_args(argv)
+    if args.twin_each and not args.twin_commands:
+        p.error("--twin-each divides what --twin-commands measures: give both")
     if args.baseline and not (args.baseline / "workflows" / "contact.py").is_file():
         p.error(f"--baseline {args.baseline}: not a frontdoor checkout (no workflows/contact.py there)")
     return args
