@@ -10,7 +10,9 @@ from-the-start/ from every process once a run takes its one patch (FROM_THE_STAR
 first workflow task and makes its short case-record writes as local activities, and
 answer-before-sending/ once a person's action answers before what it sends leaves, and
 one-write-per-action/ once a contact's action writes its record and trail line in one
-local activity. A change
+local activity, and every-change-at-start/ from every process once a new run takes every change
+from its start under one patch (EVERY_CHANGE_AT_START) and upserts its search attributes at
+most once a workflow task. A change
 to live workflow code that is not behind a patch fails here; so does a history whose
 workflow tasks a query split (below) where a patch came just after a local activity.
 """
@@ -33,7 +35,7 @@ from tests.clients import act, workflow_id
 from tests.conftest import RITA, SAM, codec_for_tests, make_contact, running_worker
 from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
 from worker import WORKFLOWS
-from workflows.base import FROM_THE_START
+from workflows.base import EVERY_CHANGE_AT_START, FROM_THE_START
 
 HISTORIES = Path(__file__).parent / "fixtures" / "histories"
 FIXTURES = sorted(HISTORIES.rglob("*.json"))
@@ -71,6 +73,10 @@ def test_there_are_recorded_histories():
     assert set(IDS) >= {"answer-before-sending/replay-spa", "answer-before-sending/consultation-replay-cons-esc"}
     # an action's case-record write and trail line as one local activity (ONE_WRITE_PER_ACTION)
     assert "one-write-per-action/replay-spa" in IDS
+    # every change from the start under one patch, one upsert a workflow task (EVERY_CHANGE_AT_START)
+    assert set(IDS) >= {f"every-change-at-start/{name}" for name in first | {
+        "early-help-replay-eh-up", "missing-replay-missing", "morning-replay-morning", "morning-replay-contact",
+        "audit-replay-round-01", "audit-round-replay-round", "consultation-replay-cons-esc"}}
 
 
 async def test_a_rule_tightened_after_an_update_was_accepted_still_replays(monkeypatch):
@@ -118,6 +124,33 @@ async def test_a_history_recorded_now_replays(dev_env, settings, task_queue):
     for history in histories:
         result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None
+        assert_one_upsert_a_task(history)
+
+
+def _upserts_by_task(events: list[HistoryEvent]) -> list[list[HistoryEvent]]:
+    """The search-attribute upserts each workflow task's completion recorded, in order."""
+    tasks: list[list[HistoryEvent]] = [[]]
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            tasks.append([])
+        elif e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            tasks[-1].append(e)
+    return tasks
+
+
+def _is_change_version(e: HistoryEvent) -> bool:
+    """The SDK's own upsert beside a patch marker (TemporalChangeVersion), not the workflow's."""
+    return "TemporalChangeVersion" in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+
+
+def assert_one_upsert_a_task(history: WorkflowHistory) -> None:
+    """Each upsert is a write to the visibility store (issue 13 §3): a run begun on today's code
+    upserts its own search attributes at most once a workflow task, and the SDK's upsert for a
+    patch comes only in the first (the run's one patch, EVERY_CHANGE_AT_START)."""
+    for n, upserts in enumerate(_upserts_by_task(list(history.events))):
+        own = [e for e in upserts if not _is_change_version(e)]
+        assert len(own) <= 1, f"{history.workflow_id}: {len(own)} upserts in workflow task {n}: {own}"
+        assert n == 1 or len(own) == len(upserts), f"{history.workflow_id}: a patch's upsert after the first task ({n})"
 
 
 # ---------------------------------------------------------------- workflow tasks split by a query
@@ -220,15 +253,23 @@ async def test_a_history_whose_tasks_a_query_split_replays_unless_a_patch_came_a
         assert result.replay_failure is None, result.replay_failure
 
 
-def test_runs_begun_on_todays_code_take_one_patch_in_their_first_task():
-    current = sorted((HISTORIES / "from-the-start").glob("*.json"))
+@pytest.mark.parametrize(("folder", "patch"), [("from-the-start", FROM_THE_START),
+                                              ("every-change-at-start", EVERY_CHANGE_AT_START)])
+def test_runs_begun_on_a_generations_code_take_its_one_patch_in_their_first_task(folder, patch):
+    current = sorted((HISTORIES / folder).glob("*.json"))
     assert {str(p.relative_to(HISTORIES).with_suffix("")) for p in SPLIT} >= {
         str(p.relative_to(HISTORIES).with_suffix("")) for p in current}  # each was split somewhere
     for path in current:
         events = list(_load(path).events)
         first_task_ends = [e.event_type for e in events].index(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 2)
         assert _patches(events) == _patches(events[:first_task_ends]) == [
-            f'{{"id":"{FROM_THE_START}","deprecated":false}}'], path.name
+            f'{{"id":"{patch}","deprecated":false}}'], path.name
+
+
+@pytest.mark.parametrize("path", sorted((HISTORIES / "every-change-at-start").glob("*.json")),
+                         ids=lambda p: p.stem)
+def test_runs_begun_on_todays_code_upsert_at_most_once_a_workflow_task(path):
+    assert_one_upsert_a_task(_load(path))
 
 
 def test_workflow_code_takes_patches_only_through_the_base_class():

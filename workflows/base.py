@@ -54,12 +54,20 @@ SYSTEM = "frontdoor"
 FROM_THE_START = "changes-taken-at-start"
 # The changes that runs begun before it took lazily, each where its code first met it.
 EARLIER_CHANGES = frozenset({"audit-as-local-activity", "link-consultation", "start-early-help"})
-# Changes made after it: every run, new or open, takes each one's own marker where its code
-# first meets it, first thing in an Update handler or right after a durable wait (never just
-# after a local activity).
+# Changes made after it: a run begun before EVERY_CHANGE_AT_START (below) takes each one's own
+# marker where its code first meets it, first thing in an Update handler or right after a
+# durable wait (never just after a local activity); a run begun after makes them from its start.
 ANSWER_BEFORE_SENDING = "answer-before-sending"  # a person's action answers before what it sends leaves
 ONE_WRITE_PER_ACTION = "one-write-per-action"  # an action's case-record write and trail line: one local activity
 LATER_CHANGES = frozenset({ANSWER_BEFORE_SENDING, ONE_WRITE_PER_ACTION})
+# The next generation's one patch, in place of FROM_THE_START for a run that begins on this
+# code: it makes the LATER_CHANGES from its start too (no marker of their own), and its first
+# sync does not upsert again what the start's search attributes show (`sync`). Why: the SDK
+# upserts TemporalChangeVersion beside every patch marker, and each upsert is a write to the
+# visibility store; the lazy markers were a third of a contact's upserts beyond its stage
+# changes (bench/README.md, "Which of the contact's commands cost what"). A change made after
+# it is a LATER_CHANGE again: every run takes its own marker where its code first meets it.
+EVERY_CHANGE_AT_START = "every-change-taken-at-start"
 
 # Errors that retrying cannot mend: the activity fails at once and the case shows as faulted.
 NON_RETRYABLE = [
@@ -213,7 +221,8 @@ class AuditedWorkflow(Generic[Input]):
         self._seq = 0
         self._retry_generation = 0
         self._sa_cache: dict[str, Any] = {}
-        self._from_the_start: bool | None = None
+        self._synced = False
+        self._generation: int | None = None
 
     # -- the action table is the validator ----------------------------------------
     def validate(self, name: str, payload: Any) -> None:
@@ -229,20 +238,27 @@ class AuditedWorkflow(Generic[Input]):
 
     # -- versions: which changes this run makes ----------------------------------------
     @property
+    def generation(self) -> int:
+        """The code this run began on: 2 on EVERY_CHANGE_AT_START's, 1 on FROM_THE_START's, 0
+        before. Asked first by `sync()` and `act()`, so in the first workflow task, before any
+        local activity: a run's patch decisions never follow a local activity's result. A new
+        run records only the newest generation's marker (the older one is not asked)."""
+        if self._generation is None:
+            self._generation = 2 if workflow.patched(EVERY_CHANGE_AT_START) else 1 if workflow.patched(FROM_THE_START) else 0
+        return self._generation
+
+    @property
     def current(self) -> bool:
-        """Whether this run began on code that takes its changes at the start (FROM_THE_START).
-        Asked first by `sync()` and `act()`, so in the first workflow task, before any local
-        activity: a run's patch decisions never follow a local activity's result."""
-        if self._from_the_start is None:
-            self._from_the_start = workflow.patched(FROM_THE_START)
-        return self._from_the_start
+        """Whether this run takes the EARLIER_CHANGES from its start (FROM_THE_START or after)."""
+        return self.generation >= 1
 
     def patched(self, change: str) -> bool:
         """Whether this run makes `change`. One of the EARLIER_CHANGES: a run begun on
-        FROM_THE_START's code does from its start, an older one as its history recorded. One
-        of the LATER_CHANGES: as its own marker says (docs/architecture.md)."""
+        FROM_THE_START's code or after does from its start, an older one as its history
+        recorded. One of the LATER_CHANGES: a run begun on EVERY_CHANGE_AT_START's code does
+        from its start, an older one as its own marker says (docs/architecture.md)."""
         if change in LATER_CHANGES:
-            return workflow.patched(change)
+            return self.generation >= 2 or workflow.patched(change)
         if change not in EARLIER_CHANGES:
             raise ValueError(f"{change!r} is not a change named in EARLIER_CHANGES or LATER_CHANGES")
         return self.current or workflow.patched(change)
@@ -443,10 +459,26 @@ class AuditedWorkflow(Generic[Input]):
     def _deadline_flags(self) -> set[str]:
         return {flag for d in self.deadlines for flag in d.flags}
 
-    def sync(self) -> None:
+    def sync(self, *, first: bool = False) -> None:
         """Upsert the search attributes whose values changed since the last call (every
-        process's `run` calls it first: the run's version is decided there, `current`)."""
-        self.current  # noqa: B018
+        process's `run` calls it first: the run's version is decided there, `generation`).
+
+        On EVERY_CHANGE_AT_START's code the first call compares with what the start set (the
+        client sets the case's kind, subject and stage, the caller's parent its child's), not
+        with nothing. And `first=True` (the run's first call, from a `run` that syncs again
+        before it first waits for anything but a local activity: the contact's intake) upserts
+        nothing when the start showed the case's kind, subject and stage: the rest goes with
+        that next sync, in the same or the next workflow task, not in an upsert of its own."""
+        generation = self.generation
+        if not self._synced:
+            self._synced = True
+            if generation >= 2:
+                shown = workflow.info().typed_search_attributes
+                for key in sa.ALL:  # what the start did not set is unset
+                    value = shown.get(key)
+                    self._sa_cache[key.name] = (sorted(value) or None) if isinstance(value, list) else value
+                if first and all(self._sa_cache[key.name] is not None for key in (sa.KIND, sa.SUBJECT, sa.STAGE)):
+                    return
         wanted = self.search_attributes()
         wanted[sa.KIND] = self.kind
         flags = set(wanted.get(sa.FLAGS) or []) | self._deadline_flags()

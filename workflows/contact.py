@@ -333,7 +333,7 @@ class ContactWorkflow(
     # ------------------------------------------------------------------ the flow
     @workflow.run
     async def run(self, inp: ContactWorkflowInput) -> ContactState:
-        self.sync()
+        self.sync(first=True)  # the start showed it at intake; the history check's stage follows
         await self.write(ContactActivities.record_contact, inp.contact)
         await self.audit(
             None, "contact_received",

@@ -388,7 +388,10 @@ class MissingWorkflow(
         if self.interview_deadline is not None:
             self.interview_deadline.finish()
         s.holder = o.actor.username
-        self.sync()
+        if self.generation >= 2:  # the stage moves here, in the one upsert (the run's own move finds it moved)
+            self._set_stage(MissingStage.INTERVIEW_OFFERED)
+        else:
+            self.sync()
         await self.audit(o.actor, "interview_offered", o.note, method=o.method.value, offered_at=s.offered_at.isoformat(),
                          interviewer=o.interviewer or o.actor.username, on_time=s.offered_on_time)
         await self.write(MissingActivities.record_episode, self._row())
