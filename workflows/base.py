@@ -62,7 +62,8 @@ ONE_WRITE_PER_ACTION = "one-write-per-action"  # an action's case-record write a
 LATER_CHANGES = frozenset({ANSWER_BEFORE_SENDING, ONE_WRITE_PER_ACTION})
 # The next generation's one patch, in place of FROM_THE_START for a run that begins on this
 # code: it makes the LATER_CHANGES from its start too (no marker of their own), and its first
-# sync does not upsert again what the start's search attributes show (`sync`). Why: the SDK
+# sync does not upsert again what the start's search attributes show (`sync`); the contact's
+# history check is a local activity, so its intake is one workflow task. Why: the SDK
 # upserts TemporalChangeVersion beside every patch marker, and each upsert is a write to the
 # visibility store; the lazy markers were a third of a contact's upserts beyond its stage
 # changes (bench/README.md, "Which of the contact's commands cost what"). A change made after
@@ -303,8 +304,9 @@ class AuditedWorkflow(Generic[Input]):
     async def write(self, activity: Callable[..., Any], *args: Any) -> Any:
         """A short, idempotent write to the case record (its row, an agency's answer, a
         document): a local activity, run in the worker's own workflow task, so the step that
-        makes it needs no second workflow task. Slow reads (the history check) and whatever
-        leaves the front door (the handoff, messages, MAP requests) stay ordinary activities.
+        makes it needs no second workflow task. Whatever leaves the front door (the handoff,
+        messages, MAP requests) stays an ordinary activity; the contact's history check (a read
+        of a second at most) too, in runs begun before EVERY_CHANGE_AT_START.
         A run begun before FROM_THE_START keeps the ordinary activity its history recorded."""
         return await self.act(activity, *args, local=self.current)
 
