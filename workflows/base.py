@@ -451,12 +451,14 @@ class AuditedWorkflow(Generic[Input]):
         s = self.state
         return {sa.SUBJECT: self.subject_id, sa.STAGE: s.stage.value, sa.SINCE: s.stage_since, sa.HOLDER: s.holder}
 
-    def _set_stage(self, stage: Any) -> None:
-        """Move to `stage` (its time only when it changes) and show it (a process whose steps
-        begin and end with their stage overrides this)."""
+    def _set_stage(self, stage: Any, *, show: bool = True) -> None:
+        """Move to `stage` (its time only when it changes) and show it, or leave it to the next
+        sync when `show` is false (a stage the run leaves within the same workflow task). A
+        process whose steps begin and end with their stage overrides this."""
         if stage != self.state.stage:
             self.state.stage, self.state.stage_since = stage, workflow.now()
-        self.sync()
+        if show:
+            self.sync()
 
     def _deadline_flags(self) -> set[str]:
         return {flag for d in self.deadlines for flag in d.flags}
@@ -477,8 +479,7 @@ class AuditedWorkflow(Generic[Input]):
             if generation >= 2:
                 shown = workflow.info().typed_search_attributes
                 for key in sa.ALL:  # what the start did not set is unset
-                    value = shown.get(key)
-                    self._sa_cache[key.name] = (sorted(value) or None) if isinstance(value, list) else value
+                    self._sa_cache[key.name] = _as_upserted(shown.get(key))
                 if first and all(self._sa_cache[key.name] is not None for key in (sa.KIND, sa.SUBJECT, sa.STAGE)):
                     return
         wanted = self.search_attributes()
@@ -492,11 +493,16 @@ class AuditedWorkflow(Generic[Input]):
         wanted[sa.FLAGS] = sorted(flags)
         updates: list[SearchAttributeUpdate] = []
         for key, value in wanted.items():
-            if isinstance(value, list):
-                value = sorted(value) or None
+            value = _as_upserted(value)
             if self._sa_cache.get(key.name, "<unset>") == value:
                 continue
             self._sa_cache[key.name] = value
             updates.append(key.value_unset() if value is None else key.value_set(value))
         if updates:
             workflow.upsert_search_attributes(updates)
+
+
+def _as_upserted(value: Any) -> Any:
+    """A search attribute's value as `sync` upserts and remembers it: a list sorted, an empty
+    one unset (None)."""
+    return (sorted(value) or None) if isinstance(value, list) else value

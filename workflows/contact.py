@@ -343,15 +343,13 @@ class ContactWorkflow(
             await self._link_consultation(inp.contact.consultation_ref)
         self._tasks.append(asyncio.create_task(self.review_deadline.wait(self._reviewed_or_closed)))
 
-        if self.generation >= 2:
-            # A local activity (a read of a second at most for the largest contact allowed,
-            # bench/README.md): from its start to awaiting triage a contact is one workflow
-            # task, and its stage is shown once, at awaiting triage, unless the check faults.
-            self.state.stage, self.state.stage_since = Stage.HISTORY_CHECK, workflow.now()
-            history = await self.act(ContactActivities.check_history, inp.contact.id, local=True)
-        else:
-            self._set_stage(Stage.HISTORY_CHECK)
-            history = await self.act(ContactActivities.check_history, inp.contact.id)
+        # From EVERY_CHANGE_AT_START a local activity (a read of a second at most for the
+        # largest contact allowed, bench/README.md): from its start to awaiting triage a contact
+        # is one workflow task, and its stage is shown once, at awaiting triage, unless the
+        # check faults.
+        local = self.generation >= 2
+        self._set_stage(Stage.HISTORY_CHECK, show=not local)
+        history = await self.act(ContactActivities.check_history, inp.contact.id, local=local)
         self.state.history = history
         self.state.suggested_level = history.suggestion.level if history.suggestion else None
         await self.audit(

@@ -368,10 +368,11 @@ class EarlyHelpWorkflow(
             return EarlyHelpStage.AWAITING_RECOMMENDATION
         return EarlyHelpStage.AWAITING_DECISION
 
-    def _set_stage(self, stage: EarlyHelpStage) -> None:
+    def _set_stage(self, stage: EarlyHelpStage, *, show: bool = True) -> None:
         """Move stage; a timed step ends as its stage is left and begins as its stage is entered."""
         self._step_to(stage, TIMED_STEPS, STEP_RULES)
-        self.sync()
+        if show:
+            self.sync()
 
     def _took(self, actor: Actor) -> None:
         self.state.holder = actor.username
