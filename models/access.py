@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field as SqlField
 from sqlmodel import Session, SQLModel
 
+from models.append_only import AppendOnly
 from models.bounds import ReasonText, Username
 from models.signing import PersonAction
 from models.tables import UTCDateTime
@@ -50,26 +51,9 @@ class AccessRecord(SQLModel, table=True):
     outcome: str = SqlField(default="shown", max_length=20)  # shown | refused
 
 
-_ACCESS_REFUSED = "the access log is append-only"
-APPEND_ONLY_SQLITE = [
-    f"""CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
-       BEGIN SELECT RAISE(ABORT, '{_ACCESS_REFUSED}'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
-       BEGIN SELECT RAISE(ABORT, '{_ACCESS_REFUSED}'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS access_log_no_replace BEFORE INSERT ON access_log
-       WHEN EXISTS (SELECT 1 FROM access_log WHERE id = NEW.id)
-       BEGIN SELECT RAISE(ABORT, '{_ACCESS_REFUSED}: a row with this id exists (REPLACE refused)'); END""",
-]
-APPEND_ONLY_POSTGRES = [
-    f"""CREATE OR REPLACE FUNCTION frontdoor_access_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION '{_ACCESS_REFUSED}'; END; $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS access_log_append_only ON access_log",
-    """CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON access_log
-       FOR EACH ROW EXECUTE FUNCTION frontdoor_access_append_only()""",
-    "DROP TRIGGER IF EXISTS access_log_no_truncate ON access_log",
-    """CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
-       FOR EACH STATEMENT EXECUTE FUNCTION frontdoor_access_append_only()""",
-]
+ACCESS_LOG_APPEND_ONLY = AppendOnly(
+    "access_log", "the access log is append-only", collides="id = NEW.id", function="frontdoor_access_append_only"
+)
 
 
 # ---------------------------------------------------------------------- restricted records

@@ -287,3 +287,17 @@ def _span(value: timedelta) -> str:
             n = seconds // size
             return f"{n} {unit[:-1] if n == 1 else unit}"
     return f"{seconds} seconds"
+
+
+def split_box(value: object, separators: str) -> object:
+    """A list typed in one box (a form's text field, or a string where the API takes a list):
+    each string in `value` split on the `separators` pattern, blanks dropped; anything else is
+    left for the field's own type to judge. A `mode="before"` validator's body."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        out: list[object] = []
+        for v in value:
+            out += [p.strip() for p in re.split(separators, v) if p.strip()] if isinstance(v, str) else [v]
+        return out
+    return value

@@ -20,44 +20,31 @@ from sqlmodel import Session, SQLModel, col, create_engine
 
 import models.facts  # noqa: F401  (registers the report facts' tables)
 from models import access, chain
+from models.append_only import AppendOnly
 from models.tables import ActionRecord, TrailHead
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
-_REFUSED = "the action trail is append-only"
-
-_APPEND_ONLY_SQLITE = [
-    f"""CREATE TRIGGER IF NOT EXISTS actions_no_update BEFORE UPDATE ON actions
-       BEGIN SELECT RAISE(ABORT, '{_REFUSED}'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS actions_no_delete BEFORE DELETE ON actions
-       BEGIN SELECT RAISE(ABORT, '{_REFUSED}'); END""",
-    # INSERT OR REPLACE deletes the row it collides with without firing a delete trigger:
-    # refuse any insert that would collide, before SQLite resolves the conflict.
-    f"""CREATE TRIGGER IF NOT EXISTS actions_no_replace BEFORE INSERT ON actions
-       WHEN EXISTS (SELECT 1 FROM actions WHERE id = NEW.id OR idempotency_key = NEW.idempotency_key
-                    OR (NEW.seq IS NOT NULL AND subject_id = NEW.subject_id AND seq = NEW.seq))
-       BEGIN SELECT RAISE(ABORT, '{_REFUSED}: a row with this id, key or place exists (REPLACE refused)'); END""",
+TRAIL_APPEND_ONLY = AppendOnly(
+    "actions", "the action trail is append-only", function="frontdoor_append_only",
+    collides="id = NEW.id OR idempotency_key = NEW.idempotency_key"
+             " OR (NEW.seq IS NOT NULL AND subject_id = NEW.subject_id AND seq = NEW.seq)",
+)
+# the chain's heads: each moves on by one row at a time and is never removed
+_TRAIL_HEADS_SQLITE = [
     """CREATE TRIGGER IF NOT EXISTS trail_heads_no_delete BEFORE DELETE ON trail_heads
        BEGIN SELECT RAISE(ABORT, 'a trail head is never removed'); END""",
     """CREATE TRIGGER IF NOT EXISTS trail_heads_advance BEFORE UPDATE ON trail_heads
        WHEN NEW.seq != OLD.seq + 1 OR NEW.subject_id != OLD.subject_id
        BEGIN SELECT RAISE(ABORT, 'a trail head only moves on by one row'); END""",
 ]
-_APPEND_ONLY_POSTGRES = [
-    f"""CREATE OR REPLACE FUNCTION frontdoor_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION '{_REFUSED}'; END; $$ LANGUAGE plpgsql""",
+_TRAIL_HEADS_POSTGRES = [
     """CREATE OR REPLACE FUNCTION frontdoor_trail_head() RETURNS trigger AS $$
        BEGIN
          IF TG_OP = 'UPDATE' AND NEW.seq = OLD.seq + 1 AND NEW.subject_id = OLD.subject_id THEN RETURN NEW; END IF;
          RAISE EXCEPTION 'a trail head only moves on by one row, and is never removed';
        END; $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS actions_append_only ON actions",
-    """CREATE TRIGGER actions_append_only BEFORE UPDATE OR DELETE ON actions
-       FOR EACH ROW EXECUTE FUNCTION frontdoor_append_only()""",
-    "DROP TRIGGER IF EXISTS actions_no_truncate ON actions",
-    """CREATE TRIGGER actions_no_truncate BEFORE TRUNCATE ON actions
-       FOR EACH STATEMENT EXECUTE FUNCTION frontdoor_append_only()""",
     "DROP TRIGGER IF EXISTS trail_heads_guard ON trail_heads",
     """CREATE TRIGGER trail_heads_guard BEFORE UPDATE OR DELETE ON trail_heads
        FOR EACH ROW EXECUTE FUNCTION frontdoor_trail_head()""",
@@ -143,9 +130,9 @@ def init_db(url: str) -> Engine:
                 _add_missing_columns(conn)
                 _add_chain_columns(conn)
                 _seal_unchained_trail(conn, postgres)
-                for stmt in _APPEND_ONLY_POSTGRES if postgres else _APPEND_ONLY_SQLITE:
-                    conn.execute(text(stmt))
-                for stmt in access.APPEND_ONLY_POSTGRES if postgres else access.APPEND_ONLY_SQLITE:  # the access log
+                guards = (TRAIL_APPEND_ONLY.statements(postgres) + access.ACCESS_LOG_APPEND_ONLY.statements(postgres)
+                          + (_TRAIL_HEADS_POSTGRES if postgres else _TRAIL_HEADS_SQLITE))
+                for stmt in guards:
                     conn.execute(text(stmt))
             break
         except OperationalError as exc:  # SQLite: another process created a table a moment ago

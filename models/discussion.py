@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.bounds import Name, ReasonText, SummaryText
+from models.bounds import Name, ReasonText, SummaryText, split_box
 from models.signing import PersonAction
 
 FORBID = ConfigDict(extra="forbid")
@@ -67,14 +67,7 @@ class ThresholdUnclear(PersonAction):
 
 def split_names(value: object) -> object:
     """Attendees typed in one box: separated by ';' or new lines."""
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        out: list[object] = []
-        for v in value:
-            out += [p.strip() for p in v.replace("\n", ";").split(";") if p.strip()] if isinstance(v, str) else [v]
-        return out
-    return value
+    return split_box(value, r"[;\n]")
 
 
 class ItemOutcome(BaseModel):

@@ -47,6 +47,7 @@ from models.bounds import (
     ShortText,
     SummaryText,
     receipt_errors,
+    split_box,
 )
 from models.codes import CIN_FACTORS
 from models.contact import Child, check_factors
@@ -129,14 +130,7 @@ def check_concerns(value: list[str]) -> list[str]:
 
 def split_codes(value: object) -> object:
     """Codes typed in one box ('10A, 11A' or '10A 11A') are several codes."""
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        out: list[object] = []
-        for v in value:
-            out += [p for p in re.split(r"[\s,;]+", v) if p] if isinstance(v, str) else [v]
-        return out
-    return value
+    return split_box(value, r"[\s,;]+")
 
 
 # ---------------------------------------------------------------------- the police's list
