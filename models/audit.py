@@ -51,6 +51,7 @@ from models.bounds import (
     ReasonText,
     ShortText,
     Username,
+    distinct,
 )
 from models.deadline import DeadlineRecord
 from models.signing import PersonAction
@@ -236,16 +237,11 @@ class ScheduleMeeting(PersonAction):
 
 class RecordMeeting(PersonAction):
     learning_points: ReasonText = Field(min_length=10, description="the learning points agreed in the meeting")
-    themes: list[ToolId] = Field(min_length=1, max_length=10, description="the learning themes (from the audit tool)")
+    themes: Annotated[list[ToolId], distinct("name each learning theme once")] = Field(
+        min_length=1, max_length=10, description="the learning themes (from the audit tool)"
+    )
     held_at: Instant | None = Field(default=None, description="when it was held (default: now)")
     notes: ShortText | None = None
-
-    @field_validator("themes")
-    @classmethod
-    def _themes_once(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("name each learning theme once")
-        return value
 
 
 class Acknowledgement(PersonAction):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, Field
 
@@ -301,3 +301,15 @@ def split_box(value: object, separators: str) -> object:
             out += [p.strip() for p in re.split(separators, v) if p.strip()] if isinstance(v, str) else [v]
         return out
     return value
+
+
+def distinct(message: str) -> AfterValidator:
+    """A list field whose items are each given once: `Annotated[list[X], distinct("...")]`;
+    `message` says what was given twice."""
+
+    def check(value: list[Any]) -> list[Any]:
+        if len(set(value)) != len(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from models.bounds import Name, ReasonText, SummaryText, split_box
+from models.bounds import Name, ReasonText, SummaryText, distinct, split_box
 from models.signing import PersonAction
 
 FORBID = ConfigDict(extra="forbid")
@@ -54,15 +55,9 @@ class ThresholdUnclear(PersonAction):
     """On a contact: the threshold is not clear; discuss it at the next morning discussion."""
 
     question: ReasonText = Field(min_length=3, description="what the meeting should help decide")
-    ask: list[PartnerAgency] = Field(default_factory=list, max_length=len(PartnerAgency),
-                                     description="the partners asked what their agency knows")
-
-    @field_validator("ask")
-    @classmethod
-    def _once(cls, value: list[PartnerAgency]) -> list[PartnerAgency]:
-        if len(set(value)) != len(value):
-            raise ValueError("a partner is named twice")
-        return value
+    ask: Annotated[list[PartnerAgency], distinct("a partner is named twice")] = Field(
+        default_factory=list, max_length=len(PartnerAgency), description="the partners asked what their agency knows"
+    )
 
 
 def split_names(value: object) -> object:

@@ -451,3 +451,22 @@ def test_no_model_reads_the_clock():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in clock:
                 found.append(f"{path.name}:{node.lineno}")
     assert found == []
+
+
+def test_a_list_typed_in_one_box_is_split_and_each_item_given_once():
+    """bounds.split_box and bounds.distinct, as the morning discussion, the missing episode's
+    return interview and the audit meeting use them: one rule, each field's own message."""
+    from models.audit import RecordMeeting
+    from models.discussion import ThresholdUnclear
+    from models.missing import split_codes
+    from models.morning import split_names
+
+    assert split_names("Sam; Sara\nTom;") == ["Sam", "Sara", "Tom"]
+    assert split_codes(["10A, 11A 24A", 3]) == ["10A", "11A", "24A", 3]  # a non-string is left to the type
+    assert split_codes(None) is None
+    actor = {"username": "sam", "role": "social_worker"}
+    with pytest.raises(ValidationError, match="a partner is named twice"):
+        ThresholdUnclear.model_validate({"actor": actor, "question": "Which level?", "ask": ["police", "police"]})
+    assert ThresholdUnclear.model_validate({"actor": actor, "question": "Which level?", "ask": ["police", "health"]}).ask
+    with pytest.raises(ValidationError, match="name each learning theme once"):
+        RecordMeeting.model_validate({"actor": actor, "learning_points": "Points agreed at length", "themes": ["child_voice", "child_voice"]})
