@@ -154,6 +154,13 @@ class BareWorkflow:
         return self.ready
 
     @workflow.update
+    async def opened(self) -> str:
+        """The start's answer, as a contact's `opened`: sent with the start, answered once the
+        intake is done, the size of the contact's."""
+        await workflow.wait_condition(lambda: self.ready)
+        return "".ljust(self.commands.answer_bytes, ".")
+
+    @workflow.update
     async def step(self, n: int) -> str:
         if self.plan.update_after(n):
             self.sending.append(asyncio.create_task(self._activities(self.plan.update_after(n), f"update-{n}-after")))

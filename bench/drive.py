@@ -20,13 +20,16 @@ from typing import Any
 from bare import BarePlan, BareWorkflow, TwinCommands
 from harness import RITA, SAM, TOM, Progress, new_contact, say, triage_payload
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHistory
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowHistory
+from temporalio.common import WorkflowIDConflictPolicy
 
 from frontdoor import processes
 from frontdoor.config import Settings
 from models.state import ContactState, Stage
 from workflows.contact import PROCESS as CONTACT
 from workflows.contact import ContactWorkflow
+from workflows.process import OPENED
 
 ACTIONS = ["triage", "review", "request_map_checks", "record_map_response", "recommend", "decide"]
 # The contact's shape in Temporal terms, as plan_from_history derives it from a real run:
@@ -77,13 +80,14 @@ def payloads(suggested: int | None) -> list[tuple[str, dict[str, Any]]]:
 
 async def drive_contact(client: Client, settings: Settings, lat: Latencies) -> str:
     contact = new_contact(consent="given")
-    await processes.start(client, settings, CONTACT, contact, RITA)
+    _, state = await processes.start_and_open(client, settings, CONTACT, contact, RITA)
 
     async def at_triage() -> ContactState | None:
         state = await processes.get_state(client, CONTACT, contact.id)
         return state if state.stage == Stage.AWAITING_TRIAGE else None
 
-    state = await poll_until(at_triage, 60, f"{contact.id} to await triage")
+    if state is None or state.stage != Stage.AWAITING_TRIAGE:  # the start's answer did not come in time
+        state = await poll_until(at_triage, 60, f"{contact.id} to await triage")
     for name, payload in payloads(state.suggested_level):
         t0 = time.perf_counter()
         state = await processes.act(client, CONTACT, contact.id, name, payload)
@@ -94,15 +98,19 @@ async def drive_contact(client: Client, settings: Settings, lat: Latencies) -> s
     return contact.id
 
 
-async def drive_bare(client: Client, task_queue: str, plan: BarePlan, lat: Latencies) -> str:
-    handle = await client.start_workflow(
-        BareWorkflow.run, plan, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+async def start_bare(client: Client, plan: BarePlan, task_queue: str) -> WorkflowHandle[Any, Any]:
+    """Start a bare twin as a contact starts (processes.start_and_open): with its `opened`
+    Update, answered once its intake is done."""
+    starting = WithStartWorkflowOperation(
+        BareWorkflow.run, plan, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
+    await client.execute_update_with_start_workflow(BareWorkflow.opened, start_workflow_operation=starting)
+    return await starting.workflow_handle()
 
-    async def ready() -> bool:
-        return await handle.query(BareWorkflow.is_ready)
 
-    await poll_until(ready, 60, f"{handle.id} to be ready")
+async def drive_bare(client: Client, task_queue: str, plan: BarePlan, lat: Latencies) -> str:
+    handle = await start_bare(client, plan, task_queue)
     for i in range(len(plan.per_update)):
         t0 = time.perf_counter()
         await handle.execute_update(BareWorkflow.step, i)
@@ -133,12 +141,28 @@ async def run_phase(
     return time.perf_counter() - t0, lat, ids
 
 
+def _people_updates(history: WorkflowHistory) -> list[HistoryEvent]:
+    """The history's events without the `opened` Update's acceptance and completion: that
+    Update is the start's answer, and what it waits for is the intake."""
+    opened = {
+        e.event_id for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        and e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name == OPENED
+    }
+    return [
+        e for e in history.events
+        if e.event_id not in opened
+        and not (e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+                 and e.workflow_execution_update_completed_event_attributes.accepted_event_id in opened)
+    ]
+
+
 def plan_from_history(history: WorkflowHistory) -> BarePlan:
     """Count a finished contact's activities at intake, inside each update and after the last."""
     plan = BarePlan(intake=0, per_update=[], tail=0)
     in_update = False
     open_in_update: set[int] = set()  # ordinary activities the current update started, not yet done
-    for event in history.events:
+    for event in _people_updates(history):
         kind = event.event_type
         local = (
             kind == EventType.EVENT_TYPE_MARKER_RECORDED
@@ -181,7 +205,7 @@ def commands_from_history(history: WorkflowHistory) -> TwinCommands:
     after the last, the timers it started, and its updates' answers' mean size."""
     found = TwinCommands()
     in_update, updates, answers = False, 0, []
-    for event in history.events:
+    for event in _people_updates(history):
         kind = event.event_type
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             in_update, updates = True, updates + 1

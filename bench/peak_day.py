@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from bare import BarePlan, BareWorkflow
-from drive import DEFAULT_PLAN
+from drive import DEFAULT_PLAN, start_bare
 from harness import (
     RITA,
     SAM,
@@ -424,11 +424,8 @@ async def bare_day(stack: Stack, client: Client, address: str, server_pid: int |
     async def journey(i: int) -> None:
         pauses = rng.choice(gaps) if gaps else []
         try:
-            handle = await client.start_workflow(BareWorkflow.run, plan, id=f"bare-{uuid.uuid4().hex[:12]}",
-                                                 task_queue=settings.temporal.task_queue)
+            handle = await start_bare(client, plan, settings.temporal.task_queue)
             day.started += 1
-            while not await handle.query(BareWorkflow.is_ready):
-                await asyncio.sleep(1.0)
             for n in range(len(plan.per_update)):
                 await asyncio.sleep(pauses[n] if n < len(pauses) else 0)
                 t0 = time.perf_counter()

@@ -167,9 +167,10 @@ async def _start(proc: Process, args: argparse.Namespace) -> int:
     if args.now:
         _shift_to_now(data, spec.model, spec.received_field)
     item = spec.model.model_validate(data)
-    await processes.start(await _client(settings), settings, proc, item, actor)
+    _, state = await processes.start_and_open(await _client(settings), settings, proc, item, actor)
     subject = spec.subject_id(item)
-    print(f"{proc.noun} {subject} received" + (f". {spec.next_step(item)}" if spec.next_step else ""))
+    now_at = f", now {state.stage.value.replace('_', ' ')}" if state is not None else " (its workflow has not opened it yet)"
+    print(f"{proc.noun} {subject} received{now_at}" + (f". {spec.next_step(item)}" if spec.next_step else ""))
     print(f"next: frontdoor {proc.kind} show {subject} --as {actor.username}")
     return 0
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
@@ -26,10 +27,10 @@ from models import errors as kinds
 from models import signing
 from models.bounds import plausibility_errors
 from models.roles import ROLE_NAMES, Actor
-from workflows.process import Action, Process, StartContext
+from workflows.process import OPENED, Action, Process, StartContext
 from workflows.registry import BY_KIND, PROCESSES
 
-__all__ = ["BY_KIND", "PROCESSES", "act", "get_state", "process", "start"]
+__all__ = ["BY_KIND", "PROCESSES", "act", "get_state", "process", "start", "start_and_open"]
 
 
 def process(kind: str) -> Process:
@@ -46,6 +47,20 @@ async def start(
     """Start a case's workflow; its id is used once (Duplicate otherwise). Returns the workflow id.
     `now` (default: the wall clock) is the Temporal server's time when that is not the wall
     clock's: `frontdoor demo` runs on a time-skipping server months ahead."""
+    wid, _ = await start_and_open(client, settings, proc, item, actor, task_queue=task_queue, now=now)
+    return wid
+
+
+async def start_and_open(
+    client: Client, settings: Settings, proc: Process, item: BaseModel, actor: Actor, *, task_queue: str | None = None,
+    now: datetime | None = None,
+) -> tuple[str, Any | None]:
+    """`start`, answered with the case as its opening steps left it (a contact: awaiting
+    triage, its earlier contacts found): the start carries the workflow's `opened` Update, so
+    the answer comes in the workflow task that opens the case, with no query after it. The
+    state is None when the workflow has not answered within FRONTDOOR_ACTION_TIMEOUT (no
+    worker running, a step retrying) or runs on a worker without that Update: the case is
+    received all the same and shows once a worker takes it."""
     spec = proc.start
     if spec is None:
         raise NotFound(f"a {proc.noun} is not started by a person")
@@ -57,22 +72,40 @@ async def start(
     subject = spec.subject_id(item)
     ctx = StartContext(timescales=settings.timescales, timezone=settings.timezone, now=now)
     wid = proc.workflow_id(subject)
+    starting = WithStartWorkflowOperation(
+        proc.workflow.run,  # type: ignore[attr-defined]
+        spec.workflow_input(item, actor, ctx),
+        id=wid,
+        task_queue=task_queue or settings.temporal.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(list(spec.search_attributes(item))),
+    )
+    state: Any | None = None
     try:
-        await client.start_workflow(
-            proc.workflow.run,  # type: ignore[attr-defined]
-            spec.workflow_input(item, actor, ctx),
-            id=wid,
-            task_queue=task_queue or settings.temporal.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(list(spec.search_attributes(item))),
+        state = await asyncio.wait_for(
+            client.execute_update_with_start_workflow(OPENED, start_workflow_operation=starting, result_type=proc.state),
+            settings.action_timeout.total_seconds(),
         )
     except WorkflowAlreadyStartedError:
         raise Duplicate(
             f"{proc.noun} {subject} has already been received; an id is used once. "
             f"See it with `frontdoor {proc.kind} show {subject}`"
         ) from None
-    return wid
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateFailedError):
+        pass  # not answered in time, or by a worker without `opened`: was it started?
+    if state is None:  # was it received? The start's answer comes with the Update's, so ask
+        try:
+            await client.get_workflow_handle(wid).describe()
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            raise NotAnswering(
+                f"Temporal did not take {proc.noun} {subject} within {settings.action_timeout.total_seconds():.0f}s "
+                f"(are the server and the workers running?). Send it again: if it was taken after all, "
+                f"the second is refused as already received"
+            ) from None
+    return wid, state
 
 
 async def get_state(client: Client, proc: Process, subject_id: str) -> Any:

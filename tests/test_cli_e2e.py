@@ -92,7 +92,7 @@ async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, set
             assert "API token" in (await cli("users", "add", name, "--role", role)).stdout
         await cli("history", "import", str(earlier_contacts_as_of_now(tmp_path)))
         out = (await cli("contact", "submit", "examples/police_domestic_abuse.json", "--as", rita, "--now", "--id", cid)).stdout
-        assert f"contact {cid} received" in out
+        assert f"contact {cid} received, now awaiting triage" in out  # the start's answer: its intake done
 
         state = await poll(cli, cid, "awaiting_triage", sam)
         assert state["police_delay_flagged"] is True

@@ -15,6 +15,7 @@ from tests.clients import act, get_state, submit_contact, workflow_id
 from tests.conftest import MAYA, RITA, SAM, TOM, letters, make_contact, running_worker
 from tests.helpers import action_trail, decision, submit, to_decision, to_spa, wait_stage
 from workflows.contact import ContactWorkflow
+from workflows.process import OPENED
 
 pytestmark = pytest.mark.asyncio
 
@@ -139,8 +140,9 @@ async def test_unknown_agency_and_malformed_input_are_rejected_before_history(de
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update("decide", {"actor": TOM.model_dump(), "outcome": "nfa"})  # no rationale
         history = await handle.fetch_history()
-    update_events = [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
-    assert len(update_events) == 1  # only the triage was accepted
+    accepted = [e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+                for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert accepted == [OPENED, "triage"]  # the start's answer and the triage: nothing else was accepted
 
 
 async def test_recurring_pattern_must_be_confirmed_at_triage_and_decision(dev_env, settings, task_queue):

@@ -159,7 +159,8 @@ async def _stuck_ids(client, name):
 
 async def test_opening_a_discussion_by_hand_is_for_working_days_ahead(dev_env, settings, task_queue):
     client = dev_env.client
-    saturday = date(2026, 11, 28)
+    today = date.today()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)  # the next Saturday, never today
     with pytest.raises(InvalidInput, match="not a working day"):
         await morning.start(client, settings, MorningOpening(date=saturday), TOM, task_queue=task_queue)
     with pytest.raises(InvalidInput, match="has passed"):

@@ -61,6 +61,7 @@ class AuditRoundWorkflow(
     AuditedWorkflow[AuditRoundInput],
     kind=KIND, noun="audit round", State=AuditRoundState, actions=ACTIONS, workflow_id=workflow_id,
 ):
+    opening = frozenset({AuditRoundStage.PLANNING})  # the start's answer: its cases chosen, their audits begun
     caseload = False  # a round is a container: its audits are the caseload (frontdoor/caseloads.py)
 
     @workflow.init

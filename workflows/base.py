@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from models.state import Fault
     from models.timescales import Timescales
     from workflows.deadline import Deadline, DeadlineRule, open_step
-    from workflows.process import Action, ActionTable, invalid, refuse, wrong_stage
+    from workflows.process import OPENED, Action, ActionTable, invalid, refuse, wrong_stage
 
 __all__ = ["AuditedWorkflow", "human_action", "invalid", "refuse", "require_weighed", "wrong_stage", "RETRY_FAULT",
            "ALLOCATE", "RESTRICT", "LIFT_RESTRICTION", "SHARED", "start_once"]
@@ -186,6 +186,7 @@ class AuditedWorkflow(Generic[Input]):
     activity_attempts: int = 5
     fault: Fault | None = None
     state: Any
+    opening: ClassVar[frozenset[str]] = frozenset()  # stages its run leaves by itself before anyone acts: `opened` waits them out
     restriction: Restriction | None = None  # who may read it (mirrored to the case record's `restrictions`)
     restriction_generation: int = 0
     inp: Input
@@ -434,6 +435,23 @@ class AuditedWorkflow(Generic[Input]):
     @workflow.query
     def current_state(self) -> Any:
         return self.view()
+
+    @workflow.update(name=OPENED)
+    async def opened(self) -> Any:
+        """The case as its opening steps left it: the starter's answer. `processes.start` sends
+        it with the start (update-with-start), so whoever submits a case sees it at once as a
+        person will first meet it (a contact: at triage, its earlier contacts found), in the
+        workflow task that opens it. A query sent instead while that task runs would make the
+        server cut the task short and answer in one more. It changes nothing, so it needs no
+        validator; it waits only for the run's own steps (`has_opened`), never for a person.
+        Keep what it waits for as it is: a live run's history records where it answered."""
+        await workflow.wait_condition(self.has_opened)
+        return self.view()
+
+    def has_opened(self) -> bool:
+        """The case has left its opening stages (`opening`), or a step of them has faulted (the
+        fault shows)."""
+        return self.state.stage not in self.opening or self.fault is not None
 
     def view(self) -> Any:
         """A copy of the state with its current flags and fault (queries must not mutate)."""

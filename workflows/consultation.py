@@ -90,6 +90,7 @@ class ConsultationWorkflow(
     AuditedWorkflow[ConsultationInput],
     kind=KIND, noun="consultation", State=ConsultationState, actions=ACTIONS, workflow_id=workflow_id,
 ):
+    opening = frozenset({ConsultationStage.RECORDING})  # the start's answer: recorded, its document made
     @workflow.init
     def __init__(self, inp: ConsultationInput) -> None:
         c = inp.consultation
@@ -140,6 +141,7 @@ class ConsultationWorkflow(
         )
         if self.referral_deadline is None:
             await self._close(ConsultationClosure.ADVICE_ONLY)
+            await workflow.wait_condition(workflow.all_handlers_finished)  # the start's answer (`opened`) first
             return self.view()  # type: ignore[no-any-return]
 
         self._set_stage(ConsultationStage.AWAITING_REFERRAL)

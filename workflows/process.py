@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from models.timescales import Timescales
 
 CLOSED = "closed"  # every process's final stage
+OPENED = "opened"  # every process's update sent with its start: the case as its opening steps left it
 
 
 def _stage_order(stage: str) -> int:
@@ -251,8 +252,9 @@ class Process:
         return str(getattr(state, self.subject_field))
 
     def check_shape(self) -> None:
-        """Every action is an Update of the workflow and every human Update is in the table."""
-        updates = set(workflow._Definition.must_from_class(self.workflow).updates)
+        """Every action is an Update of the workflow and every human Update is in the table
+        (`opened`, every process's answer to its start, is nobody's action)."""
+        updates = set(workflow._Definition.must_from_class(self.workflow).updates) - {OPENED}
         missing = [a.name for a in self.actions if a.name not in updates]
         unlisted = sorted(u for u in updates if u is not None and u not in self.actions)
         if missing or unlisted:
