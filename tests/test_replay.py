@@ -12,7 +12,8 @@ answer-before-sending/ once a person's action answers before what it sends leave
 one-write-per-action/ once a contact's action writes its record and trail line in one
 local activity, and every-change-at-start/ from every process once a new run takes every change
 from its start under one patch (EVERY_CHANGE_AT_START) and upserts its search attributes at
-most once a workflow task. A change
+most once a workflow task, and opened-at-start/ once a start carries the `opened` Update
+(update-with-start: the start's answer). A change
 to live workflow code that is not behind a patch fails here; so does a history whose
 workflow tasks a query split (below) where a patch came just after a local activity.
 """
@@ -36,6 +37,7 @@ from tests.conftest import RITA, SAM, codec_for_tests, make_contact, running_wor
 from tests.helpers import decision, submit, to_decision, to_spa, wait_stage
 from worker import WORKFLOWS
 from workflows.base import EVERY_CHANGE_AT_START, FROM_THE_START
+from workflows.process import OPENED
 
 HISTORIES = Path(__file__).parent / "fixtures" / "histories"
 FIXTURES = sorted(HISTORIES.rglob("*.json"))
@@ -75,6 +77,10 @@ def test_there_are_recorded_histories():
     assert "one-write-per-action/replay-spa" in IDS
     # every change from the start under one patch, one upsert a workflow task (EVERY_CHANGE_AT_START)
     assert set(IDS) >= {f"every-change-at-start/{name}" for name in first | {
+        "early-help-replay-eh-up", "missing-replay-missing", "morning-replay-morning", "morning-replay-contact",
+        "audit-replay-round-01", "audit-round-replay-round", "consultation-replay-cons-esc"}}
+    # a start answered by the `opened` Update in the run's first task (update-with-start)
+    assert set(IDS) >= {f"opened-at-start/{name}" for name in first | {
         "early-help-replay-eh-up", "missing-replay-missing", "morning-replay-morning", "morning-replay-contact",
         "audit-replay-round-01", "audit-round-replay-round", "consultation-replay-cons-esc"}}
 
@@ -254,7 +260,8 @@ async def test_a_history_whose_tasks_a_query_split_replays_unless_a_patch_came_a
 
 
 @pytest.mark.parametrize(("folder", "patch"), [("from-the-start", FROM_THE_START),
-                                              ("every-change-at-start", EVERY_CHANGE_AT_START)])
+                                              ("every-change-at-start", EVERY_CHANGE_AT_START),
+                                              ("opened-at-start", EVERY_CHANGE_AT_START)])
 def test_runs_begun_on_a_generations_code_take_its_one_patch_in_their_first_task(folder, patch):
     current = sorted((HISTORIES / folder).glob("*.json"))
     assert {str(p.relative_to(HISTORIES).with_suffix("")) for p in SPLIT} >= {
@@ -266,10 +273,37 @@ def test_runs_begun_on_a_generations_code_take_its_one_patch_in_their_first_task
             f'{{"id":"{patch}","deprecated":false}}'], path.name
 
 
-@pytest.mark.parametrize("path", sorted((HISTORIES / "every-change-at-start").glob("*.json")),
-                         ids=lambda p: p.stem)
+TODAYS = sorted((HISTORIES / "every-change-at-start").glob("*.json")) + sorted((HISTORIES / "opened-at-start").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", TODAYS, ids=lambda p: str(p.relative_to(HISTORIES).with_suffix("")))
 def test_runs_begun_on_todays_code_upsert_at_most_once_a_workflow_task(path):
     assert_one_upsert_a_task(_load(path))
+
+
+def _accepted(e: HistoryEvent) -> str:
+    if e.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        return ""
+    return e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+
+
+@pytest.mark.parametrize("path", sorted((HISTORIES / "opened-at-start").glob("*.json")), ids=lambda p: p.stem)
+def test_a_start_is_answered_in_the_runs_first_task_and_a_contacts_intake_is_that_task(path):
+    """Where a person started the case (processes.start_and_open), its `opened` Update is accepted
+    in the first workflow task; a contact's answer comes in that task too, at awaiting triage:
+    the whole intake is one task, the next is the first person's action."""
+    events = list(_load(path).events)
+    kinds = [e.event_type for e in events]
+    first_task_ends = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 2)
+    opened = [i for i, e in enumerate(events) if _accepted(e) == OPENED]
+    if not opened:  # started by the police's list, a schedule or another workflow
+        assert path.stem in {"missing-replay-missing", "morning-replay-morning", "audit-replay-round-01"}, path.stem
+        return
+    assert opened == [kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) + 1], "not accepted in the first task"
+    if path.stem.startswith("replay-") or path.stem == "morning-replay-contact":  # a contact
+        assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED in kinds[:first_task_ends]
+        second_task = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, first_task_ends) + 1
+        assert _accepted(events[second_task]) not in ("", OPENED), "the intake took more than one workflow task"
 
 
 def test_workflow_code_takes_patches_only_through_the_base_class():
