@@ -32,16 +32,16 @@ from workflows.contact import ContactWorkflow
 from workflows.process import OPENED
 
 ACTIONS = ["triage", "review", "request_map_checks", "record_map_response", "recommend", "decide"]
-# The contact's shape in Temporal terms, as plan_from_history derives it from a real run:
-# A contact's shape on 28/11/2026, as plan_from_history reads it from a finished SPA contact: at
-# intake one ordinary activity (the history check) and three local ones (case-record writes and
-# trail lines); in each update one local activity (the action's write and its line:
-# ONE_WRITE_PER_ACTION); the MAP request's mailbox activity after its answer
-# (ANSWER_BEFORE_SENDING); at the end the handoff and three local ones. pipeline.py prints a note
-# when a contact's history no longer matches it; peak_day.py and sqlite_pragmas.py use it as it is.
+# The contact's shape in Temporal terms, as plan_from_history reads it from a finished SPA contact
+# (29/11/2026): at intake four local activities (its case-record row and trail lines, and the
+# history check: EVERY_CHANGE_AT_START), answered by the start's `opened` Update; in each update
+# one local activity (the action's write and its line: ONE_WRITE_PER_ACTION); the MAP request's
+# mailbox activity after its answer (ANSWER_BEFORE_SENDING); at the end the handoff and three
+# local ones. pipeline.py prints a note when a contact's history no longer matches it;
+# peak_day.py and sqlite_pragmas.py use it as it is.
 DEFAULT_PLAN = BarePlan(
-    intake=1, per_update=[0, 0, 0, 0, 0, 0], tail=1,
-    intake_local=3, per_update_local=[1, 1, 1, 1, 1, 1], tail_local=3, per_update_after=[0, 0, 1, 0, 0, 0],
+    intake=0, per_update=[0, 0, 0, 0, 0, 0], tail=1,
+    intake_local=4, per_update_local=[1, 1, 1, 1, 1, 1], tail_local=3, per_update_after=[0, 0, 1, 0, 0, 0],
 )
 POLL = 0.05  # the actors look again after this long (seconds) while a contact is in intake
 CONTACT_TIMEOUT = 180.0

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
 
 import workflows.search_attributes as sa
 from frontdoor import processes
@@ -107,3 +108,19 @@ async def test_a_missing_episode_answers_with_its_earlier_episodes(dev_env, sett
             STARTED.append(wid)
     assert first is not None and first.stage == "missing"  # its history check (an ordinary activity) done
     assert len(first.earlier_episodes) == 1  # the second episode found the first
+
+
+async def test_the_start_is_answered_once_a_run(dev_env, settings, task_queue):
+    """`opened` is the start's answer, not a second way to read: a later call is refused (and
+    adds nothing to the history); the state is the current_state query's."""
+    client = dev_env.client
+    c = make_contact()
+    async with running_worker(client, settings, task_queue):
+        wid, _ = await processes.start_and_open(client, settings, CONTACT, c, RITA, task_queue=task_queue)
+        STARTED.append(wid)
+        handle = client.get_workflow_handle(wid)
+        before = len([e async for e in handle.fetch_history_events()])
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(OPENED)
+        assert "has opened already" in str(refused.value.cause)
+        assert len([e async for e in handle.fetch_history_events()]) == before

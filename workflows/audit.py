@@ -221,6 +221,7 @@ class AuditWorkflow(
     kind=KIND, noun="audit", State=AuditState, actions=ACTIONS, workflow_id=workflow_id,
 ):
     opening = frozenset({AuditStage.OPENING})
+
     @workflow.init
     def __init__(self, inp: AuditInput) -> None:
         self._begin(inp, inp.audit_id)

@@ -225,6 +225,7 @@ class AuditedWorkflow(Generic[Input]):
         self._sa_cache: dict[str, Any] = {}
         self._synced = False
         self._generation: int | None = None
+        self._opening_answered = False  # `opened` answers once a run
 
     # -- the action table is the validator ----------------------------------------
     def validate(self, name: str, payload: Any) -> None:
@@ -443,10 +444,18 @@ class AuditedWorkflow(Generic[Input]):
         person will first meet it (a contact: at triage, its earlier contacts found), in the
         workflow task that opens it. A query sent instead while that task runs would make the
         server cut the task short and answer in one more. It changes nothing, so it needs no
-        validator; it waits only for the run's own steps (`has_opened`), never for a person.
+        validator but its own (once a run); it waits only for the run's own steps (`has_opened`),
+        never for a person.
         Keep what it waits for as it is: a live run's history records where it answered."""
+        self._opening_answered = True
         await workflow.wait_condition(self.has_opened)
         return self.view()
+
+    @opened.validator
+    def _once(self) -> None:
+        """Once a run: a later call would only add to its history (read with the query)."""
+        if self._opening_answered:
+            raise invalid(f"{self.noun} {self.subject_id} has opened already: read it with the current_state query")
 
     def has_opened(self) -> bool:
         """The case has left its opening stages (`opening`), or a step of them has faulted (the

@@ -91,6 +91,7 @@ class ConsultationWorkflow(
     kind=KIND, noun="consultation", State=ConsultationState, actions=ACTIONS, workflow_id=workflow_id,
 ):
     opening = frozenset({ConsultationStage.RECORDING})  # the start's answer: recorded, its document made
+
     @workflow.init
     def __init__(self, inp: ConsultationInput) -> None:
         c = inp.consultation

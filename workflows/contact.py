@@ -304,6 +304,7 @@ class ContactWorkflow(
     kind=KIND, noun="contact", State=ContactState, actions=ACTIONS, workflow_id=workflow_id,
 ):
     opening = frozenset({Stage.INTAKE, Stage.HISTORY_CHECK})  # the start's answer: at triage, its history checked
+
     @workflow.init
     def __init__(self, inp: ContactWorkflowInput) -> None:
         contact = inp.contact

@@ -147,6 +147,7 @@ class MissingWorkflow(
     kind=KIND, noun="missing episode", State=MissingState, actions=ACTIONS, workflow_id=workflow_id,
 ):
     opening = frozenset({MissingStage.HISTORY_CHECK})  # the start's answer: its earlier episodes found, a repeat flagged
+
     @workflow.init
     def __init__(self, inp: MissingInput) -> None:
         r = inp.report
