@@ -71,3 +71,16 @@ class ScheduleLauncher:
                 self.show("faulted", f"schedule {self.schedule_id}: {message}")
                 await workflow.sleep(wait)
                 wait = min(wait * 2, times.retry_at_most)
+
+    async def take_snapshot(
+        self, request: Any, activity: Callable[..., Any], argument: Callable[[], Any], timeout: timedelta
+    ) -> Any:
+        """A snapshot schedule's whole run (the stuck lists' counts, the report figures): one
+        activity, `argument()` made afresh for each try, tried until it works, then "done".
+        `request` carries the schedule's id and its retry times."""
+        self.schedule_id = request.schedule_id
+        result = await self.until_it_works(
+            lambda: self.step(activity, argument(), timeout=timeout, non_retryable=("ValidationError",)), request
+        )
+        self.show("done")
+        return result

@@ -35,11 +35,9 @@ SCHEDULE_NAME = "report-snapshot"
 class ReportSnapshotWorkflow(ScheduleLauncher):
     @workflow.run
     async def run(self, request: ReportSnapshotRequest) -> ReportSnapshotResult:
-        self.schedule_id = request.schedule_id
-        result: ReportSnapshotResult = await self.until_it_works(lambda: self.step(
-            ReportSnapshotActivities.take_report_snapshot,
-            ReportSnapshotTaking(at=request.at or workflow.now(), window_days=request.window_days),
-            timeout=timedelta(minutes=10), non_retryable=("ValidationError",),
-        ), request)
-        self.show("done")
+        result: ReportSnapshotResult = await self.take_snapshot(
+            request, ReportSnapshotActivities.take_report_snapshot,
+            lambda: ReportSnapshotTaking(at=request.at or workflow.now(), window_days=request.window_days),
+            timeout=timedelta(minutes=10),
+        )
         return result

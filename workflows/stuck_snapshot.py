@@ -41,10 +41,8 @@ def _counting(at: datetime) -> StuckCounting:
 class StuckSnapshotWorkflow(ScheduleLauncher):
     @workflow.run
     async def run(self, request: StuckSnapshotRequest) -> StuckSnapshotResult:
-        self.schedule_id = request.schedule_id
-        result: StuckSnapshotResult = await self.until_it_works(lambda: self.step(
-            StuckActivities.take_stuck_snapshot, _counting(request.at or workflow.now()),
-            timeout=timedelta(minutes=2), non_retryable=("ValidationError",),
-        ), request)
-        self.show("done")
+        result: StuckSnapshotResult = await self.take_snapshot(
+            request, StuckActivities.take_stuck_snapshot, lambda: _counting(request.at or workflow.now()),
+            timeout=timedelta(minutes=2),
+        )
         return result
