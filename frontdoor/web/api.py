@@ -117,7 +117,9 @@ def _register(proc: Process) -> None:
             subject = spec.subject_id(item)
             return Started(id=subject, workflow_id=wid, url=f"/api/{proc.path}/{subject}")
 
-        start.__doc__ = f"{spec.title}: starts its durable workflow. {spec.help} 409 when the id was used before."
+        start.__doc__ = (f"{spec.title}: starts its durable workflow. {spec.help} Answers once the {proc.noun} has "
+                         f"opened (its first steps done), or after FRONTDOOR_ACTION_TIMEOUT with it received all the "
+                         f"same. 409 when the id was used before.")
         router.add_api_route(base, start, methods=["POST"], status_code=201, response_model=Started, responses=ERRORS,
                              name=f"start_{proc.kind}", tags=[tag])
 
