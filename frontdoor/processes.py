@@ -44,7 +44,8 @@ async def start(
     client: Client, settings: Settings, proc: Process, item: BaseModel, actor: Actor, *, task_queue: str | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Start a case's workflow; its id is used once (Duplicate otherwise). Returns the workflow id.
+    """Start a case's workflow; its id is used once (Duplicate otherwise). Returns the workflow id
+    once the case has opened (`start_and_open`, without its state).
     `now` (default: the wall clock) is the Temporal server's time when that is not the wall
     clock's: `frontdoor demo` runs on a time-skipping server months ahead."""
     wid, _ = await start_and_open(client, settings, proc, item, actor, task_queue=task_queue, now=now)

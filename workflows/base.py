@@ -452,7 +452,7 @@ class AuditedWorkflow(Generic[Input]):
         return self.view()
 
     @opened.validator
-    def _once(self) -> None:
+    def _opened_once(self) -> None:
         """Once a run: a later call would only add to its history (read with the query)."""
         if self._opening_answered:
             raise invalid(f"{self.noun} {self.subject_id} has opened already: read it with the current_state query")
