@@ -214,6 +214,15 @@ async def terminate_when_quiet(client: Client, wid: str) -> None:
         pass
 
 
+_YEARS = random.sample(range(2100, 9000, 3), len(range(2100, 9000, 3)))  # this session's, each once
+
+
+def unique_year() -> int:
+    """A far-future year no other test of this session uses, nor its neighbours: report tests
+    write rows on it into a database other tests (and, locally, earlier runs) write to too."""
+    return _YEARS.pop()
+
+
 def letters(n: int = 10) -> str:
     """A random surname suffix: letters only, since name matching ignores digits."""
     return "".join(random.choices(string.ascii_lowercase, k=n))

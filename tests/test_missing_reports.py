@@ -15,6 +15,7 @@ from frontdoor import missing_reports as reports
 from models.database import init_db, session
 from models.missing import MissingEpisodeRow
 from models.morning import MorningItemRow
+from tests.conftest import unique_year
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -30,7 +31,7 @@ def url(request, tmp_path_factory):
 
 
 def _month() -> datetime:
-    return datetime(random.randint(2100, 2190), random.randint(1, 11), 1, tzinfo=UTC)
+    return datetime(unique_year(), random.randint(1, 11), 1, tzinfo=UTC)
 
 
 def episode(returned: datetime | None, *, offered_after: float | None = None, delay: float | None = None,

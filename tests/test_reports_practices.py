@@ -6,7 +6,6 @@ database does not count earlier runs)."""
 from __future__ import annotations
 
 import os
-import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -20,6 +19,7 @@ from models.caseload import CaseloadSnapshotRow
 from models.database import init_db, session
 from models.missing import MissingEpisodeRow
 from models.morning import MorningItemRow
+from tests.conftest import unique_year
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -35,7 +35,7 @@ def url(request, tmp_path_factory):
 
 
 def year() -> int:
-    return random.randint(2100, 2190)
+    return unique_year()
 
 
 def window(y: int) -> Window:
