@@ -169,8 +169,13 @@ async def _start(proc: Process, args: argparse.Namespace) -> int:
     item = spec.model.model_validate(data)
     _, state = await processes.start_and_open(await _client(settings), settings, proc, item, actor)
     subject = spec.subject_id(item)
+    if args.json and state is not None:
+        print_state(settings, proc, state, True)
+        return 0
     now_at = f", now {state.stage.value.replace('_', ' ')}" if state is not None else " (its workflow has not opened it yet)"
     print(f"{proc.noun} {subject} received{now_at}" + (f". {spec.next_step(item)}" if spec.next_step else ""))
+    if state is not None:  # the start's answer, as an action's: the case as it opened
+        print_state(settings, proc, state, False)
     print(f"next: frontdoor {proc.kind} show {subject} --as {actor.username}")
     return 0
 
@@ -306,6 +311,7 @@ def _register(sub: Any, proc: Process) -> None:
         s.add_argument("file", nargs="?", help="a JSON file; options below set or override its fields")
         s.add_argument("--as", dest="as_user", required=True, metavar="USER", help="who is acting")
         s.add_argument("--now", action="store_true", help="move the case's times so it was received now")
+        s.add_argument("--json", action="store_true", help="print the case as it opened as JSON (nothing else)")
         _add_field_options(s, fields.specs(spec.model), required=False)
         s.set_defaults(func=_run(lambda a, proc=proc: _start(proc, a)))
 

@@ -93,6 +93,7 @@ async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, set
         await cli("history", "import", str(earlier_contacts_as_of_now(tmp_path)))
         out = (await cli("contact", "submit", "examples/police_domestic_abuse.json", "--as", rita, "--now", "--id", cid)).stdout
         assert f"contact {cid} received, now awaiting triage" in out  # the start's answer: its intake done
+        assert "RECURRING PATTERN: 3rd domestic abuse contact" in out  # and the contact as it opened, as `show` prints it
 
         state = await poll(cli, cid, "awaiting_triage", sam)
         assert state["police_delay_flagged"] is True

@@ -106,7 +106,8 @@ async def test_the_morning_agenda_and_the_schedules_through_the_cli(dev_env, set
             await cli("users", "add", name, "--role", role)
         refused = await cli("morning", "open", "--as", pat, "--date", day.isoformat(), ok=False)
         assert "may not open a morning discussion" in refused.stderr
-        await cli("morning", "open", "--as", tom, "--date", day.isoformat())
+        opened = json.loads((await cli("morning", "open", "--as", tom, "--date", day.isoformat(), "--json")).stdout)
+        assert opened["date"] == day.isoformat() and opened["stage"] == "agenda"  # the start's answer, as JSON only
         await cli("morning", "add", day.isoformat(), "--as", pat, "--question", "Strategy discussion or early help?",
                   "--about", "Tom Smith, born 02/03/2015", "--ask", "police")
         out = (await cli("morning", "agenda", day.isoformat())).stdout
