@@ -169,13 +169,19 @@ async def _start(proc: Process, args: argparse.Namespace) -> int:
     item = spec.model.model_validate(data)
     _, state = await processes.start_and_open(await _client(settings), settings, proc, item, actor)
     subject = spec.subject_id(item)
-    if args.json and state is not None:
-        print_state(settings, proc, state, True)
+    shown = state
+    if state is not None:  # showing the case is a read like `show`'s: the submitter's to make, and logged
+        try:
+            _open(settings, proc, args, subject, "state")
+        except FrontdoorError:
+            shown = None
+    if args.json:
+        print(shown.model_dump_json(indent=2) if shown is not None else "null")
         return 0
     now_at = f", now {state.stage.value.replace('_', ' ')}" if state is not None else " (its workflow has not opened it yet)"
     print(f"{proc.noun} {subject} received{now_at}" + (f". {spec.next_step(item)}" if spec.next_step else ""))
-    if state is not None:  # the start's answer, as an action's: the case as it opened
-        print_state(settings, proc, state, False)
+    if shown is not None:  # the start's answer: the case as it opened
+        print_state(settings, proc, shown, False)
     print(f"next: frontdoor {proc.kind} show {subject} --as {actor.username}")
     return 0
 
@@ -311,7 +317,8 @@ def _register(sub: Any, proc: Process) -> None:
         s.add_argument("file", nargs="?", help="a JSON file; options below set or override its fields")
         s.add_argument("--as", dest="as_user", required=True, metavar="USER", help="who is acting")
         s.add_argument("--now", action="store_true", help="move the case's times so it was received now")
-        s.add_argument("--json", action="store_true", help="print the case as it opened as JSON (nothing else)")
+        s.add_argument("--json", action="store_true",
+                       help="print the case as it opened as JSON, nothing else (null when it has not opened yet)")
         _add_field_options(s, fields.specs(spec.model), required=False)
         s.set_defaults(func=_run(lambda a, proc=proc: _start(proc, a)))
 

@@ -14,7 +14,11 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlmodel import select
+
 from models import signing
+from models.access import AccessRecord
+from models.database import session
 from tests.conftest import TEST_KEY, running_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +98,9 @@ async def test_a_contact_from_submission_to_handoff_through_the_cli(dev_env, set
         out = (await cli("contact", "submit", "examples/police_domestic_abuse.json", "--as", rita, "--now", "--id", cid)).stdout
         assert f"contact {cid} received, now awaiting triage" in out  # the start's answer: its intake done
         assert "RECURRING PATTERN: 3rd domestic abuse contact" in out  # and the contact as it opened, as `show` prints it
+        with session(settings.database_url) as s:  # showing it was a read, logged as `show`'s is
+            reads = s.exec(select(AccessRecord).where(AccessRecord.subject_id == cid)).all()
+        assert [(r.username, r.channel, r.part) for r in reads] == [(rita, "cli", "state")]
 
         state = await poll(cli, cid, "awaiting_triage", sam)
         assert state["police_delay_flagged"] is True
