@@ -32,7 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from frontdoor.errors import FrontdoorError, NotFound
-from models.access import CHANNELS, AccessRecord, RestrictionRecord
+from models.access import CHANNELS, AccessRecord, RestrictionRecord, may_read
 from models.database import session
 from models.roles import ALLOCATORS, ROLE_NAMES, Actor, Role
 from models.tables import User
@@ -70,7 +70,7 @@ def restriction(database_url: str, subject_id: str, kind: str | None = None) -> 
 
 
 def may_read_restricted(actor: Actor, r: RestrictionRecord | None) -> bool:
-    return r is None or actor.role in ALLOCATORS or actor.username in (r.allowed or [])
+    return r is None or may_read(actor, r.allowed)
 
 
 def refusal(kind: str, subject_id: str, r: RestrictionRecord) -> str:

@@ -71,7 +71,8 @@ class Unauthenticated(FrontdoorError):
 class Refused(FrontdoorError):
     """A workflow refused an action: wrong role (403), wrong stage (409) or invalid (422)."""
 
-    STATUS = {kinds.PERMISSION_DENIED: 403, kinds.SIGNATURE_REFUSED: 403, kinds.WRONG_STAGE: 409, kinds.INVALID: 422}
+    STATUS = {kinds.PERMISSION_DENIED: 403, kinds.SIGNATURE_REFUSED: 403, kinds.RESTRICTED: 403, kinds.WRONG_STAGE: 409,
+              kinds.INVALID: 422}
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)

@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel
 
 from models.append_only import AppendOnly
 from models.bounds import ReasonText, Username
+from models.roles import ALLOCATORS, Actor
 from models.signing import PersonAction
 from models.tables import UTCDateTime
 
@@ -82,6 +83,13 @@ class Restrict(PersonAction):
 
 class LiftRestriction(PersonAction):
     reason: ReasonText = Field(min_length=3, description="why everyone who reads this process's cases may read it again")
+
+
+def may_read(actor: Actor, allowed: list[str] | None) -> bool:
+    """A restricted case's rule, for its reads (frontdoor/access.py) and its actions (the
+    workflow's validator: an action answers with the state): the people named on it, and team
+    and service managers."""
+    return actor.role in ALLOCATORS or actor.username in (allowed or [])
 
 
 class Restriction(BaseModel):

@@ -181,6 +181,17 @@ async def test_a_restricted_record_is_refused_everywhere_to_people_not_named(web
                  ("contact", "documents", cid, "--doc-id", doc_id)):
         out = await asyncio.to_thread(cli.run, *args, "--as", outsider.username, ok=False)
         assert out.returncode == 1 and "restricted record" in out.stderr and "Wyn" not in out.stdout, args
+    # acting is reading too (an action answers with the case's state): the outsider's action is
+    # refused by the workflow itself, through the API, the CLI or straight to Temporal, and nothing is written
+    r = await web.http.post(f"/api/contacts/{cid}/review", json={"rag": "amber", "note": "a look"}, headers=outsider.auth)
+    assert r.status_code == 403 and "restricted record" in r.json()["detail"] and "Wyn" not in r.text, r.text
+    assert r.json()["kind"] == "Restricted"
+    out = await asyncio.to_thread(cli.run, "contact", "review", cid, "--rag", "amber", "--as", outsider.username, ok=False)
+    assert out.returncode == 1 and "restricted record" in out.stderr and "Wyn" not in out.stdout
+    reviewed = await web.http.post(f"/api/contacts/{cid}/review", json={"rag": "amber", "note": "named"}, headers=named.auth)
+    assert reviewed.status_code == 200, reviewed.text  # the named social worker acts on it
+    trail = (await web.http.get(f"/api/contacts/{cid}/trail", headers=tm.auth)).json()["actions"]
+    assert [a["actor"] for a in trail if a["action"] == "daily_review"] == [named.username]
     refused = [r for r in await access_rows(web, tm, cid) if r["username"] == outsider.username]
     assert {(r["channel"], r["part"]) for r in refused if r["outcome"] == "refused"} == {
         ("api", "state"), ("api", "trail"), ("api", "documents"), ("api", "messages"), ("page", "state"),
