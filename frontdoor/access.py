@@ -32,9 +32,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from frontdoor.errors import FrontdoorError, NotFound
-from models.access import CHANNELS, AccessRecord, RestrictionRecord, may_read
+from models.access import CHANNELS, AccessRecord, RestrictionRecord, may_read, refusal
 from models.database import session
-from models.roles import ALLOCATORS, ROLE_NAMES, Actor, Role
+from models.roles import ALLOCATORS, Actor
 from models.tables import User
 
 log = logging.getLogger("frontdoor.access")
@@ -73,12 +73,6 @@ def may_read_restricted(actor: Actor, r: RestrictionRecord | None) -> bool:
     return r is None or may_read(actor, r.allowed)
 
 
-def refusal(kind: str, subject_id: str, r: RestrictionRecord) -> str:
-    who = f"{r.by} ({ROLE_NAMES.get(Role(r.by_role), r.by_role).lower() if r.by_role in set(Role) else r.by_role})"
-    return (f"{kind.replace('_', ' ')} {subject_id} is a restricted record: only the people named on it and team "
-            f"and service managers may read it. Ask {who}, who restricted it, or your team manager")
-
-
 def restricted_ids(database_url: str, ids: Iterable[str]) -> set[str]:
     """Of these case ids, those restricted (one query: for marking rows of a list)."""
     wanted = list(dict.fromkeys(ids))[:1000]
@@ -112,7 +106,7 @@ def open_case(database_url: str, actor: Actor, kind: str, subject_id: str, chann
             "is logged): try again in a moment, and tell the administrator if it goes on") from None
     if not allowed:
         assert r is not None
-        raise RecordRestricted(refusal(kind, subject_id, r))
+        raise RecordRestricted(refusal(kind.replace("_", " "), subject_id, r.by, r.by_role))
     return r
 
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 
 from models.append_only import AppendOnly
 from models.bounds import ReasonText, Username
-from models.roles import ALLOCATORS, Actor
+from models.roles import ALLOCATORS, ROLE_NAMES, Actor, Role
 from models.signing import PersonAction
 from models.tables import UTCDateTime
 
@@ -90,6 +90,13 @@ def may_read(actor: Actor, allowed: list[str] | None) -> bool:
     workflow's validator: an action answers with the state): the people named on it, and team
     and service managers."""
     return actor.role in ALLOCATORS or actor.username in (allowed or [])
+
+
+def refusal(noun: str, subject_id: str, by: str | None, by_role: str | None) -> str:
+    """What anyone else is told, on a read (frontdoor/access.py) or an action (the validator)."""
+    who = f"{by} ({ROLE_NAMES.get(Role(by_role), by_role).lower() if by_role in set(Role) else by_role})"
+    return (f"{noun} {subject_id} is a restricted record: only the people named on it and team "
+            f"and service managers may read it. Ask {who}, who restricted it, or your team manager")
 
 
 class Restriction(BaseModel):

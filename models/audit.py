@@ -52,6 +52,7 @@ from models.bounds import (
     ShortText,
     Username,
     distinct,
+    split_box,
 )
 from models.deadline import DeadlineRecord
 from models.signing import PersonAction
@@ -515,10 +516,7 @@ class AuditRoundRequest(BaseModel):
     @classmethod
     def _one_per_line(cls, value: Any) -> Any:
         """A form's text area (or a command line's comma list) gives several values in one."""
-        items = [value] if isinstance(value, str) else value
-        if isinstance(items, list) and all(isinstance(i, str) for i in items):
-            return [part for i in items for part in i.replace(",", "\n").split() if part]
-        return value
+        return split_box(value, r"[,\s]+")
 
     @model_validator(mode="after")
     def _period(self) -> AuditRoundRequest:

@@ -27,7 +27,14 @@ with workflow.unsafe.imports_passed_through():
     import workflows.search_attributes as sa
     from activities.case import CaseActivities
     from models import errors, signing
-    from models.access import LiftRestriction, Restrict, Restriction, RestrictionEntry, may_read
+    from models.access import (
+        LiftRestriction,
+        Restrict,
+        Restriction,
+        RestrictionEntry,
+        may_read,
+        refusal,
+    )
     from models.actions import RetryFault
     from models.allocation import Allocation
     from models.deadline import DeadlineRecord
@@ -235,12 +242,10 @@ class AuditedWorkflow(Generic[Input]):
             signing.verify_action(workflow.info().workflow_id, name, payload, workflow.now())
         except signing.SignatureRefused as exc:
             raise refuse(errors.SIGNATURE_REFUSED, exc.message) from None
-        r, actor = self.restriction, payload.actor
-        if r is not None and not may_read(actor, r.allowed):
+        r = self.restriction
+        if r is not None and not may_read(payload.actor, r.allowed):
             # acting is reading: an action answers with the case's state (frontdoor/access.py, the same rule)
-            raise refuse(errors.RESTRICTED, f"{self.noun} {self.subject_id} is a restricted record: only the people "
-                         f"named on it and team and service managers may read it or act on it. Ask {r.by}, who "
-                         f"restricted it, or your team manager")
+            raise refuse(errors.RESTRICTED, refusal(self.noun, self.subject_id, r.by, r.by_role))
         self.actions[name].check(payload.actor, self.view(), payload, f"{self.noun} {self.subject_id}")
         if name == "lift_restriction" and self.restriction is None:
             raise wrong_stage(f"{self.noun} {self.subject_id} is not restricted")
