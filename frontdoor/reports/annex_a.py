@@ -28,13 +28,12 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from frontdoor.reports.base import Column, Window
-from frontdoor.reports.export import write_rows
+from frontdoor.reports.export import new_workbook, write_rows
 from models import annex_a as spec
 from models.facts import ChildFacts, ContactFacts, EarlyHelpFacts
 from models.tables import ChildRecord
@@ -165,7 +164,7 @@ def to_csv(number: int, rows: list[list[Any]]) -> str:
 
 def to_xlsx(lists: dict[int, list[list[Any]]], timezone: str = "Europe/London") -> bytes:
     """One sheet per list ('List 1 Contacts', ...): dates as date cells shown dd/mm/yyyy."""
-    wb = Workbook(write_only=True)
+    wb = new_workbook()
     zone = ZoneInfo(timezone)
     for number, rows in lists.items():
         ws = wb.create_sheet(spec.LIST_TITLES[number])

@@ -10,15 +10,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 from frontdoor.reports.base import Column, ReportResult, Table, month_label, utc, week_label
+
+if TYPE_CHECKING:  # openpyxl (and the numpy it loads) only when a spreadsheet is written
+    from openpyxl import Workbook
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -145,7 +144,18 @@ def xlsx_value(column: Column, value: Any, zone: ZoneInfo) -> tuple[Any, str | N
     return value, None
 
 
+def new_workbook() -> Workbook:
+    """A write-only workbook. openpyxl is imported here, not at the top: it takes a quarter of
+    a second, and every command of the CLI would pay it."""
+    from openpyxl import Workbook
+
+    return Workbook(write_only=True)
+
+
 def write_rows(ws: WriteOnlyWorksheet, columns: list[Column], rows: list[list[Any]], zone: ZoneInfo) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     bold = Font(bold=True)
     header = []
     for c in columns:
@@ -169,7 +179,7 @@ def write_rows(ws: WriteOnlyWorksheet, columns: list[Column], rows: list[list[An
 def to_xlsx(result: ReportResult) -> bytes:
     """One sheet per table, after an 'About' sheet saying what the report is."""
     zone = ZoneInfo(result.window.timezone)
-    wb = Workbook(write_only=True)
+    wb = new_workbook()
     used: set[str] = set()
     about = wb.create_sheet(_sheet_name("About", used))
     about.append([result.report.title])
