@@ -10,14 +10,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from activities.deps import Deps
+from activities.deps import Activities
 from models.audit import (
     DECISION_ACTIONS,
     GRADE_RANK,
@@ -59,17 +58,12 @@ def read_tool(path: Path) -> AuditTool:
         raise LookupError(f"the audit tool {path} is not valid: {exc}") from None
 
 
-class AuditActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.database_url = deps.database_url
-        self.tool_path = deps.audit_tool or DEFAULT_TOOL
-        self.tz = ZoneInfo(deps.timezone)
-
+class AuditActivities(Activities):
     @activity.defn
     def load_audit_tool(self) -> AuditTool:
         """The tool as it is now: a round passes it to each audit it starts, so an edit to the
         file changes the next round's audits and never an audit already started."""
-        return read_tool(self.tool_path)
+        return read_tool(self.deps.audit_tool or DEFAULT_TOOL)
 
     @activity.defn
     def plan_round(self, plan: RoundPlanRequest) -> RoundPlan:
@@ -77,7 +71,7 @@ class AuditActivities:
         each team's cases that began in the period (closed ones, unless open ones are asked
         for too; never a case audited before)."""
         req = plan.request
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             people = {u.username: u for u in s.exec(select(User)).all()}
             managers = [u.username for u in people.values() if u.active and u.role == Role.TEAM_MANAGER.value
                         and (not req.auditors or u.username in req.auditors)]
@@ -91,8 +85,8 @@ class AuditActivities:
                 chosen = [found[c] for c in req.cases if c in found]
                 pool = chosen
             else:
-                start = datetime.combine(req.period_from, time(0), self.tz).astimezone(UTC)
-                end = datetime.combine(req.period_to + timedelta(days=1), time(0), self.tz).astimezone(UTC)
+                start = datetime.combine(req.period_from, time(0), self.calendar.zone).astimezone(UTC)
+                end = datetime.combine(req.period_to + timedelta(days=1), time(0), self.calendar.zone).astimezone(UTC)
                 audited = set(s.exec(select(AuditRow.case_id)).all())
                 pool = [c for c in candidates(s, people, kinds=[k.value for k in req.kinds], opened_from=start,
                                               opened_before=end)
@@ -109,7 +103,7 @@ class AuditActivities:
     @activity.defn
     def snapshot_case(self, request: SnapshotRequest) -> SnapshotSummary:
         """Where the case's trail stood and its summary, as the audit reads it (taken once)."""
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             row = s.get(AuditSnapshotRow, request.audit_id)
             if row is None:
                 row = _snapshot(s, request, datetime.now(UTC))
@@ -119,7 +113,7 @@ class AuditActivities:
 
     @activity.defn
     def record_round(self, record: AuditRoundRecord) -> None:
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             new = {"id": record.round_id, "workflow_id": record.workflow_id, "title": record.title,
                    "started_by": record.started_by, "started_at": record.started_at, "period_from": record.period_from,
                    "period_to": record.period_to, "per_team": record.per_team}
@@ -129,7 +123,7 @@ class AuditActivities:
     @activity.defn
     def record_audit(self, update: AuditRecordUpdate) -> None:
         """The audit's row, its grades at each step and its learning themes."""
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             row = s.get(AuditRow, update.audit_id) or AuditRow(
                 id=update.audit_id, workflow_id=update.workflow_id, case_id=update.case_id, case_kind=update.case_kind,
                 auditor=update.auditor, re_auditor=update.re_auditor, moderator=update.moderator,

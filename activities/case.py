@@ -7,22 +7,17 @@ from datetime import datetime
 
 from temporalio import activity
 
-from activities.deps import Deps
+from activities.deps import Activities
 from activities.documents import store_document
 from activities.outbox import OutboundMessage
 from activities.records import append_action
 from models.access import RestrictionEntry, save_restriction
-from models.calendar import WorkingCalendar
 from models.database import session
 from models.messages import ActionEntry, DocumentRequest, Notification
 from models.timescales import Span
 
 
-class CaseActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.calendar = WorkingCalendar(deps.timezone)
-
+class CaseActivities(Activities):
     @activity.defn
     def record_action(self, entry: ActionEntry) -> bool:
         with session(self.deps.database_url) as s:

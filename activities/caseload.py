@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlmodel import col, select
 from temporalio import activity
 from temporalio.common import SearchAttributeKey
 
-from activities.deps import Deps
+from activities.deps import Activities
 from models.caseload import (
     CaseloadSnapshotRequest,
     CaseloadSnapshotResult,
@@ -31,11 +30,7 @@ HOLDER = SearchAttributeKey.for_keyword("FdHolder")
 KIND = SearchAttributeKey.for_keyword("FdKind")
 
 
-class CaseloadActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.database_url = deps.database_url
-        self.tz = ZoneInfo(deps.timezone)
-
+class CaseloadActivities(Activities):
     @activity.defn
     async def take_caseload_snapshot(self, request: CaseloadSnapshotRequest) -> CaseloadSnapshotResult:
         """Count every active person's open work (zero too: an empty caseload is a fact of the day)."""
@@ -46,12 +41,12 @@ class CaseloadActivities:
             if holder and kind:
                 counts[holder][kind] += 1
         at = request.at or datetime.now(UTC)
-        day = at.astimezone(self.tz).date()
+        day = at.astimezone(self.calendar.zone).date()
         people = await asyncio.to_thread(self._write, day, at, counts, request)
         return CaseloadSnapshotResult(taken_on=day, people=people, items=sum(sum(c.values()) for c in counts.values()))
 
     def _write(self, day: date, at: datetime, counts: dict[str, Counter[str]], request: CaseloadSnapshotRequest) -> int:
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             people = [u for u in s.exec(select(User)).all() if u.active]
             s.execute(delete(CaseloadSnapshotRow).where(col(CaseloadSnapshotRow.taken_on) == day))
             for u in people:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.deps import Deps
+from activities.deps import Activities
 from models.consultation import ConsultationRecordRow, ConsultationRow
 from models.database import session
 
 
-class ConsultationActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class ConsultationActivities(Activities):
     @activity.defn
     def record_consultation(self, row: ConsultationRecordRow) -> None:
         """Upsert the call's summary row (no child identity, ever)."""

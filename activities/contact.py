@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from temporalio import activity
 
-from activities.deps import Deps
+from activities.deps import Activities
 from activities.documents import write_document
 from activities.history import history_check
 from activities.outbox import OutboundMessage
@@ -31,32 +31,24 @@ from models.tables import AgencyRequestRecord, ContactRecord, HandoffRecord
 from models.thresholds import ThresholdRules
 
 
-class ContactActivities:
-    """The worker makes one (with the deployment's Deps) and registers its methods."""
-
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.database_url = deps.database_url
-        self.rules_path = deps.rules_path
-        self.outbox = deps.outbox
-
+class ContactActivities(Activities):
     # -- the case record -------------------------------------------------------
     @activity.defn
     def record_contact(self, contact: Contact) -> bool:
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             return save_contact(s, contact)
 
     @activity.defn
     def update_case_record(self, update: CaseUpdate) -> None:
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             update_case(s, update)
             s.commit()
 
     # -- history and threshold ---------------------------------------------------
     @activity.defn
     def check_history(self, contact_id: str) -> HistoryResult:
-        rules = ThresholdRules.current(self.rules_path)
-        with session(self.database_url) as s:
+        rules = ThresholdRules.current(self.deps.rules_path)
+        with session(self.deps.database_url) as s:
             record = s.get(ContactRecord, contact_id)
             if record is None:
                 raise LookupError(f"contact {contact_id} has not been recorded")
@@ -71,7 +63,7 @@ class ContactActivities:
         step = "chase" if dispatch.chase else "request"
         doc_id = f"{dispatch.workflow_id}/map-{step}/{dispatch.agency.value}"
         agency_name = AGENCY_NAMES[dispatch.agency]
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             body = write_document(s, self.deps, DocumentRequest(
                 document_id=doc_id, subject_id=dispatch.contact_id, kind="map_request",
                 title=f"MAP {'chase' if dispatch.chase else 'request'}: {agency_name}",
@@ -89,7 +81,7 @@ class ContactActivities:
                     ).values(chased_at=datetime.now(UTC))
                 )
             s.commit()
-        self.outbox.send(
+        self.deps.outbox.send(
             OutboundMessage(
                 idempotency_key=doc_id,
                 channel=f"agency:{dispatch.agency.value}",
@@ -103,7 +95,7 @@ class ContactActivities:
 
     @activity.defn
     def record_agency_answer(self, contact_id: str, agency: str, response: str | None, waived_reason: str | None) -> None:
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             _answer(s, AgencyAnswer(contact_id=contact_id, agency=agency, response=response, waived_reason=waived_reason))
             s.commit()
 
@@ -114,7 +106,7 @@ class ContactActivities:
         that failed) writes the same again: each part is idempotent. Returns the document's id
         when the action makes one."""
         document_id = None
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             if step.case is not None:
                 update_case(s, step.case)
             if step.answer is not None:
@@ -138,7 +130,7 @@ class ContactActivities:
         handoff_id = f"{request.workflow_id}/handoff"
         outcome_name = OUTCOME_NAMES[request.outcome]
         feedback_id = f"{handoff_id}/referrer-feedback"
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             already = not insert_once(s, HandoffRecord(
                 id=handoff_id, contact_id=request.contact_id, team=request.team, outcome=request.outcome.value,
                 at=request.at,
@@ -154,7 +146,7 @@ class ContactActivities:
             s.commit()
         referrer = (payload or {}).get("referrer") or {}
         if request.team:
-            self.outbox.send(
+            self.deps.outbox.send(
                 OutboundMessage(
                     idempotency_key=f"{handoff_id}/team",
                     channel=f"team:{request.team}",
@@ -164,7 +156,7 @@ class ContactActivities:
                     subject_id=request.contact_id,
                 )
             )
-        self.outbox.send(
+        self.deps.outbox.send(
             OutboundMessage(
                 idempotency_key=f"{handoff_id}/referrer",
                 channel="referrer",

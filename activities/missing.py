@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, or_, select
 from temporalio import activity
 
-from activities.deps import Deps
+from activities.deps import Activities
 from activities.history import EXACT, PROBABLE, history_check
 from models.case_record import name_key, put_row
 from models.database import session
@@ -24,10 +24,7 @@ from models.missing import (
 from models.thresholds import ThresholdRules
 
 
-class MissingActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
+class MissingActivities(Activities):
     @activity.defn
     def record_episode(self, update: EpisodeRecordUpdate) -> None:
         """Upsert the episode's summary row."""

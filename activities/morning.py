@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from temporalio import activity
 
-from activities.deps import Deps
-from models.calendar import WorkingCalendar
+from activities.deps import Activities
 from models.case_record import put_row
 from models.database import session
 from models.morning import (
@@ -22,11 +21,7 @@ from models.morning import (
 SEARCH_DAYS = 40  # the next working day is always within this (Christmas and a weekend: 5)
 
 
-class MorningActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.calendar = WorkingCalendar(deps.timezone)
-
+class MorningActivities(Activities):
     def _at(self, day: date, at: time) -> datetime:
         return datetime.combine(day, at, tzinfo=self.calendar.zone).astimezone(UTC)
 

@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.deps import Deps
+from activities.deps import Activities
 from models.database import session
 from models.report_snapshot import (
     FIGURE_LENGTH,
     MAX_FIGURES,
     REPORT_LENGTH,
     Figure,
-    KeyFigures,
     ReportSnapshotResult,
     ReportSnapshotRow,
     ReportSnapshotTaking,
@@ -40,20 +38,15 @@ NOT_WIRED = ("the worker gave no report figures (Deps.key_figures): start the wo
              "which wires in frontdoor/report_figures.figures_for")
 
 
-class ReportSnapshotActivities:
-    def __init__(self, deps: Deps) -> None:
-        self.database_url = deps.database_url
-        self.tz = ZoneInfo(deps.timezone)
-        self.key_figures: KeyFigures | None = deps.key_figures
-
+class ReportSnapshotActivities(Activities):
     @activity.defn
     async def take_report_snapshot(self, taking: ReportSnapshotTaking) -> ReportSnapshotResult:
         """The reports' SQL over the window (a few aggregates each), then one write."""
-        if self.key_figures is None:
+        if self.deps.key_figures is None:
             raise ApplicationError(NOT_WIRED, non_retryable=True)
-        day = taking.at.astimezone(self.tz).date()
+        day = taking.at.astimezone(self.calendar.zone).date()
         start, end = snapshot_window(day, taking.window_days)
-        figures = await asyncio.to_thread(self.key_figures, self.database_url, start, end)
+        figures = await asyncio.to_thread(self.deps.key_figures, self.deps.database_url, start, end)
         if len(figures) > MAX_FIGURES:
             raise ApplicationError(f"{len(figures)} key figures is more than {MAX_FIGURES}: a report returns too many",
                                    non_retryable=True)
@@ -65,7 +58,7 @@ class ReportSnapshotActivities:
 
     def _write(self, day: date, at: datetime, start: date, end: date, figures: list[Figure]) -> None:
         positions: dict[str, int] = {}
-        with session(self.database_url) as s:
+        with session(self.deps.database_url) as s:
             s.execute(delete(ReportSnapshotRow).where(col(ReportSnapshotRow.taken_on) == day))
             for report, figure, value in figures:
                 position = positions[report] = positions.get(report, -1) + 1
