@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# test processes (pytest-xdist): each file runs whole in one; 0 runs everything in this process
+TEST_WORKERS ?= 2
+XDIST  := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: run test test-postgres fuzz install lint bench clean help
 
@@ -27,7 +30,7 @@ run: install
 	$(BIN)/frontdoor run
 
 test: install
-	FRONTDOOR_TEST_POSTGRES_URL="$${FRONTDOOR_TEST_POSTGRES_URL:-$$(./scripts/ensure_postgres.sh)}" $(BIN)/pytest -q $(PYTEST_ARGS)
+	FRONTDOOR_TEST_POSTGRES_URL="$${FRONTDOOR_TEST_POSTGRES_URL:-$$(./scripts/ensure_postgres.sh)}" $(BIN)/pytest -q $(XDIST) $(PYTEST_ARGS)
 
 # The two fuzz tests of `make test`, run long: the model-based test for 10,000 steps (random
 # people, random actions, invariants after each) and Schemathesis for 2 minutes per role.
@@ -53,7 +56,7 @@ clean:
 test-postgres: install
 	@url="$${FRONTDOOR_TEST_POSTGRES_URL:-$$(./scripts/ensure_postgres.sh)}"; \
 	test -n "$$url" || { echo "test-postgres: no PostgreSQL here (see scripts/ensure_postgres.sh)"; exit 1; }; \
-	FRONTDOOR_TEST_DATABASE_URL="$$url" FRONTDOOR_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q \
+	FRONTDOOR_TEST_DATABASE_URL="$$url" FRONTDOOR_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q $(XDIST) \
 	  tests/test_store.py tests/test_contact_dev.py tests/test_handoff_dev.py tests/test_stuck_dev.py \
 	  tests/test_web_api.py tests/test_consultation_dev.py tests/test_early_help_dev.py \
 	  tests/test_missing_dev.py tests/test_morning_dev.py tests/test_web_practices.py tests/test_missing_reports.py \

@@ -19,6 +19,8 @@ DO $$ BEGIN
     CREATE ROLE frontdoor LOGIN PASSWORD 'frontdoor';
   END IF;
 END $$;
+-- the parallel test processes each make a database of their own (tests/pg_workers.py)
+ALTER ROLE frontdoor CREATEDB;
 SQL
 db="${FRONTDOOR_TEST_PG_DB:-frontdoor_test}"
 case "$db" in *[!a-z0-9_]*|"") echo "postgres: FRONTDOOR_TEST_PG_DB must be lower-case letters, digits and _" >&2; exit 0;; esac

@@ -2,6 +2,10 @@
 test server per session, a fresh task queue and worker per test, a real database.
 
 Set FRONTDOOR_TEST_DATABASE_URL to run against PostgreSQL (CI does both).
+
+`make test` runs the files on two processes (pytest-xdist, `-n 2 --dist loadfile`): each has
+its own servers and its own databases, a PostgreSQL one included (`<name>_gw0`, `_gw1`, made
+fresh by `pytest_configure`), so no test sees another process's rows.
 """
 
 from __future__ import annotations
@@ -43,6 +47,21 @@ if TYPE_CHECKING:
     from tests.web_support import Live
 
 BIN = Path(sys.executable).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, a PostgreSQL database of this worker's own, made fresh (the role
+    needs CREATEDB: scripts/ensure_postgres.sh grants it)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = os.environ.get("FRONTDOOR_TEST_POSTGRES_URL")
+    if not worker or not base:
+        return
+    from tests.pg_workers import own_database
+
+    url = own_database(base, worker)
+    os.environ["FRONTDOOR_TEST_POSTGRES_URL"] = url
+    if os.environ.get("FRONTDOOR_TEST_DATABASE_URL") == base:
+        os.environ["FRONTDOOR_TEST_DATABASE_URL"] = url
 TEST_KEY = bytes(range(32))  # a fixed key: the recorded replay histories are encrypted with it
 
 RITA = Actor(username="rita", role=Role.RFS_OFFICER)
