@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionExecutionStartWorkflow
 
+from frontdoor import schedules
 from frontdoor.config import Settings
 from models.contact import Contact
 from models.state import ContactState, Stage
@@ -89,3 +90,23 @@ def with_timescales(settings: Settings, **changes: Any) -> Settings:
 
 def in_hours(n: float) -> datetime:
     return datetime.now(UTC) + timedelta(hours=n)
+
+
+async def last_scheduled_run(client: Client, schedule_id: str) -> str | None:
+    """The workflow id of a Schedule's latest run, None before its first."""
+    desc = await client.get_schedule_handle(schedule_id).describe()
+    if not desc.info.recent_actions:
+        return None
+    action = desc.info.recent_actions[-1].action
+    return action.workflow_id if isinstance(action, ScheduleActionExecutionStartWorkflow) else None
+
+
+async def delete_schedules(client: Client, prefix: str = schedules.PREFIX) -> None:
+    """Delete the front door's Schedules made with `prefix` (those not made are passed over).
+    The dev server is shared by every test of a process: a test that makes Schedules, or runs
+    a worker that makes them, deletes them again, so no other test finds them there."""
+    for entry in schedules.SCHEDULES:
+        try:
+            await client.get_schedule_handle(schedules.schedule_id(entry, prefix)).delete()
+        except Exception:  # noqa: BLE001 (not made)
+            pass

@@ -15,7 +15,7 @@ from models import signing
 from models.calendar import WorkingCalendar
 from tests.clients import contacts, missing, morning
 from tests.conftest import STARTED, TEST_KEY, running_worker
-from tests.helpers import wait_for
+from tests.helpers import delete_schedules, wait_for
 from tests.test_cli_e2e import Cli
 
 CAL = WorkingCalendar()
@@ -115,6 +115,7 @@ async def test_the_morning_agenda_and_the_schedules_through_the_cli(dev_env, set
         missing_day = await cli("morning", "agenda", "2041-01-07", ok=False)
         assert "no morning discussion for 07/01/2041 yet" in missing_day.stderr
 
+        await delete_schedules(dev_env.client)  # a server where they were never made
         assert "not created" in (await cli("schedules")).stdout
         await schedules.ensure_schedules(dev_env.client, s)
         try:
@@ -126,5 +127,4 @@ async def test_the_morning_agenda_and_the_schedules_through_the_cli(dev_env, set
             assert "(active)  weekdays at 09:30 Europe/London" in out and "next runs:" in out and "last run: never" in out
             assert "(active)  every day at 18:00 Europe/London" in out
         finally:
-            for entry in schedules.SCHEDULES:
-                await dev_env.client.get_schedule_handle(schedules.schedule_id(entry)).delete()
+            await delete_schedules(dev_env.client)

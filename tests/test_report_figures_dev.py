@@ -27,7 +27,7 @@ from models.report_snapshot import ReportSnapshotResult, ReportSnapshotRow, snap
 from models.roles import Role
 from tests import report_data
 from tests.conftest import running_worker
-from tests.helpers import wait_for
+from tests.helpers import delete_schedules, last_scheduled_run, wait_for
 from tests.web_support import add_people, app_settings, web_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,18 +65,6 @@ def _from_the_reports(database_url: str, start: date, end: date) -> dict[tuple[s
     return expected
 
 
-async def _last_run(client: Any, sid: str) -> str | None:
-    desc = await client.get_schedule_handle(sid).describe()
-    return desc.info.recent_actions[-1].action.workflow_id if desc.info.recent_actions else None
-
-
-async def _cleanup(client: Any, prefix: str) -> None:
-    for entry in schedules.SCHEDULES:
-        try:
-            await client.get_schedule_handle(schedules.schedule_id(entry, prefix)).delete()
-        except Exception:  # noqa: BLE001 (not made)
-            pass
-
 
 async def test_the_daily_schedule_keeps_every_reports_key_figures_for_the_28_days_before(dev_env, settings, task_queue,
                                                                                           tmp_path):
@@ -104,7 +92,7 @@ async def test_the_daily_schedule_keeps_every_reports_key_figures_for_the_28_day
                        for a, b in zip(nexts, nexts[1:], strict=False))
 
             await handle.trigger()
-            run = await wait_for(lambda: _last_run(client, sid), what="the triggered snapshot")
+            run = await wait_for(lambda: last_scheduled_run(client, sid), what="the triggered snapshot")
             result = ReportSnapshotResult.model_validate(await client.get_workflow_handle(run).result())
             today = datetime.now(UTC).astimezone(LONDON).date()
             assert result.taken_on == today
@@ -116,7 +104,7 @@ async def test_the_daily_schedule_keeps_every_reports_key_figures_for_the_28_day
             views = {v.id: v for v in await schedules.describe_schedules(client, s, prefix=prefix)}
             assert views[sid].last_result == f"completed: {result.summary}" and "every day at 06:00" in views[sid].when
     finally:
-        await _cleanup(client, prefix)
+        await delete_schedules(client, prefix)
 
 
 async def test_a_second_snapshot_on_the_same_day_replaces_the_first(dev_env, settings, task_queue, tmp_path):

@@ -16,7 +16,7 @@ from frontdoor import schedules, stuck
 from models.calendar import WorkingCalendar
 from models.caseload import CaseloadSnapshotResult
 from tests.conftest import STARTED, running_worker
-from tests.helpers import wait_for
+from tests.helpers import delete_schedules, last_scheduled_run, wait_for
 from workflows.morning_identity import workflow_id
 
 CAL = WorkingCalendar()
@@ -26,10 +26,6 @@ def _settings(settings, task_queue):
     return replace(settings, temporal=replace(settings.temporal, task_queue=task_queue))
 
 
-async def _last_run(client, sid):
-    desc = await client.get_schedule_handle(sid).describe()
-    return desc.info.recent_actions[-1].action.workflow_id if desc.info.recent_actions else None
-
 
 async def _cleanup(client, prefix, workflow_ids):
     for wid in workflow_ids:
@@ -37,11 +33,7 @@ async def _cleanup(client, prefix, workflow_ids):
             await client.get_workflow_handle(wid).terminate("test finished")
         except Exception:  # noqa: BLE001 (closed already)
             pass
-    for entry in schedules.SCHEDULES:
-        try:
-            await client.get_schedule_handle(schedules.schedule_id(entry, prefix)).delete()
-        except Exception:  # noqa: BLE001 (not made)
-            pass
+    await delete_schedules(client, prefix)
 
 
 async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_demand(dev_env, settings, task_queue):
@@ -77,7 +69,7 @@ async def test_the_morning_schedule_is_made_once_kept_in_step_and_triggered_on_d
                 assert local.weekday() < 5 and (local.hour, local.minute) == (9, 30)
 
             await handle.trigger()
-            launcher = await wait_for(lambda: _last_run(client, sid), what="the triggered run")
+            launcher = await wait_for(lambda: last_scheduled_run(client, sid), what="the triggered run")
             note = await client.get_workflow_handle(launcher).result()
             assert following.isoformat() in note and ("opened" in note or "open already" in note), note
             for wid in opened:
@@ -109,7 +101,7 @@ async def test_a_failing_schedule_shows_as_a_fault_in_the_stuck_lists_until_mend
             await schedules.ensure_schedules(client, s, prefix=prefix, retry_every=timedelta(seconds=1),
                                              retry_at_most=timedelta(seconds=2))
             await client.get_schedule_handle(sid).trigger()
-            launcher = await wait_for(lambda: _last_run(client, sid), what="the triggered run")
+            launcher = await wait_for(lambda: last_scheduled_run(client, sid), what="the triggered run")
             row = await wait_for(lambda: _faulted(client, sid), timeout=30, what="the schedule in the faulted list")
             assert row.kind == "schedule" and "calendar service is unavailable" in (row.fault or "")
             views = await schedules.describe_schedules(client, s, prefix=prefix)
@@ -148,7 +140,7 @@ async def test_the_caseload_snapshot_schedule_runs_every_evening_and_takes_a_sna
             for moment in desc.info.next_action_times:
                 assert moment.astimezone(ZoneInfo("Europe/London")).strftime("%H:%M") == "18:00"
             await handle.trigger()
-            run = await wait_for(lambda: _last_run(client, sid), what="the triggered snapshot")
+            run = await wait_for(lambda: last_scheduled_run(client, sid), what="the triggered snapshot")
             result = CaseloadSnapshotResult.model_validate(await client.get_workflow_handle(run).result())
             assert result.taken_on == CAL.local_date(datetime.now(UTC)) and result.people >= 0
             views = {v.id: v for v in await schedules.describe_schedules(client, s, prefix=prefix)}

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.helpers import delete_schedules
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = re.compile(r"started (\w+) \(pid (\d+)\)")
 
@@ -216,4 +218,5 @@ async def test_use_existing_says_so_and_children_do_not_outlive_a_killed_launche
         assert not [p for p in pids.values() if alive(p)]
     finally:
         run.stop()
+        await delete_schedules(dev_env.client)  # its worker made them on the shared server
     await dev_env.client.count_workflows()  # the server it borrowed is left running

@@ -31,7 +31,7 @@ from models.database import init_db, session
 from models.roles import Role
 from models.stuck_trend import StuckSnapshotResult, StuckSnapshotRow, top_of_hour
 from tests.conftest import running_worker
-from tests.helpers import wait_for
+from tests.helpers import delete_schedules, last_scheduled_run, wait_for
 from tests.web_support import PASSWORD, add_people, app_settings, terminate, web_env
 from workflows import search_attributes as sa
 
@@ -67,18 +67,10 @@ def _rows(database_url: str, hour: datetime) -> list[StuckSnapshotRow]:
         return list(s.exec(select(StuckSnapshotRow).where(col(StuckSnapshotRow.hour) == hour)).all())
 
 
-async def _last_run(client: Any, sid: str) -> str | None:
-    desc = await client.get_schedule_handle(sid).describe()
-    return desc.info.recent_actions[-1].action.workflow_id if desc.info.recent_actions else None
-
 
 async def _cleanup(client: Any, prefix: str, workflow_ids: list[str]) -> None:
     await terminate(client, workflow_ids)
-    for entry in schedules.SCHEDULES:
-        try:
-            await client.get_schedule_handle(schedules.schedule_id(entry, prefix)).delete()
-        except Exception:  # noqa: BLE001 (not made)
-            pass
+    await delete_schedules(client, prefix)
 
 
 async def test_the_hourly_schedule_records_every_stuck_count_as_visibility_gives_it(dev_env, settings, database_url, task_queue):
@@ -105,7 +97,7 @@ async def test_the_hourly_schedule_records_every_stuck_count_as_visibility_gives
 
             before = await _counts(client)
             await handle.trigger()
-            run = await wait_for(lambda: _last_run(client, sid), what="the triggered snapshot")
+            run = await wait_for(lambda: last_scheduled_run(client, sid), what="the triggered snapshot")
             result = StuckSnapshotResult.model_validate(await client.get_workflow_handle(run).result())
             after = await _counts(client)
             assert set(result.counts) == set(stuck.KINDS)
@@ -276,7 +268,7 @@ async def test_a_failing_snapshot_shows_as_a_fault_until_mended(dev_env, setting
             for other in ("morning-discussion", "caseload-snapshot", "report-snapshot"):
                 await client.get_schedule_handle(f"{prefix}-{other}").pause(note="not this test's")
             await client.get_schedule_handle(sid).trigger()
-            run = await wait_for(lambda: _last_run(client, sid), what="the triggered snapshot")
+            run = await wait_for(lambda: last_scheduled_run(client, sid), what="the triggered snapshot")
             row = await wait_for(lambda: _faulted(client, sid), timeout=30, what="the snapshot in the faulted list")
             assert row.kind == "schedule" and "visibility is unavailable" in (row.fault or "")
         monkeypatch.undo()
