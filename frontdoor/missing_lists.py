@@ -173,9 +173,21 @@ def parse_list(data: bytes, *, filename: str | None = None, content_type: str | 
     if not text.strip():
         raise ListError("the list is empty")
     list_id = "L" + hashlib.sha256(data).hexdigest()[:20]
-    as_json = (content_type or "").split(";")[0].strip().endswith("json") or (filename or "").lower().endswith(".json") \
-        or (not filename and text.lstrip()[:1] in "[{")
-    return _parse_json(text, list_id, now) if as_json else _parse_csv(text, list_id, now)
+    return _parse_json(text, list_id, now) if _is_json(text, filename, content_type) else _parse_csv(text, list_id, now)
+
+
+def _is_json(text: str, filename: str | None, content_type: str | None) -> bool:
+    """What the list says it is decides: its file name's ending, else its declared media type;
+    only a list that says neither is read as JSON when it starts like JSON (a CSV list sent
+    as text/csv is read as CSV whatever it holds, and refused if its first line is not the
+    columns)."""
+    name = (filename or "").lower()
+    if name.endswith((".json", ".csv")):
+        return name.endswith(".json")
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media.endswith(("json", "csv")):
+        return media.endswith("json")
+    return text.lstrip()[:1] in "[{"
 
 
 def _parse_json(text: str, list_id: str, now: datetime) -> ParsedList:

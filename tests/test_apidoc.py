@@ -75,6 +75,13 @@ def _integer_schemas(schema: dict) -> list[dict]:
     return [s for s in options if s.get("type") == "integer"]
 
 
+def test_the_api_document_holds_the_api_and_no_page(settings) -> None:
+    """A page (HTML for a signed-in browser) is not in the API's OpenAPI: Schemathesis fuzzed
+    /supervisor/lists/{kind} as if it were an API and got the sign-in page for a bad query."""
+    paths = create_app(settings).openapi()["paths"]
+    assert [p for p in paths if not p.startswith("/api/")] == []
+
+
 def test_every_integer_the_api_takes_has_a_range(settings) -> None:
     """A number from outside is bounded at both ends (schemathesis found an unbounded id that
     SQLite could not hold: a 500)."""

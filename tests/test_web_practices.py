@@ -61,6 +61,10 @@ async def test_the_api_imports_a_list_once_keeps_good_rows_and_names_bad_ones(we
     r = await web.http.post("/api/missing/daily-lists", content=json.dumps({"episodes": "none"}),
                             headers=people[RFS].auth | {"content-type": "application/json"})
     assert r.status_code == 422 and "list of episodes" in r.json()["detail"]
+    # the declared type decides (Schemathesis sent JSON as text/csv and it was read as JSON: 200)
+    r = await web.http.post("/api/missing/daily-lists", content=json.dumps([good]),
+                            headers=people[RFS].auth | {"content-type": "text/csv"})
+    assert r.status_code == 422 and "the CSV's first line names its columns" in r.json()["detail"], r.text
     r = await web.http.post(url.replace("2026-11-27T07:00:00Z", "soon"), content=body,
                             headers=people[EHA].auth | {"content-type": "text/csv"})
     assert r.status_code == 422 and "issued_at" in r.json()["detail"]

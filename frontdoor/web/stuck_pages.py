@@ -16,7 +16,7 @@ from frontdoor.web.auth import check, page_actor
 from frontdoor.web.pages import _within, render, temporal_link
 from models.roles import Actor
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # a page, not the API (its JSON twin is /api/stuck)
 PAGE = 100
 
 
