@@ -48,6 +48,15 @@ if TYPE_CHECKING:
 
 BIN = Path(sys.executable).parent
 
+TEST_KEY = bytes(range(32))  # a fixed key: the recorded replay histories are encrypted with it
+
+RITA = Actor(username="rita", role=Role.RFS_OFFICER)
+SAM = Actor(username="sam", role=Role.SOCIAL_WORKER)
+TOM = Actor(username="tom", role=Role.TEAM_MANAGER)
+MAYA = Actor(username="maya", role=Role.SERVICE_MANAGER)
+ERIN = Actor(username="erin", role=Role.EARLY_HELP_ADVISER)
+SANA = Actor(username="sana", role=Role.SENIOR_ADVISER)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist, a PostgreSQL database of this worker's own, made fresh (the role
@@ -62,14 +71,6 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["FRONTDOOR_TEST_POSTGRES_URL"] = url
     if os.environ.get("FRONTDOOR_TEST_DATABASE_URL") == base:
         os.environ["FRONTDOOR_TEST_DATABASE_URL"] = url
-TEST_KEY = bytes(range(32))  # a fixed key: the recorded replay histories are encrypted with it
-
-RITA = Actor(username="rita", role=Role.RFS_OFFICER)
-SAM = Actor(username="sam", role=Role.SOCIAL_WORKER)
-TOM = Actor(username="tom", role=Role.TEAM_MANAGER)
-MAYA = Actor(username="maya", role=Role.SERVICE_MANAGER)
-ERIN = Actor(username="erin", role=Role.EARLY_HELP_ADVISER)
-SANA = Actor(username="sana", role=Role.SENIOR_ADVISER)
 
 
 def codec_for_tests() -> EncryptionCodec:

@@ -65,7 +65,6 @@ def _from_the_reports(database_url: str, start: date, end: date) -> dict[tuple[s
     return expected
 
 
-
 async def test_the_daily_schedule_keeps_every_reports_key_figures_for_the_28_days_before(dev_env, settings, task_queue,
                                                                                           tmp_path):
     client = dev_env.client

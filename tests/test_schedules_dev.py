@@ -26,7 +26,6 @@ def _settings(settings, task_queue):
     return replace(settings, temporal=replace(settings.temporal, task_queue=task_queue))
 
 
-
 async def _cleanup(client, prefix, workflow_ids):
     for wid in workflow_ids:
         try:

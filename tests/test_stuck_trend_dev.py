@@ -67,7 +67,6 @@ def _rows(database_url: str, hour: datetime) -> list[StuckSnapshotRow]:
         return list(s.exec(select(StuckSnapshotRow).where(col(StuckSnapshotRow.hour) == hour)).all())
 
 
-
 async def _cleanup(client: Any, prefix: str, workflow_ids: list[str]) -> None:
     await terminate(client, workflow_ids)
     await delete_schedules(client, prefix)
